@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// revsd: what prompt made this image?
+//
+// Layout (see ../shared/STYLE.md): thin executables, one testable library
+// (`Indexer`), a sibling library for the inference engine (`Inference`), and C
+// only at the edge, as `.systemLibrary` modules with a `shim.h`.
+let package = Package(
+    name: "revsd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "revsdd", targets: ["revsdd"]),
+        .executable(name: "revsdctl", targets: ["revsdctl"]),
+        .library(name: "Indexer", targets: ["Indexer"]),
+        .library(name: "Inference", targets: ["Inference"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C at the edge.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd",
+                       providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        // The inference engine: tensors over mmap'd safetensors, BLAS kernels,
+        // tokenizers and the transformer encoder. No I/O policy, no product logic.
+        .target(name: "Inference", dependencies: ["CBLAS"]),
+
+        // Everything the product does that can be tested.
+        .target(name: "Indexer", dependencies: [
+            "Inference", "CZlib", "CSystemd",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .executableTarget(name: "revsdctl", dependencies: [
+            "Indexer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "revsdd", dependencies: [
+            "Indexer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Benchmark driver (bench/minilm.sh); not installed.
+        .executableTarget(name: "revsd-bench", dependencies: ["Indexer"], path: "bench/Sources/revsd-bench"),
+
+        // Golden files are read beside the test sources (#filePath), not bundled.
+        .testTarget(name: "InferenceTests", dependencies: ["Inference"], exclude: ["Golden"]),
+        .testTarget(name: "IndexerTests", dependencies: ["Indexer", "Inference"], exclude: ["Golden"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,12 @@
+// zlib (Debian: zlib1g-dev): raw inflate for ZIP entries (Python wheels) and
+// CRC-32. `inflateInit2` is a macro; wrap it.
+#include <zlib.h>
+
+static inline int revsd_inflate_init_raw(z_stream *strm) {
+    return inflateInit2(strm, -MAX_WBITS);
+}
+
+static inline int revsd_inflate_init_auto(z_stream *strm) {
+    // zlib or gzip header, detected automatically.
+    return inflateInit2(strm, MAX_WBITS + 32);
+}

@@ -1,0 +1,74 @@
+import CBLAS
+
+/// A row-major matrix view: `rows` × `cols` with leading dimension `ld`.
+public struct MatrixRef {
+    public var pointer: UnsafePointer<Float>
+    public var rows: Int
+    public var cols: Int
+    public var ld: Int
+
+    public init(_ pointer: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int? = nil) {
+        self.pointer = pointer; self.rows = rows; self.cols = cols; self.ld = ld ?? cols
+    }
+}
+
+public struct MutableMatrixRef {
+    public var pointer: UnsafeMutablePointer<Float>
+    public var rows: Int
+    public var cols: Int
+    public var ld: Int
+
+    public init(_ pointer: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int? = nil) {
+        self.pointer = pointer; self.rows = rows; self.cols = cols; self.ld = ld ?? cols
+    }
+}
+
+/// The one matrix-multiply entry point of revsd: `cblas_sgemm`, with shapes
+/// checked before the call (a wrong shape is a programmer error).
+public enum BLAS {
+    /// C = alpha · op(A) · op(B) + beta · C, row-major.
+    /// op(A) is `rows(C)` × k and op(B) is k × `cols(C)`.
+    @inline(__always)
+    public static func gemm(_ a: MatrixRef, transposeA: Bool = false,
+                            _ b: MatrixRef, transposeB: Bool = false,
+                            _ c: MutableMatrixRef, alpha: Float = 1, beta: Float = 0) {
+        let m = transposeA ? a.cols : a.rows
+        let k = transposeA ? a.rows : a.cols
+        let kb = transposeB ? b.cols : b.rows
+        let n = transposeB ? b.rows : b.cols
+        precondition(k == kb, "gemm: inner dimensions \(k) and \(kb) differ")
+        precondition(c.rows == m && c.cols == n, "gemm: C is \(c.rows)x\(c.cols), expected \(m)x\(n)")
+        precondition(a.ld >= a.cols && b.ld >= b.cols && c.ld >= c.cols, "gemm: leading dimension too small")
+        if m == 0 || n == 0 { return }
+        cblas_sgemm(CblasRowMajor,
+                    transposeA ? CblasTrans : CblasNoTrans,
+                    transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k),
+                    alpha, a.pointer, Int32(a.ld), b.pointer, Int32(b.ld),
+                    beta, c.pointer, Int32(c.ld))
+    }
+
+    /// y(n, out) = x(n, in) · Wᵀ + bias, with W stored (out, in) as PyTorch's
+    /// `nn.Linear` does: the weight is used in place, never transposed.
+    public static func linear(_ x: MatrixRef, weight: FloatTensor, bias: FloatTensor?, into y: MutableMatrixRef) {
+        precondition(weight.shape.count == 2, "linear: weight must be 2-D, got \(weight.shape)")
+        let (outF, inF) = (weight.shape[0], weight.shape[1])
+        precondition(x.cols == inF && y.cols == outF && y.rows == x.rows,
+                     "linear: x \(x.rows)x\(x.cols), W \(weight.shape), y \(y.rows)x\(y.cols)")
+        var beta: Float = 0
+        if let bias {
+            precondition(bias.count == outF, "linear: bias has \(bias.count) values, expected \(outF)")
+            for r in 0..<y.rows {
+                (y.pointer + r * y.ld).update(from: bias.pointer, count: outF)
+            }
+            beta = 1
+        }
+        gemm(x, MatrixRef(weight.pointer, rows: outF, cols: inF), transposeB: true, y, beta: beta)
+    }
+
+    /// Threads OpenBLAS uses for one call (it defaults to every core).
+    public static var threads: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+}

@@ -1,0 +1,204 @@
+/// The transformer encoder stack shared by BERT (post-LN, bidirectional) and
+/// the CLIP towers (pre-LN, causal in the text tower), switched by config.
+///
+/// Sequences are *packed*: a batch of sequences of different lengths is one
+/// (tokens, hidden) matrix with no padding rows, so every dense layer is one
+/// sgemm over exactly the real tokens, and attention runs per sequence. The
+/// result equals the padded-and-masked computation of the reference (padding
+/// keys get zero weight there) without spending work on padding.
+public struct TransformerConfig: Sendable, Equatable {
+    public enum Activation: String, Sendable {
+        case gelu
+        case quickGelu = "quick_gelu"
+    }
+    public enum NormPlacement: Sendable { case post, pre }
+
+    public var hidden: Int
+    public var heads: Int
+    public var intermediate: Int
+    public var layers: Int
+    public var layerNormEps: Float
+    public var activation: Activation
+    public var normPlacement: NormPlacement
+    public var causal: Bool
+
+    public init(hidden: Int, heads: Int, intermediate: Int, layers: Int, layerNormEps: Float,
+                activation: Activation, normPlacement: NormPlacement, causal: Bool) {
+        self.hidden = hidden; self.heads = heads; self.intermediate = intermediate; self.layers = layers
+        self.layerNormEps = layerNormEps; self.activation = activation
+        self.normPlacement = normPlacement; self.causal = causal
+    }
+
+    public var headDim: Int { hidden / heads }
+}
+
+/// One layer's parameters, named by role. For post-LN (BERT) `norm1` follows
+/// attention and `norm2` follows the MLP; for pre-LN (CLIP) they precede them.
+public struct TransformerLayerWeights: Sendable {
+    public var qW, qB, kW, kB, vW, vB, oW, oB: FloatTensor   // (H, H), (H)
+    public var norm1W, norm1B: FloatTensor                     // (H)
+    public var fc1W, fc1B: FloatTensor                         // (I, H), (I)
+    public var fc2W, fc2B: FloatTensor                         // (H, I), (H)
+    public var norm2W, norm2B: FloatTensor                     // (H)
+
+    public init(qW: FloatTensor, qB: FloatTensor, kW: FloatTensor, kB: FloatTensor, vW: FloatTensor, vB: FloatTensor,
+                oW: FloatTensor, oB: FloatTensor, norm1W: FloatTensor, norm1B: FloatTensor,
+                fc1W: FloatTensor, fc1B: FloatTensor, fc2W: FloatTensor, fc2B: FloatTensor,
+                norm2W: FloatTensor, norm2B: FloatTensor) {
+        self.qW = qW; self.qB = qB; self.kW = kW; self.kB = kB; self.vW = vW; self.vB = vB
+        self.oW = oW; self.oB = oB; self.norm1W = norm1W; self.norm1B = norm1B
+        self.fc1W = fc1W; self.fc1B = fc1B; self.fc2W = fc2W; self.fc2B = fc2B
+        self.norm2W = norm2W; self.norm2B = norm2B
+    }
+}
+
+/// Activation buffers, allocated once for a token capacity and reused; a
+/// forward pass allocates nothing unless a batch outgrows them.
+public final class TransformerWorkspace {
+    public private(set) var capacity = 0
+    public private(set) var maxSequence = 0
+    let hidden: Int
+    let intermediate: Int
+    public private(set) var x: UnsafeMutablePointer<Float>      // (T, H) the residual stream
+    var q, k, v, ctx, tmp: UnsafeMutablePointer<Float>           // (T, H)
+    var inter: UnsafeMutablePointer<Float>                       // (T, I)
+    var scores: UnsafeMutablePointer<Float>                      // (L, L)
+
+    public init(config: TransformerConfig) {
+        hidden = config.hidden
+        intermediate = config.intermediate
+        x = .allocate(capacity: 1); q = .allocate(capacity: 1); k = .allocate(capacity: 1)
+        v = .allocate(capacity: 1); ctx = .allocate(capacity: 1); tmp = .allocate(capacity: 1)
+        inter = .allocate(capacity: 1); scores = .allocate(capacity: 1)
+    }
+
+    deinit {
+        for p in [x, q, k, v, ctx, tmp, inter, scores] { p.deallocate() }
+    }
+
+    /// Grows the buffers to hold `tokens` rows and sequences of `longest`.
+    public func reserve(tokens: Int, longest: Int) {
+        if tokens > capacity {
+            let n = max(tokens, capacity + capacity / 2)
+            for p in [x, q, k, v, ctx, tmp, inter] { p.deallocate() }
+            x = .allocate(capacity: n * hidden); q = .allocate(capacity: n * hidden)
+            k = .allocate(capacity: n * hidden); v = .allocate(capacity: n * hidden)
+            ctx = .allocate(capacity: n * hidden); tmp = .allocate(capacity: n * hidden)
+            inter = .allocate(capacity: n * intermediate)
+            capacity = n
+        }
+        if longest > maxSequence {
+            scores.deallocate()
+            scores = .allocate(capacity: longest * longest)
+            maxSequence = longest
+        }
+    }
+}
+
+public struct TransformerEncoder: Sendable {
+    public let config: TransformerConfig
+    public let layers: [TransformerLayerWeights]
+
+    public init(config: TransformerConfig, layers: [TransformerLayerWeights]) {
+        precondition(config.hidden % config.heads == 0, "hidden size must be divisible by heads")
+        precondition(layers.count == config.layers, "expected \(config.layers) layers, got \(layers.count)")
+        self.config = config
+        self.layers = layers
+    }
+
+    /// Runs every layer over `ws.x`, which holds the packed input embeddings
+    /// (Σ lengths, H) on entry and the last hidden states on return.
+    public func forward(lengths: [Int], workspace ws: TransformerWorkspace) {
+        let T = lengths.reduce(0, +)
+        let H = config.hidden
+        let I = config.intermediate
+        precondition(ws.capacity >= T && ws.maxSequence >= (lengths.max() ?? 0), "workspace too small")
+        let xs = MatrixRef(ws.x, rows: T, cols: H)
+        for w in layers {
+            switch config.normPlacement {
+            case .post:
+                // q, k, v = x·Wᵀ + b
+                BLAS.linear(xs, weight: w.qW, bias: w.qB, into: MutableMatrixRef(ws.q, rows: T, cols: H))
+                BLAS.linear(xs, weight: w.kW, bias: w.kB, into: MutableMatrixRef(ws.k, rows: T, cols: H))
+                BLAS.linear(xs, weight: w.vW, bias: w.vB, into: MutableMatrixRef(ws.v, rows: T, cols: H))
+                attention(lengths: lengths, ws: ws)
+                // tmp = LN1(x + ctx·Woᵀ + bo)
+                Self.residualLinear(MatrixRef(ws.ctx, rows: T, cols: H), weight: w.oW, bias: w.oB,
+                                    residual: ws.x, into: MutableMatrixRef(ws.tmp, rows: T, cols: H))
+                MathKernels.layerNorm(ws.tmp, rows: T, n: H, gamma: w.norm1W.pointer, beta: w.norm1B.pointer, eps: config.layerNormEps)
+                // x = LN2(tmp + act(tmp·W1ᵀ + b1)·W2ᵀ + b2)
+                BLAS.linear(MatrixRef(ws.tmp, rows: T, cols: H), weight: w.fc1W, bias: w.fc1B,
+                            into: MutableMatrixRef(ws.inter, rows: T, cols: I))
+                activate(ws.inter, count: T * I)
+                Self.residualLinear(MatrixRef(ws.inter, rows: T, cols: I), weight: w.fc2W, bias: w.fc2B,
+                                    residual: ws.tmp, into: MutableMatrixRef(ws.x, rows: T, cols: H))
+                MathKernels.layerNorm(ws.x, rows: T, n: H, gamma: w.norm2W.pointer, beta: w.norm2B.pointer, eps: config.layerNormEps)
+            case .pre:
+                // x += attn(LN1(x))
+                ws.tmp.update(from: ws.x, count: T * H)
+                MathKernels.layerNorm(ws.tmp, rows: T, n: H, gamma: w.norm1W.pointer, beta: w.norm1B.pointer, eps: config.layerNormEps)
+                let t = MatrixRef(ws.tmp, rows: T, cols: H)
+                BLAS.linear(t, weight: w.qW, bias: w.qB, into: MutableMatrixRef(ws.q, rows: T, cols: H))
+                BLAS.linear(t, weight: w.kW, bias: w.kB, into: MutableMatrixRef(ws.k, rows: T, cols: H))
+                BLAS.linear(t, weight: w.vW, bias: w.vB, into: MutableMatrixRef(ws.v, rows: T, cols: H))
+                attention(lengths: lengths, ws: ws)
+                Self.residualLinear(MatrixRef(ws.ctx, rows: T, cols: H), weight: w.oW, bias: w.oB,
+                                    residual: ws.x, into: MutableMatrixRef(ws.x, rows: T, cols: H))
+                // x += mlp(LN2(x))
+                ws.tmp.update(from: ws.x, count: T * H)
+                MathKernels.layerNorm(ws.tmp, rows: T, n: H, gamma: w.norm2W.pointer, beta: w.norm2B.pointer, eps: config.layerNormEps)
+                BLAS.linear(MatrixRef(ws.tmp, rows: T, cols: H), weight: w.fc1W, bias: w.fc1B,
+                            into: MutableMatrixRef(ws.inter, rows: T, cols: I))
+                activate(ws.inter, count: T * I)
+                Self.residualLinear(MatrixRef(ws.inter, rows: T, cols: I), weight: w.fc2W, bias: w.fc2B,
+                                    residual: ws.x, into: MutableMatrixRef(ws.x, rows: T, cols: H))
+            }
+        }
+    }
+
+    private func activate(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        switch config.activation {
+        case .gelu: MathKernels.gelu(p, count: count)
+        case .quickGelu: MathKernels.quickGelu(p, count: count)
+        }
+    }
+
+    /// y = residual + bias + x·Wᵀ (residual may alias y).
+    static func residualLinear(_ x: MatrixRef, weight: FloatTensor, bias: FloatTensor,
+                               residual: UnsafeMutablePointer<Float>, into y: MutableMatrixRef) {
+        let n = y.cols
+        let b = bias.pointer
+        Parallel.forEachChunk(y.rows, minChunk: 32) { rows in
+            for r in rows {
+                let dst = y.pointer + r * y.ld
+                let src = residual + r * n
+                for i in 0..<n { dst[i] = src[i] + b[i] }
+            }
+        }
+        BLAS.gemm(x, MatrixRef(weight.pointer, rows: weight.shape[0], cols: weight.shape[1]), transposeB: true, y, beta: 1)
+    }
+
+    /// Scaled dot-product attention of every sequence and head:
+    /// ctx_h = softmax(Q_h·K_hᵀ/√d)·V_h, reading q/k/v and writing ctx.
+    private func attention(lengths: [Int], ws: TransformerWorkspace) {
+        let H = config.hidden
+        let d = config.headDim
+        let scale = 1 / Float(d).squareRoot()
+        var offset = 0
+        for L in lengths {
+            defer { offset += L }
+            if L == 0 { continue }
+            for h in 0..<config.heads {
+                let base = offset * H + h * d
+                let s = MutableMatrixRef(ws.scores, rows: L, cols: L)
+                BLAS.gemm(MatrixRef(ws.q + base, rows: L, cols: d, ld: H),
+                          MatrixRef(ws.k + base, rows: L, cols: d, ld: H), transposeB: true,
+                          s, alpha: scale)
+                MathKernels.softmaxRows(ws.scores, rows: L, n: L, ld: L, causal: config.causal)
+                BLAS.gemm(MatrixRef(ws.scores, rows: L, cols: L),
+                          MatrixRef(ws.v + base, rows: L, cols: d, ld: H),
+                          MutableMatrixRef(ws.ctx + base, rows: L, cols: d, ld: H))
+            }
+        }
+    }
+}

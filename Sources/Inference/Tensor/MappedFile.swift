@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A read-only memory mapping of a whole file.
+///
+/// The mapping lives as long as this object; tensor views into it keep it
+/// alive through their `owner` reference. Immutable after `init`, hence
+/// `Sendable`.
+public final class MappedFile: @unchecked Sendable {
+    public let path: String
+    public let base: UnsafeRawPointer
+    public let count: Int
+
+    public init(path: String) throws(ModelError) {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            let e = errno
+            if e == ENOENT { throw .missingFile(path: path, what: "file") }
+            throw .io(path: path, operation: "open", errno: e)
+        }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw .io(path: path, operation: "fstat", errno: errno) }
+        if (st.st_mode & S_IFMT) != S_IFREG {
+            throw .invalidSafeTensors(path: path, reason: "not a regular file")
+        }
+        let size = Int(st.st_size)
+        if size == 0 {
+            // mmap refuses a zero length; an empty file is never a valid model.
+            throw .invalidSafeTensors(path: path, reason: "file is empty")
+        }
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+            throw .io(path: path, operation: "mmap", errno: errno)
+        }
+        self.base = UnsafeRawPointer(p)
+        self.count = size
+    }
+
+    deinit {
+        munmap(UnsafeMutableRawPointer(mutating: base), count)
+    }
+
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+}
