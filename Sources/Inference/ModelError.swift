@@ -8,6 +8,8 @@ import Foundation
 public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A system call on a model file failed.
     case io(path: String, operation: String, errno: Int32)
+    /// A file exists but cannot be used (empty, not a regular file).
+    case invalidFile(path: String, reason: String)
     /// A file the model needs is not there.
     case missingFile(path: String, what: String)
     /// The safetensors container is malformed.
@@ -31,6 +33,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case let .io(path, operation, code):
             return "\(path): \(operation) failed: \(String(cString: strerror(code)))"
+        case let .invalidFile(path, reason):
+            return "\(path): \(reason)"
         case let .missingFile(path, what):
             return "\(path): missing \(what)"
         case let .invalidSafeTensors(path, reason):

@@ -31,7 +31,7 @@ public enum BLAS {
     @inline(__always)
     public static func gemm(_ a: MatrixRef, transposeA: Bool = false,
                             _ b: MatrixRef, transposeB: Bool = false,
-                            _ c: MutableMatrixRef, alpha: Float = 1, beta: Float = 0) {
+                            _ c: MutableMatrixRef, alpha: Float = 1, beta: Float = 0, parallel: Bool = true) {
         let m = transposeA ? a.cols : a.rows
         let k = transposeA ? a.rows : a.cols
         let kb = transposeB ? b.cols : b.rows
@@ -40,6 +40,25 @@ public enum BLAS {
         precondition(c.rows == m && c.cols == n, "gemm: C is \(c.rows)x\(c.cols), expected \(m)x\(n)")
         precondition(a.ld >= a.cols && b.ld >= b.cols && c.ld >= c.cols, "gemm: leading dimension too small")
         if m == 0 || n == 0 { return }
+        // Split the output columns over the cores when the product is big
+        // enough to pay for the hop (OpenBLAS itself runs single-threaded:
+        // see `BLAS.useCallerThreads`).
+        if parallel && Parallel.cores > 1 && m * n * k >= 1 << 18 && n >= 32 {
+            let parts = min(Parallel.cores, n / 16)
+            let per = ((n + parts - 1) / parts + 15) / 16 * 16
+            Parallel.forEachChunk(parts, minChunk: 1) { range in
+                for part in range {
+                    let lo = part * per
+                    let hi = min(n, lo + per)
+                    if lo >= hi { continue }
+                    let bPart = transposeB ? MatrixRef(b.pointer + lo * b.ld, rows: hi - lo, cols: b.cols, ld: b.ld)
+                                           : MatrixRef(b.pointer + lo, rows: b.rows, cols: hi - lo, ld: b.ld)
+                    let cPart = MutableMatrixRef(c.pointer + lo, rows: c.rows, cols: hi - lo, ld: c.ld)
+                    gemm(a, transposeA: transposeA, bPart, transposeB: transposeB, cPart, alpha: alpha, beta: beta, parallel: false)
+                }
+            }
+            return
+        }
         cblas_sgemm(CblasRowMajor,
                     transposeA ? CblasTrans : CblasNoTrans,
                     transposeB ? CblasTrans : CblasNoTrans,
@@ -66,9 +85,17 @@ public enum BLAS {
         gemm(x, MatrixRef(weight.pointer, rows: outF, cols: inF), transposeB: true, y, beta: beta)
     }
 
-    /// Threads OpenBLAS uses for one call (it defaults to every core).
+    /// Threads OpenBLAS uses inside one call.
     public static var threads: Int {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
+
+    /// revsd parallelises matrix products itself (`gemm` splits the output
+    /// over `Parallel.cores` threads of one pool), so OpenBLAS runs each call
+    /// on the calling thread. Two thread pools on few cores spin and yield
+    /// against each other (measured: a fifth of the time at batch 1).
+    public static let useCallerThreads: Void = {
+        openblas_set_num_threads(1)
+    }()
 }

@@ -7,8 +7,14 @@ public enum MathKernels {
     /// polynomial; relative error below 2e-7 over [-87, 88].
     @inline(__always)
     public static func exp(_ x: V) -> V {
-        let xc = x.clamped(lowerBound: V(repeating: -87.33), upperBound: V(repeating: 88.72))
-        let n = (xc * 1.44269504088896341).rounded(.toNearestOrEven)  // exact integers
+        let lo = V(repeating: -87.33), hi = V(repeating: 88.3)
+        var xc = x.replacing(with: lo, where: x .< lo)
+        xc.replace(with: hi, where: xc .> hi)
+        // Round x·log2(e) to the nearest integer n by adding 1.5·2^23: the sum's
+        // low mantissa bits then hold n (vector-friendly rounding and float→int).
+        let magic = V(repeating: 12_582_912.0)
+        let t = xc * 1.44269504088896341 + magic
+        let n = t - magic
         var r = xc - n * 0.693359375
         r = r + n * 2.12194440e-4
         var p = V(repeating: 1.9875691500e-4)
@@ -18,9 +24,9 @@ public enum MathKernels {
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         p = p * r * r + r + 1
-        // Scale by 2^n through the exponent bits.
-        let bits = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
-        return p * unsafeBitCast(bits, to: V.self)
+        // 2^n through the exponent bits.
+        let biased = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127
+        return p * unsafeBitCast(biased &<< 23, to: V.self)
     }
 
     /// erf(x) by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7).

@@ -62,18 +62,19 @@ public final class TransformerWorkspace {
     public private(set) var x: UnsafeMutablePointer<Float>      // (T, H) the residual stream
     var q, k, v, ctx, tmp: UnsafeMutablePointer<Float>           // (T, H)
     var inter: UnsafeMutablePointer<Float>                       // (T, I)
-    var scores: UnsafeMutablePointer<Float>                      // (L, L)
+    var scores: [UnsafeMutablePointer<Float>]                    // per worker: (L, L)
 
     public init(config: TransformerConfig) {
         hidden = config.hidden
         intermediate = config.intermediate
         x = .allocate(capacity: 1); q = .allocate(capacity: 1); k = .allocate(capacity: 1)
         v = .allocate(capacity: 1); ctx = .allocate(capacity: 1); tmp = .allocate(capacity: 1)
-        inter = .allocate(capacity: 1); scores = .allocate(capacity: 1)
+        inter = .allocate(capacity: 1)
+        scores = (0..<Parallel.cores).map { _ in .allocate(capacity: 1) }
     }
 
     deinit {
-        for p in [x, q, k, v, ctx, tmp, inter, scores] { p.deallocate() }
+        for p in [x, q, k, v, ctx, tmp, inter] + scores { p.deallocate() }
     }
 
     /// Grows the buffers to hold `tokens` rows and sequences of `longest`.
@@ -88,8 +89,8 @@ public final class TransformerWorkspace {
             capacity = n
         }
         if longest > maxSequence {
-            scores.deallocate()
-            scores = .allocate(capacity: longest * longest)
+            for p in scores { p.deallocate() }
+            scores = scores.map { _ in .allocate(capacity: longest * longest) }
             maxSequence = longest
         }
     }
@@ -109,6 +110,7 @@ public struct TransformerEncoder: Sendable {
     /// Runs every layer over `ws.x`, which holds the packed input embeddings
     /// (Σ lengths, H) on entry and the last hidden states on return.
     public func forward(lengths: [Int], workspace ws: TransformerWorkspace) {
+        BLAS.useCallerThreads
         let T = lengths.reduce(0, +)
         let H = config.hidden
         let I = config.intermediate
@@ -180,24 +182,39 @@ public struct TransformerEncoder: Sendable {
 
     /// Scaled dot-product attention of every sequence and head:
     /// ctx_h = softmax(Q_h·K_hᵀ/√d)·V_h, reading q/k/v and writing ctx.
+    /// The (sequence, head) pairs are spread over the cores, each worker with
+    /// its own score buffer; each pair writes its own columns of ctx.
     private func attention(lengths: [Int], ws: TransformerWorkspace) {
         let H = config.hidden
         let d = config.headDim
+        let heads = config.heads
         let scale = 1 / Float(d).squareRoot()
-        var offset = 0
-        for L in lengths {
-            defer { offset += L }
-            if L == 0 { continue }
-            for h in 0..<config.heads {
-                let base = offset * H + h * d
-                let s = MutableMatrixRef(ws.scores, rows: L, cols: L)
-                BLAS.gemm(MatrixRef(ws.q + base, rows: L, cols: d, ld: H),
-                          MatrixRef(ws.k + base, rows: L, cols: d, ld: H), transposeB: true,
-                          s, alpha: scale)
-                MathKernels.softmaxRows(ws.scores, rows: L, n: L, ld: L, causal: config.causal)
-                BLAS.gemm(MatrixRef(ws.scores, rows: L, cols: L),
-                          MatrixRef(ws.v + base, rows: L, cols: d, ld: H),
-                          MutableMatrixRef(ws.ctx + base, rows: L, cols: d, ld: H))
+        let causal = config.causal
+        var offsets: [Int] = []
+        var o = 0
+        for L in lengths { offsets.append(o); o += L }
+        let pairs = lengths.count * heads
+        let workers = min(ws.scores.count, pairs)
+        let (q, k, v, ctx) = (ws.q, ws.k, ws.v, ws.ctx)
+        let scores = ws.scores
+        Parallel.forEachChunk(workers, minChunk: 1) { range in
+            for worker in range {
+                var pair = worker
+                while pair < pairs {
+                    defer { pair += workers }
+                    let (sIndex, h) = pair.quotientAndRemainder(dividingBy: heads)
+                    let L = lengths[sIndex]
+                    if L == 0 { continue }
+                    let base = offsets[sIndex] * H + h * d
+                    let buf = scores[worker]
+                    BLAS.gemm(MatrixRef(q + base, rows: L, cols: d, ld: H),
+                              MatrixRef(k + base, rows: L, cols: d, ld: H), transposeB: true,
+                              MutableMatrixRef(buf, rows: L, cols: L), alpha: scale, parallel: false)
+                    MathKernels.softmaxRows(buf, rows: L, n: L, ld: L, causal: causal)
+                    BLAS.gemm(MatrixRef(buf, rows: L, cols: L),
+                              MatrixRef(v + base, rows: L, cols: d, ld: H),
+                              MutableMatrixRef(ctx + base, rows: L, cols: d, ld: H), parallel: false)
+                }
             }
         }
     }

@@ -26,12 +26,12 @@ public final class MappedFile: @unchecked Sendable {
         var st = stat()
         if fstat(fd, &st) != 0 { throw .io(path: path, operation: "fstat", errno: errno) }
         if (st.st_mode & S_IFMT) != S_IFREG {
-            throw .invalidSafeTensors(path: path, reason: "not a regular file")
+            throw .invalidFile(path: path, reason: "not a regular file")
         }
         let size = Int(st.st_size)
         if size == 0 {
             // mmap refuses a zero length; an empty file is never a valid model.
-            throw .invalidSafeTensors(path: path, reason: "file is empty")
+            throw .invalidFile(path: path, reason: "file is empty")
         }
         guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
             throw .io(path: path, operation: "mmap", errno: errno)

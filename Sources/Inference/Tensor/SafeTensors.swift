@@ -217,7 +217,14 @@ public struct FloatTensor: @unchecked Sendable {
     }
 
     public var count: Int { shape.reduce(1, *) }
+    /// The values in place. Valid only while this tensor (its owner) lives:
+    /// keep the tensor in a variable, or use `toArray()`.
     public var buffer: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: pointer, count: count) }
+
+    /// A copy of the values.
+    public func toArray() -> [Float] {
+        withExtendedLifetime(owner) { Array(buffer) }
+    }
     public subscript(i: Int) -> Float { pointer[i] }
 }
 
