@@ -52,7 +52,7 @@ let package = Package(
 
         // Golden files are read beside the test sources (#filePath), not bundled.
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], exclude: ["Golden"]),
-        .testTarget(name: "IndexerTests", dependencies: ["Indexer", "Inference"], exclude: ["Golden"]),
+        .testTarget(name: "IndexerTests", dependencies: ["Indexer", "Inference", "CZlib"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -17,8 +17,10 @@ public enum TextInput {
     }
 
     public static func split(_ text: String) -> [String] {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        // Split scalars, not Characters: "\r\n" is one Character in Swift.
+        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            let body = line.last == "\r" ? line.dropLast() : line[...]
+            return String(String.UnicodeScalarView(body))
         }
         if lines.last == "" { lines.removeLast() }
         return lines

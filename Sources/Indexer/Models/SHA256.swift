@@ -28,10 +28,9 @@ public struct SHA256: Sendable {
             let take = min(64 - buffered, n)
             for i in 0..<take { buffer[buffered + i] = p.load(fromByteOffset: i, as: UInt8.self) }
             buffered += take; p += take; n -= take
-            if buffered == 64 {
-                buffer.withUnsafeBytes { compress($0.baseAddress!) }
-                buffered = 0
-            }
+            if buffered < 64 { return }
+            buffer.withUnsafeBytes { compress($0.baseAddress!) }
+            buffered = 0
         }
         while n >= 64 {
             compress(p)

@@ -52,11 +52,14 @@ public struct WordPieceTokenizer: Sendable {
             throw ModelError.invalidVocabulary(path: vocabURL.path, reason: "not readable as UTF-8")
         }
         var vocab: [String: Int32] = [:]
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // One token per line; split scalars, since "\r\n" is one Character.
+        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            String(String.UnicodeScalarView(line.last == "\r" ? line.dropLast() : line[...]))
+        }
         if lines.last == "" { lines.removeLast() }
         guard !lines.isEmpty else { throw ModelError.invalidVocabulary(path: vocabURL.path, reason: "file is empty") }
         vocab.reserveCapacity(lines.count)
-        for (i, line) in lines.enumerated() { vocab[String(line)] = Int32(i) }
+        for (i, line) in lines.enumerated() { vocab[line] = Int32(i) }
 
         var normalizer = BertNormalizer()
         var maxChars = 100
