@@ -50,4 +50,4 @@ repeat { done += pass() } while (clock.now - start) < .seconds(seconds)
 let elapsed = clock.now - start
 let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
 let rate = Double(done) / secs
-print("{\"impl\":\"revsd\",\"batch\":\(batch),\"sentences\":\(done),\"seconds\":\(String(format: "%.3f", secs)),\"sentences_per_s\":\(String(format: "%.2f", rate)),\"threads\":\(BLAS.threads)}")
+print("{\"impl\":\"revsd\",\"batch\":\(batch),\"sentences\":\(done),\"seconds\":\(String(format: "%.3f", secs)),\"sentences_per_s\":\(String(format: "%.2f", rate)),\"threads\":\(Parallel.cores)}")
