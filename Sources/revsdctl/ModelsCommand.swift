@@ -74,8 +74,8 @@ struct Models: ParsableCommand {
                 rows.append([
                     "model": model.id, "summary": model.summary, "source": "pypi:\(model.requirement)",
                     "installed": installed, "path": folder.path,
-                    "size": model.files.reduce(0) { $0 + $1.size },
-                    "sha256": model.files.first?.sha256 ?? "",
+                    "size": model.installedFiles.reduce(0) { $0 + $1.size },
+                    "sha256": model.installedFiles.first { $0.path == "model.safetensors" }?.sha256 ?? "",
                 ])
             }
             if json { try printJSON(["models_dir": store.root.path, "models": rows]); return }

