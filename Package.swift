@@ -27,6 +27,12 @@ let package = Package(
                        providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
+                       providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CWebP", path: "Sources/CWebP", pkgConfig: "libwebpdemux",
+                       providers: [.apt(["libwebp-dev"])]),
 
         // The inference engine: tensors over mmap'd safetensors, BLAS kernels,
         // tokenizers and the transformer encoder. No I/O policy, no product logic.
@@ -34,7 +40,7 @@ let package = Package(
 
         // Everything the product does that can be tested.
         .target(name: "Indexer", dependencies: [
-            "Inference", "CZlib", "CSystemd",
+            "Inference", "CZlib", "CSystemd", "CPNG", "CTurboJPEG", "CWebP",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -52,7 +58,7 @@ let package = Package(
 
         // Golden files are read beside the test sources (#filePath), not bundled.
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], exclude: ["Golden"]),
-        .testTarget(name: "IndexerTests", dependencies: ["Indexer", "Inference", "CZlib"], exclude: ["Golden"]),
+        .testTarget(name: "IndexerTests", dependencies: ["Indexer", "Inference", "CZlib"], exclude: ["Golden", "Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,174 @@
+import Foundation
+
+/// The preprocessing an image encoder was trained with, done exactly as the
+/// reference does it (torchvision `Resize(short side)` on a PIL image,
+/// `CenterCrop`, `ToTensor`, `Normalize`), so features match the reference.
+public struct ImagePreprocessing: Sendable, Equatable {
+    /// The short side is resized to this (the long side keeps the aspect, truncated).
+    public var resizeShortSide: Int
+    public var cropSize: Int
+    public var mean: [Float]
+    public var std: [Float]
+
+    public init(resizeShortSide: Int, cropSize: Int, mean: [Float], std: [Float]) {
+        self.resizeShortSide = resizeShortSide; self.cropSize = cropSize; self.mean = mean; self.std = std
+    }
+
+    /// The resized and centre-cropped RGB bytes (cropSize² × 3), before normalisation.
+    public func resizedCrop(_ image: RGBAImage) -> [UInt8] {
+        let (w, h) = (image.width, image.height)
+        let (newW, newH): (Int, Int)
+        if w <= h {
+            newW = resizeShortSide
+            newH = Int(Double(resizeShortSide) * Double(h) / Double(w))
+        } else {
+            newH = resizeShortSide
+            newW = Int(Double(resizeShortSide) * Double(w) / Double(h))
+        }
+        let rgb = PILResample.bicubic(image, width: newW, height: newH)
+        // torchvision CenterCrop: offsets rounded half to even, as Python's round().
+        let top = Int((Double(newH - cropSize) / 2).rounded(.toNearestOrEven))
+        let left = Int((Double(newW - cropSize) / 2).rounded(.toNearestOrEven))
+        var out = [UInt8](repeating: 0, count: cropSize * cropSize * 3)
+        for y in 0..<cropSize {
+            let sy = y + top
+            for x in 0..<cropSize {
+                let sx = x + left
+                let d = (y * cropSize + x) * 3
+                // Crops larger than the image pad with zeros (torchvision pads with 0).
+                guard sy >= 0, sy < newH, sx >= 0, sx < newW else { continue }
+                let s = (sy * newW + sx) * 3
+                out[d] = rgb[s]; out[d + 1] = rgb[s + 1]; out[d + 2] = rgb[s + 2]
+            }
+        }
+        return out
+    }
+
+    /// The model input: (cropSize, cropSize, 3) floats, (x/255 − mean)/std, channels last.
+    public func tensor(_ image: RGBAImage) -> [Float] {
+        let crop = resizedCrop(image)
+        var out = [Float](repeating: 0, count: crop.count)
+        let scale = (0..<3).map { 1 / (255 * std[$0]) }
+        let shift = (0..<3).map { -mean[$0] / std[$0] }
+        for i in 0..<crop.count {
+            let c = i % 3
+            out[i] = Float(crop[i]) * scale[c] + shift[c]
+        }
+        return out
+    }
+}
+
+/// Pillow's resampling (libImaging/Resample.c) for 8-bit images, reproduced
+/// exactly: separable convolution with the filter widened by the scale
+/// factor (antialiasing), coefficients in 22-bit fixed point, a horizontal
+/// pass rounded to 8 bits, then a vertical pass.
+public enum PILResample {
+    static let precisionBits = 22
+
+    static func bicubicFilter(_ x: Double) -> Double {
+        let a = -0.5
+        let x = abs(x)
+        if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+        if x < 2 { return (((x - 5) * x + 8) * x - 4) * a }
+        return 0
+    }
+
+    /// Per output index: first input index, tap count, and fixed-point taps.
+    static func coefficients(inSize: Int, outSize: Int) -> (bounds: [(Int, Int)], ksize: Int, taps: [Int32]) {
+        let support = 2.0
+        let scale = Double(inSize) / Double(outSize)
+        let filterScale = max(scale, 1)
+        let width = support * filterScale
+        let ksize = Int(width.rounded(.up)) * 2 + 1
+        var bounds: [(Int, Int)] = []
+        var taps = [Int32](repeating: 0, count: outSize * ksize)
+        var k = [Double](repeating: 0, count: ksize)
+        for xx in 0..<outSize {
+            let center = (Double(xx) + 0.5) * scale
+            let ss = 1 / filterScale
+            let xmin = max(Int(center - width + 0.5), 0)
+            let xmax = min(Int(center + width + 0.5), inSize) - xmin
+            var ww = 0.0
+            for x in 0..<xmax {
+                let w = bicubicFilter((Double(x + xmin) - center + 0.5) * ss)
+                k[x] = w; ww += w
+            }
+            for x in 0..<xmax {
+                let v = ww != 0 ? k[x] / ww : k[x]
+                let fixed = v < 0 ? Int32(-0.5 + v * Double(1 << precisionBits)) : Int32(0.5 + v * Double(1 << precisionBits))
+                taps[xx * ksize + x] = fixed
+            }
+            bounds.append((xmin, xmax))
+        }
+        return (bounds, ksize, taps)
+    }
+
+    @inline(__always)
+    static func clip8(_ v: Int32) -> UInt8 {
+        let s = v >> Int32(precisionBits)
+        return s < 0 ? 0 : (s > 255 ? 255 : UInt8(s))
+    }
+
+    /// RGB bytes (width × height × 3) of `image` resized with Pillow's BICUBIC.
+    public static func bicubic(_ image: RGBAImage, width outW: Int, height outH: Int) -> [UInt8] {
+        let (inW, inH) = (image.width, image.height)
+        // Horizontal pass over the rows the vertical pass will use.
+        let vert = coefficients(inSize: inH, outSize: outH)
+        let firstRow = vert.bounds.first.map { $0.0 } ?? 0
+        let lastRow = vert.bounds.last.map { $0.0 + $0.1 } ?? 0
+        let needH = outW != inW
+        let rows = lastRow - firstRow
+        var temp = [UInt8](repeating: 0, count: max(rows, 0) * outW * 3)
+        let half = Int32(1 << (precisionBits - 1))
+        image.pixels.withUnsafeBufferPointer { src in
+            temp.withUnsafeMutableBufferPointer { dst in
+                if needH {
+                    let hor = coefficients(inSize: inW, outSize: outW)
+                    hor.taps.withUnsafeBufferPointer { taps in
+                        for y in 0..<rows {
+                            let row = (y + firstRow) * inW * 4
+                            for xx in 0..<outW {
+                                let (xmin, n) = hor.bounds[xx]
+                                var r = half, g = half, b = half
+                                for x in 0..<n {
+                                    let k = taps[xx * hor.ksize + x]
+                                    let p = row + (x + xmin) * 4
+                                    r &+= Int32(src[p]) &* k; g &+= Int32(src[p + 1]) &* k; b &+= Int32(src[p + 2]) &* k
+                                }
+                                let d = (y * outW + xx) * 3
+                                dst[d] = clip8(r); dst[d + 1] = clip8(g); dst[d + 2] = clip8(b)
+                            }
+                        }
+                    }
+                } else {
+                    for y in 0..<rows {
+                        for x in 0..<inW {
+                            let p = ((y + firstRow) * inW + x) * 4, d = (y * outW + x) * 3
+                            dst[d] = src[p]; dst[d + 1] = src[p + 1]; dst[d + 2] = src[p + 2]
+                        }
+                    }
+                }
+            }
+        }
+        if outH == inH { return temp }
+        var out = [UInt8](repeating: 0, count: outW * outH * 3)
+        temp.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                vert.taps.withUnsafeBufferPointer { taps in
+                    for yy in 0..<outH {
+                        let (ymin, n) = vert.bounds[yy]
+                        let y0 = ymin - firstRow
+                        for x in 0..<(outW * 3) {
+                            var s = half
+                            for y in 0..<n {
+                                s &+= Int32(src[(y + y0) * outW * 3 + x]) &* taps[yy * vert.ksize + y]
+                            }
+                            dst[yy * outW * 3 + x] = clip8(s)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,286 @@
+import Foundation
+
+/// EfficientNet-Lite as TensorFlow defines it (timm's `tf_efficientnet_liteN`):
+/// a 3×3 stride-2 stem, MBConv blocks (1×1 expand, k×k depthwise, 1×1
+/// project, residual when shapes allow) without squeeze-excitation, ReLU6,
+/// TF "same" padding (asymmetric at stride 2), batch norm (eps 1e-3) folded
+/// into the convolutions at load, a 1×1 head to 1280 channels, global average
+/// pooling, and the ImageNet classifier.
+///
+/// The block structure is read from the checkpoint (names as in
+/// `efficientnet_pytorch`: `_conv_stem`, `_blocks.N._expand_conv`, …);
+/// strides follow the architecture's seven stages (1, 2, 2, 2, 1, 2, 1),
+/// a stage being a run of blocks with the same output width.
+/// Activations are channels-last (H, W, C), so a 1×1 convolution is one sgemm.
+public final class EfficientNetLite: @unchecked Sendable {
+    /// A convolution with its batch norm folded in.
+    struct Conv {
+        var weight: [Float]   // 1×1: (Cout, Cin); stem: (Cout, Cin·k·k); depthwise: (k·k, C)
+        var bias: [Float]     // (Cout)
+        var cin: Int, cout: Int, k: Int, stride: Int
+    }
+    struct Block {
+        var expand: Conv?
+        var depthwise: Conv
+        var project: Conv
+        var residual: Bool
+    }
+
+    public let imageSize: Int
+    public static let stageStrides = [1, 2, 2, 2, 1, 2, 1]
+    public let featureCount: Int
+    public let classCount: Int
+    let stem: Conv
+    let blocks: [Block]
+    let head: Conv
+    let fcWeight: FloatTensor   // (classes, features)
+    let fcBias: FloatTensor
+    let checkpoint: SafeTensorsFile
+    private let lock = NSLock()
+    /// Activation buffers (run state), allocated once and grown if needed.
+    private var buffers: [UnsafeMutablePointer<Float>] = []
+    private var bufferCapacity = 0
+
+    deinit { for b in buffers { b.deallocate() } }
+
+    public convenience init(folder: URL, imageSize: Int, batchNormEps: Float = 1e-3) throws {
+        let path = folder.appendingPathComponent("model.safetensors").path
+        guard FileManager.default.fileExists(atPath: path) else { throw ModelError.missingFile(path: path, what: "model weights") }
+        try self.init(checkpoint: SafeTensorsFile(path: path), imageSize: imageSize, batchNormEps: batchNormEps)
+    }
+
+    public init(checkpoint st: SafeTensorsFile, imageSize: Int, batchNormEps eps: Float = 1e-3) throws {
+        self.checkpoint = st
+        self.imageSize = imageSize
+        func tensor(_ name: String) throws -> FloatTensor { try st.floatTensor(name) }
+        func conv(_ name: String, bn: String, stride: Int, depthwise: Bool = false) throws -> Conv {
+            let w = try tensor(name + ".weight")
+            guard w.shape.count == 4 else { throw ModelError.shapeMismatch(path: st.path, name: name + ".weight", expected: [-1, -1, -1, -1], actual: w.shape) }
+            let (cout, cinPerGroup, k) = (w.shape[0], w.shape[1], w.shape[2])
+            guard w.shape[3] == k, k % 2 == 1 else { throw ModelError.shapeMismatch(path: st.path, name: name + ".weight", expected: [cout, cinPerGroup, k, k], actual: w.shape) }
+            if depthwise && cinPerGroup != 1 { throw ModelError.shapeMismatch(path: st.path, name: name + ".weight", expected: [cout, 1, k, k], actual: w.shape) }
+            let gamma = try st.floatTensor(bn + ".weight", shape: [cout]), beta = try st.floatTensor(bn + ".bias", shape: [cout])
+            let mean = try st.floatTensor(bn + ".running_mean", shape: [cout]), variance = try st.floatTensor(bn + ".running_var", shape: [cout])
+            let per = cinPerGroup * k * k
+            var weight = [Float](repeating: 0, count: cout * per)
+            var bias = [Float](repeating: 0, count: cout)
+            for o in 0..<cout {
+                let scale = gamma[o] / (variance[o] + eps).squareRoot()
+                bias[o] = beta[o] - mean[o] * scale
+                for i in 0..<per {
+                    let v = w[o * per + i] * scale
+                    if depthwise { weight[i * cout + o] = v } else { weight[o * per + i] = v }   // depthwise: (k·k, C)
+                }
+            }
+            return Conv(weight: weight, bias: bias, cin: depthwise ? cout : cinPerGroup, cout: cout, k: k, stride: stride)
+        }
+        stem = try conv("_conv_stem", bn: "_bn0", stride: 2)
+        guard stem.cin == 3, stem.k == 3 else { throw ModelError.shapeMismatch(path: st.path, name: "_conv_stem.weight", expected: [stem.cout, 3, 3, 3], actual: [stem.cout, stem.cin, stem.k, stem.k]) }
+        var blocks: [Block] = []
+        var stage = -1
+        var lastOut = -1
+        var channels = stem.cout
+        var i = 0
+        while st.tensors["_blocks.\(i)._depthwise_conv.weight"] != nil {
+            let p = "_blocks.\(i)."
+            let project = try st.floatTensor(p + "_project_conv.weight")
+            let out = project.shape[0]
+            var stride = 1
+            if out != lastOut {
+                stage += 1
+                guard stage < Self.stageStrides.count else { throw ModelError.invalidConfig(path: st.path, reason: "more than 7 stages of blocks") }
+                stride = Self.stageStrides[stage]
+                lastOut = out
+            }
+            let expand = st.tensors[p + "_expand_conv.weight"] != nil ? try conv(p + "_expand_conv", bn: p + "_bn0", stride: 1) : nil
+            if let expand, expand.cin != channels { throw ModelError.shapeMismatch(path: st.path, name: p + "_expand_conv.weight", expected: [expand.cout, channels, 1, 1], actual: [expand.cout, expand.cin, 1, 1]) }
+            let dw = try conv(p + "_depthwise_conv", bn: p + "_bn1", stride: stride, depthwise: true)
+            let mid = expand?.cout ?? channels
+            guard dw.cout == mid else { throw ModelError.shapeMismatch(path: st.path, name: p + "_depthwise_conv.weight", expected: [mid, 1, dw.k, dw.k], actual: [dw.cout, 1, dw.k, dw.k]) }
+            let pr = try conv(p + "_project_conv", bn: p + "_bn2", stride: 1)
+            guard pr.cin == mid else { throw ModelError.shapeMismatch(path: st.path, name: p + "_project_conv.weight", expected: [pr.cout, mid, 1, 1], actual: [pr.cout, pr.cin, 1, 1]) }
+            blocks.append(Block(expand: expand, depthwise: dw, project: pr, residual: stride == 1 && channels == pr.cout))
+            channels = pr.cout
+            i += 1
+        }
+        guard !blocks.isEmpty else { throw ModelError.missingTensor(path: st.path, name: "_blocks.0._depthwise_conv.weight") }
+        self.blocks = blocks
+        head = try conv("_conv_head", bn: "_bn1", stride: 1)
+        guard head.cin == channels else { throw ModelError.shapeMismatch(path: st.path, name: "_conv_head.weight", expected: [head.cout, channels, 1, 1], actual: [head.cout, head.cin, 1, 1]) }
+        featureCount = head.cout
+        fcWeight = try st.floatTensor("_fc.weight")
+        guard fcWeight.shape.count == 2, fcWeight.shape[1] == featureCount else {
+            throw ModelError.shapeMismatch(path: st.path, name: "_fc.weight", expected: [-1, featureCount], actual: fcWeight.shape)
+        }
+        classCount = fcWeight.shape[0]
+        fcBias = try st.floatTensor("_fc.bias", shape: [classCount])
+    }
+
+    /// TF "same" padding: output size and the padding before the first row/column.
+    static func samePadding(_ n: Int, k: Int, stride: Int) -> (out: Int, before: Int) {
+        let out = (n + stride - 1) / stride
+        let total = max((out - 1) * stride + k - n, 0)
+        return (out, total / 2)
+    }
+
+    /// Pooled features (1280) and class logits (1000) of a preprocessed image
+    /// tensor (imageSize, imageSize, 3), channels last.
+    public func forward(_ input: [Float]) -> (features: [Float], logits: [Float]) {
+        BLAS.useCallerThreads
+        precondition(input.count == imageSize * imageSize * 3, "input must be \(imageSize)×\(imageSize)×3")
+        lock.lock()
+        defer { lock.unlock() }
+        var side = imageSize
+        // Largest activation: the widest expansion at the largest resolution.
+        var need = 0
+        var s = Self.samePadding(imageSize, k: 3, stride: 2).out
+        need = s * s * max(stem.cout, 1)
+        for b in blocks {
+            need = max(need, s * s * (b.expand?.cout ?? b.depthwise.cout))
+            s = Self.samePadding(s, k: b.depthwise.k, stride: b.depthwise.stride).out
+        }
+        need = max(need, s * s * head.cout)
+        if need > bufferCapacity {
+            for b in buffers { b.deallocate() }
+            buffers = (0..<4).map { _ in .allocate(capacity: need) }
+            bufferCapacity = need
+        }
+        var x = buffers[0], t1 = buffers[1]
+        let t2 = buffers[2], col = buffers[3]
+        // Stem: im2col (out², 27) · Wᵀ.
+        let (so, pad) = Self.samePadding(side, k: 3, stride: 2)
+        input.withUnsafeBufferPointer { inp in
+            Self.im2col3x3(inp.baseAddress!, side: side, out: so, pad: pad, into: col)
+        }
+        Self.pointwise(MatrixRef(col, rows: so * so, cols: 27), stem, into: x, relu6: true)
+        side = so
+        var channels = stem.cout
+        for b in blocks {
+            var mid = x
+            if let e = b.expand {
+                Self.pointwise(MatrixRef(x, rows: side * side, cols: channels), e, into: t1, relu6: true)
+                mid = t1
+            }
+            let (o, p) = Self.samePadding(side, k: b.depthwise.k, stride: b.depthwise.stride)
+            Self.depthwise(mid, side: side, conv: b.depthwise, out: o, pad: p, into: t2)
+            Self.pointwise(MatrixRef(t2, rows: o * o, cols: b.depthwise.cout), b.project, into: t1, relu6: false)
+            if b.residual {
+                let n = o * o * b.project.cout
+                let (xs, ts) = (x, t1)
+                Parallel.forEachChunk(n, minChunk: 4096) { r in for i in r { ts[i] += xs[i] } }
+            }
+            swap(&x, &t1)
+            side = o
+            channels = b.project.cout
+        }
+        Self.pointwise(MatrixRef(x, rows: side * side, cols: channels), head, into: t1, relu6: true)
+        var features = [Float](repeating: 0, count: head.cout)
+        let inv = 1 / Float(side * side)
+        for pix in 0..<(side * side) {
+            let row = t1 + pix * head.cout
+            for c in 0..<head.cout { features[c] += row[c] }
+        }
+        for c in 0..<head.cout { features[c] *= inv }
+        var logits = [Float](repeating: 0, count: classCount)
+        features.withUnsafeBufferPointer { f in
+            logits.withUnsafeMutableBufferPointer { l in
+                BLAS.linear(MatrixRef(f.baseAddress!, rows: 1, cols: featureCount), weight: fcWeight, bias: fcBias,
+                            into: MutableMatrixRef(l.baseAddress!, rows: 1, cols: classCount))
+            }
+        }
+        return (features, logits)
+    }
+
+    /// y(P, Cout) = x(P, Cin)·Wᵀ + b, then ReLU6 if asked.
+    static func pointwise(_ x: MatrixRef, _ c: Conv, into y: UnsafeMutablePointer<Float>, relu6: Bool) {
+        let rows = x.rows
+        c.bias.withUnsafeBufferPointer { bias in
+            Parallel.forEachChunk(rows, minChunk: 64) { r in
+                for i in r { (y + i * c.cout).update(from: bias.baseAddress!, count: c.cout) }
+            }
+        }
+        c.weight.withUnsafeBufferPointer { w in
+            BLAS.gemm(x, MatrixRef(w.baseAddress!, rows: c.cout, cols: x.cols), transposeB: true,
+                      MutableMatrixRef(y, rows: rows, cols: c.cout), beta: 1)
+        }
+        if relu6 {
+            Parallel.forEachChunk(rows, minChunk: 64) { r in
+                for i in r {
+                    let row = y + i * c.cout
+                    for j in 0..<c.cout { row[j] = min(max(row[j], 0), 6) }
+                }
+            }
+        }
+    }
+
+    /// Stem patches: row (oy, ox) holds input[c][oy·2+ky−pad][ox·2+kx−pad]
+    /// in (c, ky, kx) order, zero outside the image.
+    static func im2col3x3(_ x: UnsafePointer<Float>, side: Int, out: Int, pad: Int, into col: UnsafeMutablePointer<Float>) {
+        for oy in 0..<out {
+            for ox in 0..<out {
+                let row = col + (oy * out + ox) * 27
+                for ky in 0..<3 {
+                    let iy = oy * 2 + ky - pad
+                    for kx in 0..<3 {
+                        let ix = ox * 2 + kx - pad
+                        let inside = iy >= 0 && iy < side && ix >= 0 && ix < side
+                        for c in 0..<3 {
+                            row[c * 9 + ky * 3 + kx] = inside ? x[(iy * side + ix) * 3 + c] : 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Depthwise k×k convolution with bias and ReLU6, channels last,
+    /// vectorised over channels (all widths here are multiples of 8).
+    static func depthwise(_ x: UnsafeMutablePointer<Float>, side: Int, conv c: Conv, out: Int, pad: Int,
+                          into y: UnsafeMutablePointer<Float>) {
+        let C = c.cout, k = c.k, s = c.stride
+        c.weight.withUnsafeBufferPointer { wb in
+            c.bias.withUnsafeBufferPointer { bb in
+                let w = wb.baseAddress!, bias = bb.baseAddress!
+                Parallel.forEachChunk(out, minChunk: 2) { rows in
+                    for oy in rows {
+                        for ox in 0..<out {
+                            let dst = y + (oy * out + ox) * C
+                            var ch = 0
+                            while ch + 8 <= C {
+                                var acc = UnsafeRawPointer(bias + ch).loadUnaligned(as: SIMD8<Float>.self)
+                                for ky in 0..<k {
+                                    let iy = oy * s + ky - pad
+                                    if iy < 0 || iy >= side { continue }
+                                    for kx in 0..<k {
+                                        let ix = ox * s + kx - pad
+                                        if ix < 0 || ix >= side { continue }
+                                        let xv = UnsafeRawPointer(x + (iy * side + ix) * C + ch).loadUnaligned(as: SIMD8<Float>.self)
+                                        let wv = UnsafeRawPointer(w + (ky * k + kx) * C + ch).loadUnaligned(as: SIMD8<Float>.self)
+                                        acc = acc + xv * wv
+                                    }
+                                }
+                                acc = acc.clamped(lowerBound: SIMD8(repeating: 0), upperBound: SIMD8(repeating: 6))
+                                UnsafeMutableRawPointer(dst + ch).storeBytes(of: acc, as: SIMD8<Float>.self)
+                                ch += 8
+                            }
+                            while ch < C {
+                                var acc = bias[ch]
+                                for ky in 0..<k {
+                                    let iy = oy * s + ky - pad
+                                    if iy < 0 || iy >= side { continue }
+                                    for kx in 0..<k {
+                                        let ix = ox * s + kx - pad
+                                        if ix < 0 || ix >= side { continue }
+                                        acc += x[(iy * side + ix) * C + ch] * w[(ky * k + kx) * C + ch]
+                                    }
+                                }
+                                dst[ch] = min(max(acc, 0), 6)
+                                ch += 1
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
