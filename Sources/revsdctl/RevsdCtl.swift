@@ -12,7 +12,7 @@ struct RevsdCtl: ParsableCommand {
             unreadable file), 64 for a usage error.
             """,
         version: RevsdVersion.string,
-        subcommands: [Embed.self, Models.self]
+        subcommands: [Caption.self, Embed.self, Models.self]
     )
 }
 

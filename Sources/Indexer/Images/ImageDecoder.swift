@@ -122,7 +122,7 @@ public enum ImageDecoder {
 
     static func hasAdobeMarker(_ b: UnsafeRawBufferPointer) -> Bool {
         var found = false
-        JPEGSegments.forEach(b) { marker, payload in
+        JPEGMarkers.forEach(b) { marker, payload in
             if marker == 0xEE && payload.count >= 5 && Array(payload[0..<5]) == Array("Adobe".utf8) { found = true }
         }
         return found

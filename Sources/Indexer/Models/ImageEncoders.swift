@@ -31,7 +31,7 @@ public struct ImageEncoding: Sendable {
 public final class EfficientNetLiteEncoder: Sendable {
     public let variant: EfficientNetLiteVariant
     public let preprocessing: ImagePreprocessing
-    let model: EfficientNetLite
+    public let model: EfficientNetLite
 
     public init(folder: URL, variant: EfficientNetLiteVariant) throws {
         self.variant = variant

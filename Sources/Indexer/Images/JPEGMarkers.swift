@@ -1,5 +1,5 @@
 /// Walks the marker segments of a JPEG stream up to the image data.
-enum JPEGSegments {
+enum JPEGMarkers {
     static func forEach(_ b: UnsafeRawBufferPointer, _ body: (UInt8, UnsafeRawBufferPointer) -> Void) {
         var o = 2
         while o + 4 <= b.count {
@@ -20,7 +20,7 @@ enum JPEGSegments {
 enum ExifOrientation {
     static func fromJPEG(_ b: UnsafeRawBufferPointer) -> Int {
         var result = 1
-        JPEGSegments.forEach(b) { marker, p in
+        JPEGMarkers.forEach(b) { marker, p in
             guard marker == 0xE1, p.count > 14, Array(p[0..<6]) == [0x45, 0x78, 0x69, 0x66, 0, 0] else { return }
             if let o = fromTIFF(UnsafeRawBufferPointer(rebasing: p[6...])) { result = o }
         }

@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""Replaces one named section of bench/RESULTS.md (between
+<!-- NAME:begin --> and <!-- NAME:end -->), reading the new body on stdin,
+and prints a description of this machine for the body's header with --machine."""
+import datetime, os, platform, re, subprocess, sys
+
+def sh(c):
+    return subprocess.run(c, shell=True, capture_output=True, text=True).stdout.strip()
+
+def machine():
+    cpu = sh("lscpu | sed -n 's/^Model name:[ ]*//p' | head -1")
+    env = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("OPENBLAS_"))
+    return (f"{datetime.date.today()}, {cpu}, {os.cpu_count()} cores, {sh('free -g | awk \"/Mem:/ {print \\$2}\"')} GiB, "
+            f"{platform.platform()}; {sh('swift --version 2>&1 | head -1')}; OpenBLAS "
+            f"{sh('dpkg-query -W -f=\"${Version}\" libopenblas0-pthread 2>/dev/null')}{' (' + env + ')' if env else ''}")
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--machine":
+        print(machine()); sys.exit(0)
+    name = sys.argv[1]
+    body = sys.stdin.read().rstrip()
+    section = f"<!-- {name}:begin (written by bench/{name}.sh) -->\n{body}\n<!-- {name}:end -->"
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+    text = open(path).read() if os.path.exists(path) else "# Benchmark results\n"
+    if f"<!-- {name}:begin" in text:
+        text = re.sub(rf"<!-- {name}:begin.*?<!-- {name}:end -->", lambda _: section, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    open(path, "w").write(text)
+    print(section)
