@@ -51,8 +51,12 @@ struct A1111Parameters: Equatable {
             trailingLines: settingsIndex.map { lines[($0 + 1)...].map(String.init).filter { !$0.trimmingSpaces.isEmpty } } ?? [])
     }
 
+    /// Settings lines are short; longer lines are prompt text (and not worth scanning).
+    static let maxSettingsLine = 1 << 16
+
     static func isSettingsLine(_ line: Substring) -> Bool {
-        settings(in: line).filter { knownKeys.contains($0.key.lowercased()) }.count >= 2
+        guard line.utf8.count <= maxSettingsLine, line.contains(":") else { return false }
+        return settings(in: line).filter { knownKeys.contains($0.key.lowercased()) }.count >= 2
     }
 
     /// The `Key: value` pairs of a settings line. Values may be quoted

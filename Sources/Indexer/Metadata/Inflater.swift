@@ -4,14 +4,16 @@ import CZlib
 /// cannot take much memory. The budget is shared by every call made while
 /// reading one file.
 struct Inflater {
-    /// Bytes that may still be produced.
+    /// Bytes that may still be produced, of `budget`.
     private(set) var remaining: Int
+    let budget: Int
 
-    init(budget: Int = MetadataLimits.inflatedBytes) { remaining = budget }
+    init(budget: Int = MetadataLimits.inflatedBytes) { self.budget = budget; remaining = budget }
 
     /// Inflates zlib or gzip data (told apart by its header).
     mutating func inflate(_ input: [UInt8], what: String) throws(MetadataError) -> [UInt8] {
         var s = z_stream()
+        guard remaining > 0 else { throw .tooLarge("\(what) inflated, with the file's other compressed data,", limit: budget) }
         guard revsd_inflate_init_auto(&s) == Z_OK else { throw .badCompression("\(what): zlib could not start") }
         defer { inflateEnd(&s) }
         if input.isEmpty { throw .truncated("\(what): no compressed data") }
@@ -43,8 +45,9 @@ struct Inflater {
             remaining -= out.count
             return out
         case Z_MEM_ERROR:
+            let first = remaining == budget
             remaining = 0
-            throw .tooLarge("\(what) inflated", limit: limit)
+            throw .tooLarge(first ? "\(what) inflated" : "\(what) inflated, with the file's other compressed data,", limit: budget)
         case Z_BUF_ERROR:
             throw .truncated("\(what): compressed stream ends early")
         default:
