@@ -107,3 +107,17 @@ final class MetadataContainerTests: XCTestCase {
         XCTAssertNil(MetadataFixtures.read(bytes: Array("GIF89a".utf8), path: "x.png").metadata)
     }
 }
+
+extension MetadataContainerTests {
+    func testFallbacksWhenTheMainRecordIsMissing() throws {
+        // NovelAI without its Comment JSON; InvokeAI with only its graph; a ComfyUI wrapper that is not a graph.
+        let nai = try XCTUnwrap(MetadataFixtures.read(bytes: B.png([B.tEXt("Software", "NovelAI"), B.tEXt("Description", "a moon")])).metadata)
+        XCTAssertEqual([nai.source, nai.prompt], ["novelai", "a moon"])
+        let graph = #"{"id": "g", "nodes": {"positive_prompt:1": {"id": "positive_prompt:1", "type": "string", "value": "a sun"}, "negative_prompt:2": {"type": "string", "value": "clouds"}}}"#
+        let inv = try XCTUnwrap(MetadataFixtures.read(bytes: B.png([B.tEXt("invokeai_graph", graph)])).metadata)
+        XCTAssertEqual([inv.source, inv.prompt, inv.negativePrompt], ["invokeai", "a sun", "clouds"])
+        let wrapper = MetadataFixtures.read(bytes: B.jpeg(app1: B.tiff(userComment: Array("ASCII\0\0\0{\"prompt\": {\"a\": 1}}".utf8))))
+        XCTAssertNil(wrapper.metadata)
+        XCTAssert(wrapper.notes.contains { $0.contains("not a ComfyUI graph") }, "\(wrapper.notes)")
+    }
+}

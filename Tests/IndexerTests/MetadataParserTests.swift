@@ -92,6 +92,10 @@ final class MetadataParserTests: XCTestCase {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         XCTAssertThrowsError(try JSONParser.parse(deep)) { XCTAssertEqual($0 as? MetadataError, .nestingTooDeep(limit: MetadataLimits.jsonDepth)) }
         XCTAssertNoThrow(try JSONParser.parse(String(repeating: "[", count: 100) + String(repeating: "]", count: 100)))
+        let many = "[" + String(repeating: "0,", count: MetadataLimits.jsonValues) + "0]"
+        XCTAssertThrowsError(try JSONParser.parse(many)) { XCTAssertEqual($0 as? MetadataError, .invalidJSON("more than 1048576 values")) }
+        let huge = "\"" + String(repeating: "a", count: MetadataLimits.jsonBytes) + "\""
+        XCTAssertThrowsError(try JSONParser.parse(huge)) { XCTAssertEqual($0 as? MetadataError, .tooLarge("JSON text", limit: MetadataLimits.jsonBytes)) }
     }
 
     func testJSONParameterMapping() throws {

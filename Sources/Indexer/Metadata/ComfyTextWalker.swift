@@ -13,6 +13,16 @@ struct ComfyTextWalker {
 
     init(graph: ComfyGraph) { self.graph = graph }
 
+    /// `ComfyGraph.textKeys` with the side's own keys after "prompt", each with
+    /// its capitalised spelling ("Positive", "Text").
+    static let positiveKeys = keys(["positive", "positive_prompt", "text_positive"])
+    static let negativeKeys = keys(["negative", "negative_prompt", "text_negative"])
+    private static func keys(_ sideKeys: [String]) -> [(String, String)] {
+        var k = ComfyGraph.textKeys
+        k.insert(contentsOf: sideKeys, at: (k.firstIndex(of: "prompt") ?? 0) + 1)
+        return k.map { ($0, $0.capitalized) }
+    }
+
     /// The distinct non-empty texts reaching `link` on the `side` of the conditioning.
     mutating func texts(_ link: ComfyGraph.Link, _ side: ComfyGraph.Side) -> [String] {
         let key = Key(link: link, side: side)
@@ -44,12 +54,9 @@ struct ComfyTextWalker {
             return []
         }
         // Text fields (side-specific ones for nodes that hold both prompts).
-        var keys = ComfyGraph.textKeys
-        keys.insert(contentsOf: side == .positive ? ["positive", "positive_prompt", "text_positive"]
-                                                  : ["negative", "negative_prompt", "text_negative"], at: 8)
         var collected: [String] = []
-        for key in keys {
-            guard let v = n.inputs[key] ?? n.inputs[key.capitalized] else { continue }
+        for (key, capitalized) in side == .positive ? ComfyTextWalker.positiveKeys : ComfyTextWalker.negativeKeys {
+            guard let v = n.inputs[key] ?? n.inputs[capitalized] else { continue }
             let t = texts(of: v, side)
             guard !t.isEmpty else { continue }
             if ComfyGraph.multiFieldKeys.contains(key) {

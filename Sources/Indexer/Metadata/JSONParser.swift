@@ -5,6 +5,7 @@ struct JSONParser {
     private let b: [UInt8]
     private var i = 0
     private let maxDepth: Int
+    private var valuesLeft = MetadataLimits.jsonValues
 
     /// Parses `text`, which must hold one JSON value.
     static func parse(_ text: String, maxDepth: Int = MetadataLimits.jsonDepth) throws(MetadataError) -> JSONValue {
@@ -34,6 +35,8 @@ struct JSONParser {
 
     private mutating func value(depth: Int) throws(MetadataError) -> JSONValue {
         guard depth < maxDepth else { throw .nestingTooDeep(limit: maxDepth) }
+        valuesLeft -= 1
+        guard valuesLeft >= 0 else { throw .invalidJSON("more than \(MetadataLimits.jsonValues) values") }
         skipSpace()
         guard i < b.count else { throw fail("unexpected end") }
         switch b[i] {

@@ -33,14 +33,16 @@ public enum MetadataError: Error, Equatable, Sendable, CustomStringConvertible {
 enum MetadataLimits {
     /// Decompressed bytes per file, all chunks together (zTXt/iTXt, stealth gzip).
     static let inflatedBytes = 64 << 20
-    /// Largest JSON document parsed.
-    static let jsonBytes = 32 << 20
+    /// Largest JSON document parsed, and most values in it (memory stays a
+    /// small multiple of the text's size).
+    static let jsonBytes = 16 << 20
+    static let jsonValues = 1 << 20
     /// Deepest JSON nesting accepted.
     static let jsonDepth = 128
     /// Largest sidecar caption file read.
     static let captionBytes = 1 << 20
-    /// Largest DiffusionDB part file read.
-    static let diffusionDBBytes = 64 << 20
+    /// Largest DiffusionDB part file read (a real one is under 1 MiB).
+    static let diffusionDBBytes = jsonBytes
     /// IFDs visited per TIFF (IFD0, Exif, a few more), and entries per IFD.
     static let ifdCount = 8
     static let ifdEntries = 4096

@@ -115,7 +115,7 @@ struct MetadataInterpreter {
     private mutating func text(_ e: MetadataEntry, rank: Int) {
         var body = Substring(e.text.trimmingSpaces)
         var comfyKind: String?
-        for kind in ["prompt", "workflow"] where body.lowercased().hasPrefix(kind) {
+        for kind in ["prompt", "workflow"] where body.prefix(8).lowercased().hasPrefix(kind) {
             let rest = body.dropFirst(kind.count).drop { $0 == " " }
             let json = rest.dropFirst().drop { $0 == " " }
             if rest.first == ":", json.first == "{" { comfyKind = kind; body = json }
@@ -129,7 +129,7 @@ struct MetadataInterpreter {
             return
         }
         let key = e.key.lowercased()
-        guard !["make", "model", "xpcomment"].contains(key) else { return }
+        guard key != "make", key != "model" else { return }   // camera names, unless JSON
         if let a = A1111Parameters.parse(String(body)) {
             var m = a.metadata(raw: e.text)
             if e.origin.contains("XMP"), all.contains(where: { $0.text == "Draw Things" }) { m.source = "drawthings" }
@@ -144,6 +144,7 @@ struct MetadataInterpreter {
     private mutating func jsonDocument(_ o: JSONObject, _ e: MetadataEntry, rank: Int) {
         if let wrapped = o["prompt"]?.object {   // {"prompt": {graph}, "workflow": {...}}
             if let g = ComfyGraph(wrapped) { add(g.metadata(raw: e.text), rank: 80) }
+            else { problems.append(.malformed("\(e.origin) '\(e.key)': its \"prompt\" object is not a ComfyUI graph")) }
             if let w = o["workflow"]?.object { add(ComfyWorkflow(w)?.metadata(raw: e.text), rank: 40) }
             return
         }
@@ -183,7 +184,8 @@ struct MetadataInterpreter {
     private mutating func novelAI(_ entries: [MetadataEntry]) -> GenerationMetadata? {
         func value(_ k: String) -> String? { entries.first { $0.key == k }?.text }
         let software = value("Software") ?? "", source = value("Source") ?? ""
-        guard software == "NovelAI" || source.contains("NovelAI"), let comment = value("Comment") else { return nil }
+        guard software == "NovelAI" || source.contains("NovelAI") else { return nil }
+        let comment = value("Comment") ?? ""
         let o = (try? JSONParser.object(comment)) ?? nil
         var m = o.map { JSONParameters.map($0, source: "novelai", raw: comment) }
             ?? GenerationMetadata(source: "novelai", raw: comment)

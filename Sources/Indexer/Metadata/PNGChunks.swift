@@ -1,8 +1,9 @@
 import CZlib
 
 /// Walks a PNG file's chunks for text (tEXt, zTXt, iTXt) and EXIF (eXIf),
-/// wherever they sit, before or after IDAT. Each chunk's CRC-32 is checked; a
-/// mismatch is reported and the chunk still read (its text may be damaged).
+/// wherever they sit, before or after IDAT. The CRC-32 of each chunk read is
+/// checked (image data is skipped unread); a mismatch is reported and the
+/// chunk still read, since its text may be only slightly damaged.
 enum PNGChunks {
     static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
