@@ -1,0 +1,89 @@
+import Foundation
+import Inference
+import XCTest
+@testable import Indexer
+
+/// `revsdctl caption` and the zero-shot prediction behind it.
+final class CaptionTests: XCTestCase {
+    let dir = TemporaryDirectory()
+    static let images = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/images")
+
+    func parseLines(_ out: String) throws -> [[String: Any]] {
+        try out.split(separator: "\n").map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+    }
+
+    /// The JSON contract: one object per file, in order, every key present;
+    /// a bad file gets `error` and the exit status is 1 at the end.
+    func testJSONContractAndErrorsPerFile() throws {
+        _ = try installedPromptEncoderFolder()
+        let good = Self.images.appendingPathComponent("tall-180x260.jpg").path
+        let broken = dir.write("broken.png", Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0]))
+        let missing = dir.path("missing.webp")
+        let r = try runProduct("revsdctl", ["caption", "--json", "--embedding", good, broken, missing])
+        XCTAssertEqual(r.status, 1, "a failed file makes the exit status non-zero")
+        let objects = try parseLines(r.stdout)
+        XCTAssertEqual(objects.count, 3)
+        for o in objects {
+            XCTAssertEqual(Set(o.keys), ["path", "metadata", "caption", "keywords", "known_prompt_cosine", "embedding", "error"])
+        }
+        XCTAssertEqual(objects.map { $0["path"] as? String }, [good, broken, missing])
+        let first = objects[0]
+        XCTAssert(first["error"] is NSNull)
+        XCTAssert(first["metadata"] is NSNull, "our drawn image carries no metadata")
+        XCTAssert(first["known_prompt_cosine"] is NSNull)
+        XCTAssertFalse((first["caption"] as? String ?? "").isEmpty)
+        XCTAssertFalse((first["keywords"] as? [String] ?? []).isEmpty)
+        let e = try XCTUnwrap(first["embedding"] as? [Double])
+        XCTAssertEqual(e.count, 384)
+        XCTAssertEqual(e.reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-4)
+        XCTAssert((objects[1]["error"] as? String ?? "").hasPrefix("\(broken): broken PNG"), "\(objects[1]["error"] ?? "")")
+        XCTAssertEqual(objects[2]["error"] as? String, "\(missing): cannot read: no such file")
+        XCTAssert(objects[2]["caption"] is NSNull)
+    }
+
+    func testKnownPromptsAreReportedWithTheirCosine() throws {
+        _ = try installedPromptEncoderFolder()
+        let (sharedDir, rows) = try MetadataFixtures.expected()
+        // A stealth-only file (prompt in the alpha channel's low bits), found through the pixels.
+        let stealth = sharedDir.appendingPathComponent("sdparsers__AUTOMATIC1111_automatic1111_stealth.png").path
+        let png = sharedDir.appendingPathComponent("dstools__bird1.png").path
+        let r = try runProduct("revsdctl", ["caption", "--json", stealth, png])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let objects = try parseLines(r.stdout)
+        let m0 = try XCTUnwrap(objects[0]["metadata"] as? [String: Any])
+        XCTAssertEqual(m0["prompt"] as? String, "a circle")
+        let m1 = try XCTUnwrap(objects[1]["metadata"] as? [String: Any])
+        XCTAssertEqual(m1["prompt"] as? String, rows.first { $0.file == "dstools__bird1.png" }?.prompt)
+        XCTAssertEqual(m1["source"] as? String, "comfyui")
+        for key in ["negative_prompt", "steps", "sampler", "cfg_scale", "seed", "width", "height", "model", "model_hash"] {
+            XCTAssertNotNil(m1[key], "metadata has \(key) (possibly null)")
+        }
+        let c = try XCTUnwrap(objects[1]["known_prompt_cosine"] as? Double)
+        XCTAssert(c > -1 && c < 1)
+        // Human output names the prompt and the caption.
+        let text = try runProduct("revsdctl", ["caption", png])
+        XCTAssert(text.stdout.contains("prompt (comfyui): A big blue banana"), text.stdout)
+        XCTAssert(text.stdout.contains("caption: a picture of"), text.stdout)
+    }
+
+    /// The prediction's arithmetic on a posterior where the answer is known.
+    func testZeroShotBlendsTheClassEmbeddingWithThePrior() throws {
+        let text = try SentenceEncoder(folder: installedPromptEncoderFolder())
+        let store = ModelStore.resolve()
+        let lite0 = try EfficientNetLiteEncoder(folder: store.folder(for: EfficientNetLiteVariant.lite0.pinned), variant: .lite0)
+        let predictor = try ZeroShotPredictor(promptEncoder: text, imageEncoders: [lite0], cacheDirectory: store.root.appendingPathComponent("cache"))
+        var p = [Float](repeating: 0, count: 1000)
+        let sorrel = try XCTUnwrap(ImageNetClasses.names.firstIndex(of: "sorrel"))
+        p[sorrel] = 1
+        let pred = predictor.predict(posterior: p)
+        let horse = text.embed(["sorrel"])[0]
+        var expected = (0..<384).map { 0.5 * horse[$0] + 0.5 * predictor.prior[$0] }
+        let n = expected.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        expected = expected.map { $0 / n }
+        for i in 0..<384 { XCTAssertEqual(pred.embedding[i], expected[i], accuracy: 1e-5) }
+        XCTAssertEqual(pred.keywords, ["sorrel"])
+        XCTAssertEqual(pred.caption, "a picture of a sorrel")
+        XCTAssertEqual(ImageNetClasses.names.count, 1000)
+        XCTAssertEqual(ImageNetClasses.names[0], "tench")
+    }
+}
