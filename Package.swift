@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C at the edge.
@@ -42,6 +43,7 @@ let package = Package(
         .target(name: "Indexer", dependencies: [
             "Inference", "CZlib", "CSystemd", "CPNG", "CTurboJPEG", "CWebP",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
 
         .executableTarget(name: "revsdctl", dependencies: [

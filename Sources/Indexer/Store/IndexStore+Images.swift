@@ -1,0 +1,169 @@
+import Foundation
+import GRDB
+
+extension IndexStore {
+    // MARK: Reading
+
+    static func record(_ row: Row) -> ImageRecord {
+        let metadata: GenerationMetadata? = (row["metadataJSON"] as String?).flatMap {
+            try? JSONDecoder().decode(GenerationMetadata.self, from: Data($0.utf8))
+        }
+        let keywords: [String] = (row["keywordsJSON"] as String?).flatMap {
+            try? JSONDecoder().decode([String].self, from: Data($0.utf8))
+        } ?? []
+        return ImageRecord(
+            id: row["id"], path: row["path"], contentHash: row["contentHash"], size: row["size"], mtimeNs: row["mtimeNs"],
+            width: row["width"], height: row["height"], format: row["format"],
+            status: ImageRecord.Status(rawValue: row["status"]) ?? .failed, error: row["error"],
+            metadata: metadata, caption: row["caption"], keywords: keywords,
+            indexedAt: Date(timeIntervalSince1970: row["indexedAt"]))
+    }
+
+    public func image(path: String) throws -> ImageRecord? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM image WHERE path = ?", arguments: [path]).map(Self.record) }
+    }
+
+    public func images(ids: [Int64]) throws -> [Int64: ImageRecord] {
+        guard !ids.isEmpty else { return [:] }
+        return try read { db in
+            var out: [Int64: ImageRecord] = [:]
+            for chunk in stride(from: 0, to: ids.count, by: 500) {
+                let part = Array(ids[chunk..<min(ids.count, chunk + 500)])
+                let marks = part.map { _ in "?" }.joined(separator: ",")
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM image WHERE id IN (\(marks))", arguments: StatementArguments(part)) {
+                    let r = Self.record(row); out[r.id] = r
+                }
+            }
+            return out
+        }
+    }
+
+    /// An indexed image with this content, preferring one whose file is gone
+    /// (a move) over a live one (a copy).
+    public func indexedImage(contentHash: String) throws -> ImageRecord? {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM image WHERE contentHash = ? AND status = 'indexed'", arguments: [contentHash]).map(Self.record)
+        }.sorted { a, _ in !FileManager.default.fileExists(atPath: a.path) }.first
+    }
+
+    public func embeddings(imageID: Int64) throws -> [String: [Float]] {
+        try read { db in
+            var out: [String: [Float]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, vector FROM embedding WHERE imageId = ?", arguments: [imageID]) {
+                out[row["kind"]] = [Float](blob: row["vector"])
+            }
+            return out
+        }
+    }
+
+    /// Every vector of one kind: (image id, vector), for the search matrix.
+    public func vectors(kind: String) throws -> [(Int64, [Float])] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT imageId, vector FROM embedding WHERE kind = ?", arguments: [kind]).map {
+                ($0["imageId"], [Float](blob: $0["vector"]))
+            }
+        }
+    }
+
+    /// What reconciliation compares with the disk: path → (size, mtime).
+    public func fileStates(under root: String? = nil) throws -> [String: (size: Int64, mtimeNs: Int64)] {
+        try read { db in
+            var out: [String: (Int64, Int64)] = [:]
+            let rows: [Row]
+            if let root {
+                rows = try Row.fetchAll(db, sql: "SELECT path, size, mtimeNs FROM image WHERE path = ? OR substr(path, 1, ?) = ?",
+                                        arguments: [root, root.count + 1, root + "/"])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT path, size, mtimeNs FROM image")
+            }
+            for r in rows { out[r["path"]] = (r["size"], r["mtimeNs"]) }
+            return out
+        }
+    }
+
+    public func counts() throws -> IndexCounts {
+        try read { db in
+            IndexCounts(
+                indexed: try Int.fetchOne(db, sql: "SELECT count(*) FROM image WHERE status = 'indexed'") ?? 0,
+                failed: try Int.fetchOne(db, sql: "SELECT count(*) FROM image WHERE status = 'failed'") ?? 0,
+                queued: try Int.fetchOne(db, sql: "SELECT count(*) FROM job") ?? 0,
+                withPrompt: try Int.fetchOne(db, sql: "SELECT count(*) FROM image WHERE prompt IS NOT NULL") ?? 0)
+        }
+    }
+
+    /// Image ids whose known prompt matches an FTS5 query.
+    public func promptMatches(_ query: String) throws -> Set<Int64> {
+        try read { db in
+            let pattern = FTS5Pattern(matchingAllPrefixesIn: query)
+            guard let pattern else { return [] }
+            return Set(try Int64.fetchAll(db, sql: "SELECT rowid FROM image_prompt WHERE image_prompt MATCH ?", arguments: [pattern]))
+        }
+    }
+
+    // MARK: Writing
+
+    /// Stores a result (success or failure) and, when `job` is given, deletes
+    /// that job in the same transaction.
+    public func store(_ f: IndexedFile, completing job: Job? = nil) throws {
+        try write { db in
+            try Self.upsert(f, db)
+            if let job { try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id]) }
+        }
+    }
+
+    static func upsert(_ f: IndexedFile, _ db: Database) throws {
+        let metadataJSON = try f.metadata.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        let keywordsJSON = String(decoding: try JSONEncoder().encode(f.keywords), as: UTF8.self)
+        let prompt = f.metadata?.hasRealPrompt == true ? f.metadata?.prompt : nil
+        try db.execute(sql: """
+            INSERT INTO image (path, contentHash, size, mtimeNs, width, height, format, status, error, metadataJSON,
+                               prompt, negativePrompt, source, caption, keywordsJSON, indexedAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(path) DO UPDATE SET contentHash = excluded.contentHash, size = excluded.size,
+                mtimeNs = excluded.mtimeNs, width = excluded.width, height = excluded.height, format = excluded.format,
+                status = excluded.status, error = excluded.error, metadataJSON = excluded.metadataJSON,
+                prompt = excluded.prompt, negativePrompt = excluded.negativePrompt, source = excluded.source,
+                caption = excluded.caption, keywordsJSON = excluded.keywordsJSON, indexedAt = excluded.indexedAt
+            """, arguments: [f.path, f.contentHash, f.size, f.mtimeNs, f.width, f.height, f.format,
+                             f.error == nil ? "indexed" : "failed", f.error, metadataJSON, prompt,
+                             f.metadata?.negativePrompt, f.metadata?.source, f.caption, keywordsJSON,
+                             Date().timeIntervalSince1970])
+        let id = try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE path = ?", arguments: [f.path])!
+        try db.execute(sql: "DELETE FROM embedding WHERE imageId = ?", arguments: [id])
+        for (kind, v) in f.embeddings {
+            try db.execute(sql: "INSERT INTO embedding (imageId, kind, vector) VALUES (?, ?, ?)", arguments: [id, kind, v.blob])
+        }
+    }
+
+    /// A file moved: its record (and, for a folder, every record under it)
+    /// takes the new path; nothing is re-encoded.
+    @discardableResult
+    public func move(from old: String, to new: String) throws -> Int {
+        try write { db in
+            try db.execute(sql: "DELETE FROM image WHERE path = ? AND ? != ?", arguments: [new, new, old])
+            try db.execute(sql: "UPDATE image SET path = ? WHERE path = ?", arguments: [new, old])
+            var n = db.changesCount
+            try db.execute(sql: """
+                UPDATE image SET path = ? || substr(path, ?) WHERE substr(path, 1, ?) = ?
+                """, arguments: [new, old.count + 1, old.count + 1, old + "/"])
+            n += db.changesCount
+            try db.execute(sql: "UPDATE job SET path = ? WHERE path = ?", arguments: [new, old])
+            try db.execute(sql: "UPDATE job SET path = ? || substr(path, ?) WHERE substr(path, 1, ?) = ?",
+                           arguments: [new, old.count + 1, old.count + 1, old + "/"])
+            return n
+        }
+    }
+
+    /// A file (or a folder's worth of files) is gone.
+    @discardableResult
+    public func remove(path: String) throws -> Int {
+        try write { db in
+            try db.execute(sql: "DELETE FROM image WHERE path = ? OR substr(path, 1, ?) = ?",
+                           arguments: [path, path.count + 1, path + "/"])
+            let n = db.changesCount
+            try db.execute(sql: "DELETE FROM job WHERE path = ? OR substr(path, 1, ?) = ?",
+                           arguments: [path, path.count + 1, path + "/"])
+            return n
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import GRDB
+
+extension IndexStore {
+    /// Queues files; a file already queued keeps its place.
+    public func enqueue(_ paths: [String], reason: String) throws {
+        guard !paths.isEmpty else { return }
+        let now = Date().timeIntervalSince1970
+        try write { db in
+            for p in paths {
+                try db.execute(sql: "INSERT INTO job (path, reason, enqueuedAt) VALUES (?, ?, ?) ON CONFLICT(path) DO NOTHING",
+                               arguments: [p, reason, now])
+            }
+        }
+    }
+
+    /// Takes up to `limit` jobs in queue order, marking them started.
+    public func claimJobs(limit: Int) throws -> [Job] {
+        try write { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, path, reason, attempts FROM job WHERE startedAt IS NULL ORDER BY id LIMIT ?",
+                                        arguments: [limit])
+            let now = Date().timeIntervalSince1970
+            var jobs: [Job] = []
+            for r in rows {
+                let job = Job(id: r["id"], path: r["path"], reason: r["reason"], attempts: (r["attempts"] as Int) + 1)
+                try db.execute(sql: "UPDATE job SET startedAt = ?, attempts = ? WHERE id = ?", arguments: [now, job.attempts, job.id])
+                jobs.append(job)
+            }
+            return jobs
+        }
+    }
+
+    /// Puts a claimed job back (e.g. on shutdown before it ran).
+    public func release(_ jobs: [Job]) throws {
+        try write { db in
+            for j in jobs {
+                try db.execute(sql: "UPDATE job SET startedAt = NULL, attempts = max(attempts - 1, 0) WHERE id = ?", arguments: [j.id])
+            }
+        }
+    }
+
+    /// After a crash: jobs found started are retried, unless they have been
+    /// started `maxAttempts` times, in which case the file is recorded as
+    /// failed. Returns the paths given up on.
+    @discardableResult
+    public func recoverInterruptedJobs() throws -> [String] {
+        try write { db in
+            var givenUp: [String] = []
+            for r in try Row.fetchAll(db, sql: "SELECT id, path, attempts FROM job WHERE startedAt IS NOT NULL") {
+                let (id, path, attempts): (Int64, String, Int) = (r["id"], r["path"], r["attempts"])
+                if attempts >= Self.maxAttempts {
+                    let st = FileStat.of(path)
+                    try Self.upsert(IndexedFile(path: path, contentHash: nil, size: st?.size ?? 0, mtimeNs: st?.mtimeNs ?? 0,
+                                                error: "\(path): indexing it stopped the daemon \(attempts) times; skipped until the file changes"), db)
+                    try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [id])
+                    givenUp.append(path)
+                } else {
+                    try db.execute(sql: "UPDATE job SET startedAt = NULL WHERE id = ?", arguments: [id])
+                }
+            }
+            return givenUp
+        }
+    }
+
+    public func queuedCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM job") ?? 0 }
+    }
+
+    // MARK: Watches
+
+    public func addWatch(_ path: String) throws {
+        try write { db in
+            try db.execute(sql: "INSERT INTO watch (path, addedAt) VALUES (?, ?) ON CONFLICT(path) DO NOTHING",
+                           arguments: [path, Date().timeIntervalSince1970])
+        }
+    }
+
+    public func removeWatch(_ path: String) throws {
+        try write { db in try db.execute(sql: "DELETE FROM watch WHERE path = ?", arguments: [path]) }
+    }
+
+    public func watches() throws -> [String] {
+        try read { db in try String.fetchAll(db, sql: "SELECT path FROM watch ORDER BY path") }
+    }
+}
+
+/// Size and modification time of a regular file.
+public struct FileStat: Sendable, Equatable {
+    public var size: Int64
+    public var mtimeNs: Int64
+
+    public static func of(_ path: String) -> FileStat? {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return FileStat(size: Int64(st.st_size), mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import XCTest
+@testable import Indexer
+
+final class IndexStoreTests: XCTestCase {
+    let dir = TemporaryDirectory()
+
+    func store() throws -> IndexStore { try IndexStore(path: dir.path("index.sqlite")) }
+
+    func file(_ path: String, prompt: String? = nil, hash: String = "h", vector: [Float] = [1, 0, 0]) -> IndexedFile {
+        IndexedFile(path: path, contentHash: hash, size: 10, mtimeNs: 1, width: 4, height: 3, format: "png",
+                    metadata: prompt.map { GenerationMetadata(prompt: $0, source: "automatic1111", raw: $0) },
+                    caption: "a picture", keywords: ["k"], embeddings: [EmbeddingKind.predicted: vector])
+    }
+
+    func testWALMigrationsAndRoundTrip() throws {
+        let s = try store()
+        try s.store(file("/a/x.png", prompt: "a horse in a field"))
+        let r = try XCTUnwrap(try s.image(path: "/a/x.png"))
+        XCTAssertEqual(r.status, .indexed)
+        XCTAssertEqual(r.metadata?.prompt, "a horse in a field")
+        XCTAssertEqual(r.keywords, ["k"])
+        XCTAssertEqual(try s.embeddings(imageID: r.id)[EmbeddingKind.predicted], [1, 0, 0])
+        XCTAssertEqual(try s.promptMatches("horse"), [r.id])
+        XCTAssertEqual(try s.promptMatches("hors"), [r.id], "prefix match")
+        XCTAssertEqual(try s.promptMatches("zebra"), [])
+        // Re-opening runs no migration twice and keeps the data.
+        let again = try store()
+        XCTAssertEqual(try again.counts(), IndexCounts(indexed: 1, failed: 0, queued: 0, withPrompt: 1))
+    }
+
+    func testJobsSurviveACrashAndAreNeverDoneTwice() throws {
+        let s = try store()
+        try s.enqueue(["/a/1.png", "/a/2.png", "/a/1.png"], reason: "new")
+        XCTAssertEqual(try s.queuedCount(), 2)
+        let jobs = try s.claimJobs(limit: 10)
+        XCTAssertEqual(jobs.map(\.path), ["/a/1.png", "/a/2.png"])
+        XCTAssertEqual(try s.claimJobs(limit: 10), [], "claimed jobs are not handed out twice")
+        try s.store(file("/a/1.png"), completing: jobs[0])
+        // "kill -9" here: job 2 was started but never completed.
+        let reopened = try store()
+        XCTAssertEqual(try reopened.recoverInterruptedJobs(), [])
+        let retry = try reopened.claimJobs(limit: 10)
+        XCTAssertEqual(retry.map(\.path), ["/a/2.png"])
+        XCTAssertEqual(retry[0].attempts, 2)
+        XCTAssertEqual(try reopened.counts().indexed, 1)
+    }
+
+    func testAFileThatKeepsCrashingTheDaemonIsRecordedAsFailed() throws {
+        let s = try store()
+        try s.enqueue(["/a/poison.png"], reason: "new")
+        for _ in 0..<IndexStore.maxAttempts {
+            XCTAssertEqual(try s.recoverInterruptedJobs(), [])
+            XCTAssertEqual(try s.claimJobs(limit: 1).count, 1)
+        }
+        XCTAssertEqual(try s.recoverInterruptedJobs(), ["/a/poison.png"])
+        let r = try XCTUnwrap(try s.image(path: "/a/poison.png"))
+        XCTAssertEqual(r.status, .failed)
+        XCTAssert(r.error?.contains("stopped the daemon 3 times") == true, r.error ?? "")
+        XCTAssertEqual(try s.queuedCount(), 0)
+    }
+
+    func testMovesKeepRecordsAndDeletesRemoveThem() throws {
+        let s = try store()
+        try s.store(file("/a/one.png", hash: "h1"))
+        try s.store(file("/a/sub/two.png", hash: "h2"))
+        try s.store(file("/a/sub/deeper/three.png", hash: "h3"))
+        let id = try XCTUnwrap(try s.image(path: "/a/one.png")).id
+        XCTAssertEqual(try s.move(from: "/a/one.png", to: "/b/uno.png"), 1)
+        XCTAssertEqual(try s.image(path: "/b/uno.png")?.id, id, "same record, new path")
+        XCTAssertEqual(try s.move(from: "/a/sub", to: "/c/moved"), 2)
+        XCTAssertNotNil(try s.image(path: "/c/moved/deeper/three.png"))
+        XCTAssertNil(try s.image(path: "/a/sub/two.png"))
+        XCTAssertEqual(try s.remove(path: "/c/moved"), 2)
+        XCTAssertEqual(try s.counts().indexed, 1)
+        // A prefix that is not a folder boundary is not touched.
+        try s.store(file("/b/uno.png.bak", hash: "h4"))
+        XCTAssertEqual(try s.remove(path: "/b/uno.png"), 1)
+        XCTAssertNotNil(try s.image(path: "/b/uno.png.bak"))
+    }
+
+    func testFailuresAreRecordedWithTheirError() throws {
+        let s = try store()
+        try s.store(IndexedFile(path: "/a/bad.png", contentHash: nil, size: 3, mtimeNs: 2, error: "/a/bad.png: broken PNG: truncated data"))
+        let r = try XCTUnwrap(try s.image(path: "/a/bad.png"))
+        XCTAssertEqual(r.status, .failed)
+        XCTAssertEqual(r.error, "/a/bad.png: broken PNG: truncated data")
+        XCTAssertEqual(try s.counts(), IndexCounts(indexed: 0, failed: 1, queued: 0, withPrompt: 0))
+    }
+
+    func testAnUnusableDatabaseFileIsAClearError() throws {
+        let bad = dir.write("garbage.sqlite", Data(repeating: 0x41, count: 4096))
+        XCTAssertThrowsError(try IndexStore(path: bad)) { XCTAssert("\($0)".hasPrefix("\(bad): database error:"), "\($0)") }
+    }
+}
+
+final class DaemonConfigTests: XCTestCase {
+    let dir = TemporaryDirectory()
+
+    func testFileOverridesDefaults() throws {
+        let path = dir.write("revsdd.toml", """
+            # revsd
+            watch = ["/srv/a", "/srv/b/../c"]   # two folders
+            state_dir = "/var/lib/x"
+            socket = '/run/x.sock'
+            workers = 3
+
+            [models]
+            image_encoders = [
+                "efficientnet-lite0",
+                "efficientnet-lite2",
+            ]
+            clip = []
+            """)
+        var c = DaemonConfig.defaults(environment: ["HOME": "/home/u"], isRoot: false)
+        XCTAssertEqual(c.socketPath, "/home/u/.local/state/revsd/revsdd.sock")
+        try c.apply(file: path, required: true)
+        XCTAssertEqual(c.watch, ["/srv/a", "/srv/c"])
+        XCTAssertEqual(c.stateDirectory, "/var/lib/x")
+        XCTAssertEqual(c.socketPath, "/run/x.sock")
+        XCTAssertEqual(c.workers, 3)
+        XCTAssertEqual(c.imageEncoders, ["efficientnet-lite0", "efficientnet-lite2"])
+    }
+
+    func testInvalidFilesAreRefusedWithTheLineAndReason() {
+        let cases: [(String, String)] = [
+            ("watch = \"/a\"", ":1: 'watch' must be an array of strings"),
+            ("\n\nworkers = 0", ":3: 'workers' must be an integer from 1 to 1024"),
+            ("colour = \"red\"", ":1: unknown setting 'colour'"),
+            ("[models]\nimage_encoders = [\"resnet\"]", ":2: unknown image encoder 'resnet'"),
+            ("socket = /run/x", ":1: invalid value '/run/x' (strings need quotes)"),
+            ("watch = [\"/a\",\n", ":1: unterminated array"),
+            ("workers = 2\nworkers = 3", ":2: key 'workers' is defined twice"),
+            ("[models\n", ":1: unterminated table header"),
+            ("x = { a = 1 }", ":1: inline tables are not supported"),
+            ("socket = \"abc", ":1: unterminated string"),
+        ]
+        for (text, expected) in cases {
+            let path = dir.write("bad.toml", text)
+            var c = DaemonConfig.defaults()
+            XCTAssertThrowsError(try c.apply(file: path, required: true), text) {
+                XCTAssert("\($0)".hasPrefix(path + expected), "\(text): \($0)")
+            }
+        }
+        var c = DaemonConfig.defaults()
+        XCTAssertNoThrow(try c.apply(file: dir.path("absent.toml"), required: false))
+        XCTAssertThrowsError(try c.apply(file: dir.path("absent.toml"), required: true))
+    }
+
+    func testSystemAndUserDefaults() {
+        let sys = DaemonConfig.defaults(environment: ["STATE_DIRECTORY": "/var/lib/revsd", "RUNTIME_DIRECTORY": "/run/revsd"], isRoot: false)
+        XCTAssertEqual(sys.stateDirectory, "/var/lib/revsd")
+        XCTAssertEqual(sys.socketPath, "/run/revsd/revsdd.sock")
+        let user = DaemonConfig.defaults(environment: ["HOME": "/home/u", "XDG_RUNTIME_DIR": "/run/user/1000"], isRoot: false)
+        XCTAssertEqual(user.stateDirectory, "/home/u/.local/state/revsd")
+        XCTAssertEqual(user.socketPath, "/run/user/1000/revsd/revsdd.sock")
+        XCTAssertEqual(DaemonConfig.defaultFile(environment: ["HOME": "/home/u"], isRoot: false), "/home/u/.config/revsd/revsdd.toml")
+        XCTAssertEqual(DaemonConfig.defaultFile(environment: [:], isRoot: true), "/etc/revsd/revsdd.toml")
+    }
+}
