@@ -28,6 +28,7 @@ let package = Package(
                        providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CSocket", path: "Sources/CSocket"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
@@ -41,7 +42,7 @@ let package = Package(
 
         // Everything the product does that can be tested.
         .target(name: "Indexer", dependencies: [
-            "Inference", "CZlib", "CSystemd", "CPNG", "CTurboJPEG", "CWebP",
+            "Inference", "CZlib", "CSystemd", "CSocket", "CPNG", "CTurboJPEG", "CWebP",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),

@@ -9,7 +9,8 @@ struct Caption: ParsableCommand {
             For each file: the generation metadata it carries (A1111, ComfyUI, InvokeAI, NovelAI, \
             Fooocus, SwarmUI, Draw Things, EXIF, stealth alpha, sidecars), a zero-shot caption and \
             keywords from the EfficientNet-Lite ensemble, and the cosine between the predicted prompt \
-            embedding and the embedded prompt when there is one. With --json, one JSON object per \
+            embedding and the embedded prompt when there is one. revsdd computes it (the file's open \
+            descriptor is passed over the socket); --local computes it in this process. With --json, one JSON object per \
             line per file, in order: path, metadata (null or an object), caption, keywords, \
             known_prompt_cosine (null without a prompt), error (null or a message), and embedding \
             with --embedding. A file that cannot be read gets its error and the others go on; \
@@ -17,6 +18,10 @@ struct Caption: ParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var daemon: SocketOptions
+
+    @Flag(name: .long, help: "Compute here instead of asking revsdd (loads the models in this process).")
+    var local = false
 
     @Argument(help: "Image files (PNG, JPEG, WebP).")
     var files: [String]
@@ -32,15 +37,31 @@ struct Caption: ParsableCommand {
     }
 
     func run() throws {
-        let analyzer: ImageAnalyzer
-        do { analyzer = try ImageAnalyzer(store: global.store) } catch { throw fail(error) }
+        var analyzer: ImageAnalyzer? = nil
+        if local {
+            do { analyzer = try ImageAnalyzer(store: global.store) } catch { throw fail(error) }
+        }
         var failed = false
         for path in files {
-            let a = analyzer.analyze(path: path, includeEmbedding: embedding)
-            if a.error != nil { failed = true }
+            let object: [String: Any]
+            if let analyzer {
+                object = analyzer.analyze(path: path, includeEmbedding: embedding).jsonObject(includeEmbedding: embedding)
+            } else {
+                // The daemon reads exactly what this user may read: the open descriptor travels, not the path.
+                let fd = open(path, O_RDONLY | O_CLOEXEC)
+                if fd < 0 {
+                    let reason = errno == ENOENT ? "no such file" : String(cString: strerror(errno))
+                    object = ImageAnalysis.failure(path: path, error: "\(ImageError.unreadable(path: path, reason: reason))")
+                        .jsonObject(includeEmbedding: embedding)
+                } else {
+                    defer { close(fd) }
+                    object = try daemon.call(["op": "caption", "name": path, "embedding": embedding], passing: fd)
+                }
+            }
+            if !(object["error"] is NSNull) { failed = true }
+            let a = CaptionView(object)
             if json {
-                let data = try JSONSerialization.data(withJSONObject: a.jsonObject(includeEmbedding: embedding),
-                                                      options: [.sortedKeys, .withoutEscapingSlashes])
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
                 FileHandle.standardOutput.write(data + Data("\n".utf8))
                 continue
             }
@@ -49,18 +70,30 @@ struct Caption: ParsableCommand {
                 continue
             }
             var lines = [path]
-            if let m = a.metadata, let p = m.prompt {
-                lines.append("  prompt (\(m.source)): \(p.replacingOccurrences(of: "\n", with: " "))")
-                if let n = m.negativePrompt, !n.isEmpty { lines.append("  negative: \(n.replacingOccurrences(of: "\n", with: " "))") }
+            if let p = a.prompt {
+                lines.append("  prompt (\(a.source ?? "?")): \(p.replacingOccurrences(of: "\n", with: " "))")
+                if let n = a.negative, !n.isEmpty { lines.append("  negative: \(n.replacingOccurrences(of: "\n", with: " "))") }
             } else {
                 lines.append("  prompt: none embedded")
             }
             lines.append("  caption: \(a.caption ?? "")")
             lines.append("  keywords: \(a.keywords.joined(separator: ", "))")
-            if let c = a.knownPromptCosine { lines.append("  cosine to the embedded prompt: \(String(format: "%.3f", c))") }
-            if embedding, let e = a.embedding { lines.append("  embedding: " + e.map(JSONNumber.format).joined(separator: " ")) }
+            if let c = a.cosine { lines.append("  cosine to the embedded prompt: \(String(format: "%.3f", c))") }
+            if let e = a.embedding { lines.append("  embedding: " + e.map { JSONNumber.format(Float($0)) }.joined(separator: " ")) }
             print(lines.joined(separator: "\n"))
         }
         if failed { throw ExitCode.failure }
+    }
+}
+
+/// The fields of one `caption` object, read back for human output.
+struct CaptionView {
+    let error: String?, prompt: String?, negative: String?, source: String?, caption: String?
+    let keywords: [String], cosine: Double?, embedding: [Double]?
+    init(_ o: [String: Any]) {
+        let m = o["metadata"] as? [String: Any]
+        error = o["error"] as? String; prompt = m?["prompt"] as? String; negative = m?["negative_prompt"] as? String
+        source = m?["source"] as? String; caption = o["caption"] as? String; keywords = o["keywords"] as? [String] ?? []
+        cosine = o["known_prompt_cosine"] as? Double; embedding = o["embedding"] as? [Double]
     }
 }

@@ -1,37 +1,193 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import Indexer
 import Inference
+import Logging
 
-/// revsdd, the indexing daemon. This first version only resolves and loads
-/// its models (`--check-models`); watching, the index and the socket come
-/// with the daemon work.
+/// revsdd: watches folders of generated images, indexes them, answers on a
+/// Unix socket. Thin: the work lives in Indexer (IndexingService,
+/// ControlServer, ControlHandler); this file wires it to systemd and signals.
 @main
 struct Revsdd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revsdd",
         abstract: "The revsd indexing daemon.",
+        discussion: """
+            Settings come from defaults (system service or user instance), then the TOML file \
+            (/etc/revsd/revsdd.toml for root or the system service, $XDG_CONFIG_HOME/revsd/revsdd.toml \
+            for a user), then these flags. SIGTERM drains the current work and exits; SIGHUP reloads \
+            the file's watched folders.
+            """,
         version: RevsdVersion.string)
 
-    @Option(name: .long, help: ArgumentHelp("Models directory (default: $REVSD_MODELS, $STATE_DIRECTORY/models, /var/lib/revsd/models for root, else XDG).", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Configuration file.", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Folder to watch (repeatable; replaces the file's list).", valueName: "dir"))
+    var watch: [String] = []
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("Where the index lives.", valueName: "dir"))
+    var stateDir: String?
+
+    @Option(name: .long, help: ArgumentHelp("Control socket path (ignored under socket activation).", valueName: "path"))
+    var socket: String?
+
+    @Option(name: .long, help: ArgumentHelp("Models directory.", valueName: "dir"))
     var models: String?
+
+    @Option(name: .long, help: "Worker threads.")
+    var workers: Int?
 
     @Flag(name: .long, help: "Load every model, print what was loaded, and exit.")
     var checkModels = false
 
+    func settings() throws(ConfigError) -> DaemonConfig {
+        var c = DaemonConfig.defaults()
+        try c.apply(file: config ?? DaemonConfig.defaultFile(), required: config != nil)
+        if !watch.isEmpty { c.watch = watch.map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath).standardizedFileURL.path } }
+        if let stateDir { c.stateDirectory = URL(fileURLWithPath: stateDir).standardizedFileURL.path }
+        if let socket { c.socketPath = URL(fileURLWithPath: socket).standardizedFileURL.path }
+        if let models { c.modelsDirectory = models }
+        if let workers { c.workers = max(1, workers) }
+        return c
+    }
+
     func run() throws {
-        let store = ModelStore.resolve(explicit: models)
-        guard checkModels else {
-            FileHandle.standardError.write(Data("revsdd: watching and indexing are not implemented yet; only --check-models works\n".utf8))
-            throw ExitCode.failure
+        let underSystemd = Systemd.stderrIsJournal
+        LoggingSystem.bootstrap { label -> any LogHandler in underSystemd ? JournalLogHandler(label: label) : StderrLogHandler() }
+        let logger = Logger(label: "revsdd")
+        let c: DaemonConfig
+        do { c = try settings() } catch { throw fail("\(error)") }
+        let modelStore = ModelStore.resolve(explicit: c.modelsDirectory)
+
+        if checkModels {
+            do {
+                let analyzer = try ImageAnalyzer(store: modelStore)
+                print("\(ModelCatalog.miniLM.id): ok (\(analyzer.promptEncoder.dimension)-d)")
+                for e in analyzer.predictor.imageEncoders { print("\(e.variant.id): ok (\(e.variant.imageSize) px)") }
+                return
+            } catch { throw fail("\(error)") }
         }
+
+        do { try Syscalls.makeDirectories(c.stateDirectory, mode: 0o750) } catch { throw fail("\(error)") }
+        Systemd.notify("STATUS=loading the index and the models")
+        let service: IndexingService
         do {
-            let folder = try store.promptEncoderFolder()
-            let encoder = try SentenceEncoder(folder: folder)
-            print("\(ModelCatalog.miniLM.id): ok (\(folder.path), \(encoder.dimension)-d, max \(encoder.maxSequenceLength) word pieces)")
-        } catch {
-            FileHandle.standardError.write(Data("revsdd: \(error)\n".utf8))
-            throw ExitCode.failure
+            let store = try IndexStore(path: c.stateDirectory + "/index.sqlite")
+            let analyzer = try ImageAnalyzer(store: modelStore)
+            service = try IndexingService(store: store, analyzer: analyzer, workers: c.workers, logger: logger)
+            try service.start(watching: c.watch)
+        } catch { throw fail("\(error)") }
+
+        let listenFD: Int32
+        if let fd = Systemd.activatedSocket() {
+            listenFD = fd
+            logger.info("using the socket passed by systemd")
+        } else {
+            do { listenFD = try ControlServer.bind(path: c.socketPath, group: c.socketGroup) } catch { throw fail("\(error)") }
+            logger.info("listening", metadata: ["socket": "\(c.socketPath)"])
         }
+        let modelNames = [ModelCatalog.miniLM.id] + service.analyzer.predictor.imageEncoders.map(\.variant.id)
+        let handler = ControlHandler(service: service, models: modelNames)
+        let server = ControlServer(listening: listenFD, logger: logger) { request, fds, peer throws(ControlError) in
+            try handler.handle(request, &fds, peer)
+        }
+        server.start()
+
+        let daemon = DaemonRuntime(service: service, server: server, logger: logger, configFile: config ?? DaemonConfig.defaultFile(),
+                                   flagsWatch: !watch.isEmpty)
+        daemon.run()
+    }
+
+    func fail(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("revsdd: \(message)\n".utf8))
+        Systemd.notify("STATUS=failed: \(message)")
+        return ExitCode.failure
+    }
+}
+
+/// Signals, readiness, status and the watchdog.
+final class DaemonRuntime: @unchecked Sendable {
+    let service: IndexingService
+    let server: ControlServer
+    let logger: Logger
+    let configFile: String
+    let flagsWatch: Bool
+    let queue = DispatchQueue(label: "revsdd.signals")
+    var sources: [DispatchSourceSignal] = []
+    var lastStatus = ""
+
+    init(service: IndexingService, server: ControlServer, logger: Logger, configFile: String, flagsWatch: Bool) {
+        self.service = service; self.server = server; self.logger = logger
+        self.configFile = configFile; self.flagsWatch = flagsWatch
+    }
+
+    func run() -> Never {
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            s.setEventHandler { [self] in sig == SIGHUP ? reload() : shutdown(sig) }
+            s.resume()
+            sources.append(s)
+        }
+        service.onProgress = { [weak self] in self?.updateStatus() }
+        updateStatus()
+        Systemd.notify("READY=1")
+        logger.info("ready", metadata: ["watches": "\(service.watchRoots.joined(separator: ", "))"])
+        if let interval = Systemd.watchdogPingInterval {
+            // Pings only while the work loop is healthy: idle, or progressing
+            // within twice the ping interval. A stuck worker stops the pings.
+            let t = Thread { [self] in
+                while true {
+                    Thread.sleep(forTimeInterval: Double(interval.components.seconds) + Double(interval.components.attoseconds) * 1e-18)
+                    if service.isHealthy(within: interval * 2) { Systemd.notify("WATCHDOG=1") }
+                }
+            }
+            t.name = "revsd-watchdog"
+            t.start()
+        }
+        dispatchMain()
+    }
+
+    func updateStatus() {
+        guard let c = try? service.store.counts() else { return }
+        let total = c.indexed + c.failed + c.queued
+        var s = "indexed \(c.indexed)/\(total), \(c.failed) error\(c.failed == 1 ? "" : "s")"
+        if c.queued == 0 { s += ", idle" }
+        if let limit = service.watcher.limitMessage { s += "; " + limit }
+        let status = s
+        queue.async { [self] in
+            guard status != lastStatus else { return }
+            lastStatus = status
+            Systemd.notify("STATUS=" + status)
+        }
+    }
+
+    func shutdown(_ sig: Int32) {
+        logger.info("stopping: finishing the current files", metadata: ["signal": "\(sig)"])
+        Systemd.notify("STOPPING=1\nSTATUS=stopping: finishing the current files")
+        server.stop()
+        service.drain()
+        logger.info("stopped cleanly")
+        exit(0)
+    }
+
+    func reload() {
+        Systemd.notify("RELOADING=1\nSTATUS=reloading \(configFile)")
+        var c = DaemonConfig.defaults()
+        do {
+            try c.apply(file: configFile, required: false)
+            if !flagsWatch {
+                let wanted = Set(c.watch)
+                for root in service.watchRoots where !wanted.contains(root) { try service.removeRoot(root) }
+                for root in wanted where !service.watchRoots.contains(root) { try service.addRoot(root) }
+            }
+            logger.info("reloaded the configuration", metadata: ["file": "\(configFile)"])
+        } catch {
+            logger.error("configuration not reloaded", metadata: ["error": "\(error)"])
+        }
+        Systemd.notify("READY=1")
+        updateStatus()
     }
 }

@@ -13,6 +13,22 @@ public struct ImageAnalysis: Sendable {
     public var embedding: [Float]?
     public var classes: [(name: String, probability: Float)]
     public var error: String?
+    /// Pooled features of each image encoder, by model id (when asked for).
+    public var features: [String: [Float]] = [:]
+    public var width: Int?
+    public var height: Int?
+    public var format: ImageFormat?
+    /// MiniLM embedding of the embedded prompt, when there is one.
+    public var knownPromptEmbedding: [Float]?
+    /// sha256 of the file's bytes (when asked for).
+    public var contentHash: String?
+    public var size: Int?
+
+    /// The analysis of a file that could not be read at all.
+    public static func failure(path: String, error: String) -> ImageAnalysis {
+        ImageAnalysis(path: path, metadata: nil, metadataNotes: [], caption: nil, keywords: [], knownPromptCosine: nil,
+                      embedding: nil, classes: [], error: error)
+    }
 
     /// The JSON object `revsdctl caption --json` prints for this file.
     public func jsonObject(includeEmbedding: Bool) -> [String: Any] {
@@ -68,18 +84,32 @@ public final class ImageAnalyzer: Sendable {
         self.init(promptEncoder: text, predictor: predictor)
     }
 
-    public func analyze(path: String, includeEmbedding: Bool = false) -> ImageAnalysis {
-        var result = ImageAnalysis(path: path, metadata: nil, metadataNotes: [], caption: nil, keywords: [],
-                                   knownPromptCosine: nil, embedding: nil, classes: [], error: nil)
+    public func analyze(path: String, includeEmbedding: Bool = false, includeFeatures: Bool = false,
+                        computeHash: Bool = false) -> ImageAnalysis {
         let file: MappedFile
         do { file = try MappedFile(path: path) } catch {
+            var result = ImageAnalysis(path: path, metadata: nil, metadataNotes: [], caption: nil, keywords: [],
+                                       knownPromptCosine: nil, embedding: nil, classes: [], error: nil)
             result.error = "\(ImageError.unreadable(path: path, reason: ImageDecoder.reason(error)))"
             return result
         }
+        return analyze(file: file, includeEmbedding: includeEmbedding, includeFeatures: includeFeatures,
+                       computeHash: computeHash, sidecars: true)
+    }
+
+    /// Analyses a mapped file. Sidecar files are looked up next to
+    /// `file.path` only when `sidecars` (never for a descriptor a client passed).
+    public func analyze(file: MappedFile, includeEmbedding: Bool = false, includeFeatures: Bool = false,
+                        computeHash: Bool = false, sidecars: Bool) -> ImageAnalysis {
+        let path = file.path
+        var result = ImageAnalysis(path: path, metadata: nil, metadataNotes: [], caption: nil, keywords: [],
+                                   knownPromptCosine: nil, embedding: nil, classes: [], error: nil)
         guard file.count <= limits.maxFileBytes else {
             result.error = "\(ImageError.tooLarge(path: path, reason: "file is \(file.count) bytes, over the \(limits.maxFileBytes)-byte limit"))"
             return result
         }
+        result.size = file.count
+        if computeHash { result.contentHash = SHA256.hex(file.bytes) }
         let report = MetadataReader.read(file.bytes, path: path)
         result.metadata = report.metadata
         result.metadataNotes = report.notes
@@ -94,14 +124,20 @@ public final class ImageAnalyzer: Sendable {
             }
             if let stealth { result.metadata = stealth }
         }
-        if result.metadata == nil { result.metadata = MetadataReader.sidecar(forImageAt: path) }
-        let prediction = predictor.predict(decoded.image)
+        if result.metadata == nil, sidecars { result.metadata = MetadataReader.sidecar(forImageAt: path) }
+        result.width = decoded.image.width
+        result.height = decoded.image.height
+        result.format = decoded.format
+        let encodings = predictor.encode(decoded.image)
+        if includeFeatures { result.features = encodings.mapValues(\.features) }
+        let prediction = predictor.predict(posterior: predictor.posterior(encodings))
         result.caption = prediction.caption
         result.keywords = prediction.keywords
         result.classes = prediction.classes
         if includeEmbedding { result.embedding = prediction.embedding }
         if let prompt = result.metadata?.prompt, result.metadata?.hasRealPrompt == true {
             let truth = promptEncoder.embed([prompt])[0]
+            result.knownPromptEmbedding = truth
             result.knownPromptCosine = zip(truth, prediction.embedding).reduce(0) { $0 + $1.0 * $1.1 }
         }
         return result

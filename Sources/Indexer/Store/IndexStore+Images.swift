@@ -104,14 +104,30 @@ extension IndexStore {
 
     /// Stores a result (success or failure) and, when `job` is given, deletes
     /// that job in the same transaction.
-    public func store(_ f: IndexedFile, completing job: Job? = nil) throws {
+    @discardableResult
+    public func store(_ f: IndexedFile, completing job: Job? = nil) throws -> Int64 {
         try write { db in
-            try Self.upsert(f, db)
+            let id = try Self.upsert(f, db)
             if let job { try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id]) }
+            return id
         }
     }
 
-    static func upsert(_ f: IndexedFile, _ db: Database) throws {
+    /// Drops a job whose file needs no work (unchanged, or gone).
+    public func finish(_ job: Job) throws {
+        try write { db in try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id]) }
+    }
+
+    /// Image ids at `path` or under it (for a folder).
+    public func imageIDs(under path: String) throws -> [Int64] {
+        try read { db in
+            try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE path = ? OR substr(path, 1, ?) = ?",
+                               arguments: [path, path.count + 1, path + "/"])
+        }
+    }
+
+    @discardableResult
+    static func upsert(_ f: IndexedFile, _ db: Database) throws -> Int64 {
         let metadataJSON = try f.metadata.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let keywordsJSON = String(decoding: try JSONEncoder().encode(f.keywords), as: UTF8.self)
         let prompt = f.metadata?.hasRealPrompt == true ? f.metadata?.prompt : nil
@@ -133,6 +149,7 @@ extension IndexStore {
         for (kind, v) in f.embeddings {
             try db.execute(sql: "INSERT INTO embedding (imageId, kind, vector) VALUES (?, ?, ?)", arguments: [id, kind, v.blob])
         }
+        return id
     }
 
     /// A file moved: its record (and, for a folder, every record under it)
@@ -165,5 +182,25 @@ extension IndexStore {
                            arguments: [path, path.count + 1, path + "/"])
             return n
         }
+    }
+}
+
+extension IndexStore {
+    /// Ids of indexed images matching the search filters (nil filter = any).
+    public func filteredIDs(folder: String?, hasPrompt: Bool?, since: Double?, until: Double?,
+                            model: String?, text: String?) throws -> Set<Int64> {
+        var clauses = ["status = 'indexed'"]
+        var args: [(any DatabaseValueConvertible)?] = []
+        if let folder { clauses.append("(path = ? OR substr(path, 1, ?) = ?)"); args += [folder, folder.count + 1, folder + "/"] }
+        if let hasPrompt { clauses.append(hasPrompt ? "prompt IS NOT NULL" : "prompt IS NULL") }
+        if let since { clauses.append("mtimeNs >= ?"); args.append(Int64(since * 1e9)) }
+        if let until { clauses.append("mtimeNs < ?"); args.append(Int64(until * 1e9)) }
+        if let model { clauses.append("metadataJSON LIKE ?"); args.append("%\"model\":\"" + model.replacingOccurrences(of: "\"", with: "") + "%") }
+        var ids = try read { db in
+            Set(try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE " + clauses.joined(separator: " AND "),
+                                   arguments: StatementArguments(args.map { $0?.databaseValue ?? .null })))
+        }
+        if let text { ids.formIntersection(try promptMatches(text)) }
+        return ids
     }
 }

@@ -74,18 +74,25 @@ public final class ZeroShotPredictor: Sendable {
         return n > 0 ? v.map { $0 / n } : v
     }
 
-    /// The mean ImageNet posterior of the encoders.
-    public func posterior(_ image: RGBAImage) -> [Float] {
+    /// Every encoder's output for `image`, by model id.
+    public func encode(_ image: RGBAImage) -> [String: ImageEncoding] {
+        var out: [String: ImageEncoding] = [:]
+        for e in imageEncoders { out[e.variant.id] = e.encode(image) }
+        return out
+    }
+
+    /// The mean ImageNet posterior of the encoders' outputs.
+    public func posterior(_ encodings: [String: ImageEncoding]) -> [Float] {
         var p = [Float](repeating: 0, count: ImageNetClasses.names.count)
-        for e in imageEncoders {
-            let q = e.encode(image).probabilities
-            for i in 0..<p.count { p[i] += q[i] / Float(imageEncoders.count) }
+        for e in encodings.values {
+            let q = e.probabilities
+            for i in 0..<p.count { p[i] += q[i] / Float(encodings.count) }
         }
         return p
     }
 
     public func predict(_ image: RGBAImage) -> ZeroShotPrediction {
-        predict(posterior: posterior(image))
+        predict(posterior: posterior(encode(image)))
     }
 
     public func predict(posterior p: [Float]) -> ZeroShotPrediction {

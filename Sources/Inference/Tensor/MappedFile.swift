@@ -40,6 +40,22 @@ public final class MappedFile: @unchecked Sendable {
         self.count = size
     }
 
+    /// Maps an already open file (e.g. one passed over a socket); `path` is
+    /// only its name for messages. The descriptor stays the caller's.
+    public init(descriptor fd: Int32, path: String) throws(ModelError) {
+        self.path = path
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw .io(path: path, operation: "fstat", errno: errno) }
+        if (st.st_mode & S_IFMT) != S_IFREG { throw .invalidFile(path: path, reason: "not a regular file") }
+        let size = Int(st.st_size)
+        if size == 0 { throw .invalidFile(path: path, reason: "file is empty") }
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+            throw .io(path: path, operation: "mmap", errno: errno)
+        }
+        self.base = UnsafeRawPointer(p)
+        self.count = size
+    }
+
     deinit {
         munmap(UnsafeMutableRawPointer(mutating: base), count)
     }

@@ -1,0 +1,126 @@
+import Foundation
+import Inference
+
+/// Answers control requests (docs/PROTOCOL.md) from the indexing service.
+public struct ControlHandler: Sendable {
+    public let service: IndexingService
+    public let models: [String]
+    public let statusExtra: @Sendable () -> [String: Any]
+    let daemonUID = getuid()
+
+    public init(service: IndexingService, models: [String], statusExtra: @escaping @Sendable () -> [String: Any] = { [:] }) {
+        self.service = service
+        self.models = models
+        self.statusExtra = statusExtra
+    }
+
+    public func handle(_ r: [String: Any], _ fds: inout [Int32], _ peer: ControlServer.Peer) throws(ControlError) -> [String: Any] {
+        guard let op = r["op"] as? String else { throw ControlError(.badRequest, "missing \"op\"") }
+        func mutating() throws(ControlError) {
+            guard peer.uid == 0 || peer.uid == daemonUID else {
+                throw ControlError(.forbidden, "'\(op)' changes the index: only uid \(daemonUID) or root may ask (you are uid \(peer.uid))")
+            }
+        }
+        func string(_ key: String) throws(ControlError) -> String {
+            guard let s = r[key] as? String, !s.isEmpty else { throw ControlError(.badRequest, "'\(op)' needs a \"\(key)\" string") }
+            return s
+        }
+        func limit() throws(ControlError) -> Int {
+            guard let k = r["k"] else { return 10 }
+            guard let n = k as? Int, (1...1000).contains(n) else { throw ControlError(.badRequest, "\"k\" must be an integer from 1 to 1000") }
+            return n
+        }
+        do {
+            switch op {
+            case "status": return try status()
+            case "search": return try search(query: try string("query"), k: try limit(), r)
+            case "similar": return try similar(path: try string("path"), k: try limit())
+            case "caption":
+                guard !fds.isEmpty else { throw ControlError(.badRequest, "'caption' needs the file's descriptor sent with the request (SCM_RIGHTS)") }
+                let fd = fds.removeFirst()
+                defer { close(fd) }
+                let name = (r["name"] as? String) ?? "fd"
+                let file: MappedFile
+                do { file = try MappedFile(descriptor: fd, path: name) } catch {
+                    return ImageAnalysis.failure(path: name, error: "\(ImageError.unreadable(path: name, reason: ImageDecoder.reason(error)))")
+                        .jsonObject(includeEmbedding: r["embedding"] as? Bool == true)
+                }
+                let a = service.analyzer.analyze(file: file, includeEmbedding: r["embedding"] as? Bool == true, sidecars: false)
+                return a.jsonObject(includeEmbedding: r["embedding"] as? Bool == true)
+            case "watch_list": return ["watches": service.watchRoots]
+            case "watch_add":
+                try mutating()
+                let path = URL(fileURLWithPath: try string("path")).standardizedFileURL.path
+                do { try service.addRoot(path) } catch { throw ControlError(.notFound, "\(error)") }
+                return ["watches": service.watchRoots]
+            case "watch_remove":
+                try mutating()
+                let path = URL(fileURLWithPath: try string("path")).standardizedFileURL.path
+                guard service.watchRoots.contains(path) else { throw ControlError(.notFound, "\(path) is not watched") }
+                try service.removeRoot(path)
+                return ["watches": service.watchRoots]
+            case "reindex":
+                try mutating()
+                let under = r["path"] as? String
+                var n = 0
+                for root in service.watchRoots {
+                    let files = service.watcher.addTree(root).filter { under == nil || $0 == under! || $0.hasPrefix(under! + "/") }
+                    let images = files.filter(IndexingService.looksLikeImage)
+                    for p in images { try service.store.remove(path: p) }
+                    try service.store.enqueue(images, reason: "reindex")
+                    n += images.count
+                }
+                service.signal.signal()
+                return ["queued": n]
+            default:
+                throw ControlError(.unknownOperation, "unknown operation '\(op)' (status, search, similar, caption, watch_add, watch_remove, watch_list, reindex)")
+            }
+        } catch let e as ControlError {
+            throw e
+        } catch {
+            throw ControlError(.internalError, "\(error)")
+        }
+    }
+
+    func status() throws -> [String: Any] {
+        let c = try service.store.counts()
+        var o: [String: Any] = [
+            "indexed": c.indexed, "failed": c.failed, "queued": c.queued, "with_prompt": c.withPrompt,
+            "watches": service.watchRoots, "models": models, "watched_directories": service.watcher.watchCount,
+            "watch_limit": service.watcher.limitMessage ?? NSNull(),
+            "processed_since_start": service.processedSinceStart, "failed_since_start": service.failuresSinceStart,
+            "version": RevsdVersion.string, "pid": Int(getpid()),
+        ]
+        for (k, v) in statusExtra() { o[k] = v }
+        return o
+    }
+
+    func search(query: String, k: Int, _ r: [String: Any]) throws -> [String: Any] {
+        let q = service.analyzer.promptEncoder.embed([query])[0]
+        let hasFilter = ["folder", "has_prompt", "since", "until", "model", "text"].contains { r[$0] != nil }
+        let allowed: Set<Int64>? = hasFilter ? try service.store.filteredIDs(
+            folder: (r["folder"] as? String).map { URL(fileURLWithPath: $0).standardizedFileURL.path },
+            hasPrompt: r["has_prompt"] as? Bool, since: r["since"] as? Double, until: r["until"] as? Double,
+            model: r["model"] as? String, text: r["text"] as? String) : nil
+        let hits = service.search.search(q, k: k, allowed: allowed)
+        return ["query": query, "results": try results(hits)]
+    }
+
+    func similar(path: String, k: Int) throws -> [String: Any] {
+        let p = URL(fileURLWithPath: path).standardizedFileURL.path
+        guard let rec = try service.store.image(path: p), rec.status == .indexed,
+              let v = try service.store.embeddings(imageID: rec.id)[EmbeddingKind.predicted] else {
+            throw ControlError(.notFound, "\(p) is not in the index")
+        }
+        let hits = service.search.search(v, k: k + 1).filter { $0.id != rec.id }.prefix(k)
+        return ["path": p, "results": try results(Array(hits))]
+    }
+
+    func results(_ hits: [(id: Int64, score: Float)]) throws -> [[String: Any]] {
+        let records = try service.store.images(ids: hits.map(\.id))
+        return hits.compactMap { h in
+            guard let rec = records[h.id] else { return nil }
+            return ["path": rec.path, "score": Double(h.score), "caption": rec.caption ?? NSNull(), "prompt": rec.prompt ?? NSNull()]
+        }
+    }
+}
