@@ -1,0 +1,79 @@
+import Foundation
+import XCTest
+@testable import Indexer
+
+/// Runs the real revsdd binary on temporary folders and talks to it only
+/// through its socket (and revsdctl), as a user would.
+final class DaemonHarness: @unchecked Sendable {
+    let dir = TemporaryDirectory()
+    var watch: String { dir.url.appendingPathComponent("watch").path }
+    var state: String { dir.url.appendingPathComponent("state").path }
+    var socket: String { dir.url.appendingPathComponent("revsdd.sock").path }
+    var process: Process?
+    var log: String { dir.url.appendingPathComponent("revsdd.log").path }
+
+    init() throws {
+        try FileManager.default.createDirectory(atPath: watch, withIntermediateDirectories: true)
+    }
+
+    deinit { process.map { if $0.isRunning { Foundation.kill($0.processIdentifier, SIGKILL); $0.waitUntilExit() } } }
+
+    /// Starts revsdd and waits (bounded) until it answers.
+    func start(extraEnvironment: [String: String] = [:], arguments extra: [String] = [], wrapper: [String] = []) throws {
+        let p = Process()
+        let revsdd = productsDirectory.appendingPathComponent("revsdd").path
+        let args = ["--watch", watch, "--state-dir", state, "--socket", socket, "--config", dir.write("none.toml", "")] + extra
+        if wrapper.isEmpty {
+            p.executableURL = URL(fileURLWithPath: revsdd)
+            p.arguments = args
+        } else {
+            p.executableURL = URL(fileURLWithPath: wrapper[0])
+            p.arguments = Array(wrapper.dropFirst()) + [revsdd] + args
+        }
+        p.environment = ProcessInfo.processInfo.environment.merging(extraEnvironment) { $1 }
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let out = FileHandle(forWritingAtPath: log)!
+        out.seekToEndOfFile()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        process = p
+        try waitUntil(timeout: 300, "revsdd answers on its socket") { (try? self.call(["op": "status"])) != nil || !p.isRunning }
+        guard p.isRunning else { XCTFail("revsdd exited: \(logText)"); throw HarnessError.exited }
+    }
+
+    var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
+    func call(_ request: [String: Any]) throws -> [String: Any] {
+        try ControlClient(socketPath: socket, timeout: 60).call(request)
+    }
+
+    func status() throws -> [String: Any] { try call(["op": "status"]) }
+
+    func kill(_ signal: Int32) {
+        guard let p = process else { return }
+        Foundation.kill(p.processIdentifier, signal)
+        p.waitUntilExit()
+    }
+
+    /// Waits until indexing settles: nothing queued, `indexed + failed == expected`.
+    func waitForIndex(_ expected: Int, timeout: TimeInterval = 600) throws {
+        try waitUntil(timeout: timeout, "\(expected) files indexed") {
+            guard let s = try? self.status() else { return false }
+            return (s["queued"] as? Int) == 0 && (s["indexed"] as? Int ?? 0) + (s["failed"] as? Int ?? 0) == expected
+        }
+    }
+}
+
+/// Polls `condition` every 100 ms until it holds or `timeout` passes.
+func waitUntil(timeout: TimeInterval, _ what: String, file: StaticString = #filePath, line: UInt = #line, _ condition: () -> Bool) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return }
+        Thread.sleep(forTimeInterval: 0.1)
+    }
+    XCTFail("timed out after \(Int(timeout)) s waiting for: \(what)", file: file, line: line)
+    throw HarnessError.timeout(what)
+}
+
+enum HarnessError: Error { case exited, timeout(String) }

@@ -1,0 +1,179 @@
+import CSocket
+import Foundation
+import XCTest
+@testable import Indexer
+
+/// The real revsdd, through its socket: watching, indexing, crash recovery,
+/// socket abuse, systemd readiness. Needs the installed models.
+final class DaemonIntegrationTests: XCTestCase {
+    static let images = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/images")
+    static let unique = ["scene-320x200.png", "tall-180x260.jpg", "progressive.jpg", "gray.jpg", "cmyk.jpg", "orientation6.jpg",
+                         "palette.png", "gray.png", "alpha.png", "rgb16.png", "interlaced.png", "lossy.webp", "lossless.webp", "alpha.webp"]
+
+    func copy(_ name: String, to path: String) throws {
+        try FileManager.default.copyItem(atPath: Self.images.appendingPathComponent(name).path, toPath: path)
+    }
+
+    func indexedPaths(_ h: DaemonHarness) throws -> [String] {
+        let store = try IndexStore(path: h.state + "/index.sqlite")
+        return try store.fileStates().keys.sorted()
+    }
+
+    func testWatchesIndexesFollowsMovesAndSurvivesKill9() throws {
+        _ = try installedPromptEncoderFolder()
+        let h = try DaemonHarness()
+        let w = h.watch
+        try copy(Self.unique[0], to: w + "/before-1.png")
+        try copy(Self.unique[1], to: w + "/before-2.jpg")
+        try "not an image".write(toFile: w + "/notes.txt", atomically: false, encoding: .utf8)
+        try h.start()
+        try h.waitForIndex(2)
+
+        // A slow writer: half a file is not indexed; the whole one is, once.
+        let data = try Data(contentsOf: Self.images.appendingPathComponent(Self.unique[2]))
+        let fd = open(w + "/slow.jpg", O_WRONLY | O_CREAT, 0o644)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        data.prefix(data.count / 2).withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) }
+        Thread.sleep(forTimeInterval: 1.5)
+        let during = try h.status()
+        XCTAssertEqual(during["indexed"] as? Int, 2, "a half-written file is not indexed")
+        XCTAssertEqual(during["failed"] as? Int, 0)
+        data.dropFirst(data.count / 2).withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        try h.waitForIndex(3)
+        XCTAssertEqual(try h.status()["failed"] as? Int, 0)
+
+        // A new sub-folder with files in it.
+        try FileManager.default.createDirectory(atPath: w + "/sub", withIntermediateDirectories: true)
+        try copy(Self.unique[3], to: w + "/sub/a.jpg")
+        try copy(Self.unique[4], to: w + "/sub/b.jpg")
+        try h.waitForIndex(5)
+
+        // A move between folders keeps the record: nothing is encoded again.
+        let processed = try h.status()["processed_since_start"] as? Int
+        try FileManager.default.moveItem(atPath: w + "/sub/a.jpg", toPath: w + "/moved-a.jpg")
+        try waitUntil(timeout: 30, "the move is recorded") { (try? self.indexedPaths(h))?.contains(w + "/moved-a.jpg") == true }
+        XCTAssertFalse(try indexedPaths(h).contains(w + "/sub/a.jpg"))
+        XCTAssertEqual(try h.status()["processed_since_start"] as? Int, processed, "a move re-encodes nothing")
+
+        // A delete removes the record.
+        try FileManager.default.removeItem(atPath: w + "/moved-a.jpg")
+        try h.waitForIndex(4)
+        XCTAssertEqual(try indexedPaths(h), [w + "/before-1.png", w + "/before-2.jpg", w + "/slow.jpg", w + "/sub/b.jpg"])
+
+        // Searchable, with the JSON contract.
+        let r = try runProduct("revsdctl", ["search", "--socket", h.socket, "--json", "-k", "10", "a picture"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(obj["query"] as? String, "a picture")
+        let results = try XCTUnwrap(obj["results"] as? [[String: Any]])
+        XCTAssertEqual(results.count, 4)
+        XCTAssertEqual(Set(results.compactMap { $0["path"] as? String }).count, 4)
+        for res in results { XCTAssertEqual(Set(res.keys), ["path", "score", "caption", "prompt"]) }
+        let scores = results.compactMap { $0["score"] as? Double }
+        XCTAssertEqual(scores, scores.sorted(by: >), "best first")
+        let filtered = try h.call(["op": "search", "query": "x", "folder": w + "/sub"])
+        XCTAssertEqual((filtered["results"] as? [[String: Any]])?.compactMap { $0["path"] as? String }, [w + "/sub/b.jpg"])
+
+        try socketAbuse(h)
+
+        // kill -9 in the middle of indexing: nothing lost, nothing twice.
+        for name in Self.unique[5..<11] { try copy(name, to: w + "/burst-" + name) }
+        try waitUntil(timeout: 60, "indexing has started") { ((try? h.status())?["queued"] as? Int ?? 0) > 0 || ((try? h.status())?["indexed"] as? Int ?? 0) > 4 }
+        h.kill(SIGKILL)
+        try h.start()
+        try h.waitForIndex(10)
+        let paths = try indexedPaths(h)
+        XCTAssertEqual(paths.count, 10)
+        XCTAssertEqual(Set(paths).count, paths.count)
+        let s = try h.status()
+        XCTAssertEqual(s["failed"] as? Int, 0, h.logText)
+        XCTAssertEqual(s["queued"] as? Int, 0)
+
+        // SIGTERM drains and exits cleanly.
+        h.kill(SIGTERM)
+        XCTAssertEqual(h.process?.terminationStatus, 0)
+        XCTAssert(h.logText.contains("stopped cleanly"), h.logText)
+    }
+
+    /// Garbage, a 100 MB line, 200 concurrent clients, a client that never
+    /// reads: the daemon answers the next well-formed request each time.
+    func socketAbuse(_ h: DaemonHarness) throws {
+        func raw() throws -> Int32 { try ControlServer.connect(path: h.socket, timeout: 30) }
+        func readLine(_ c: Int32) -> String {
+            var out: [UInt8] = []; var b: UInt8 = 0
+            while recv(c, &b, 1, 0) == 1 { if b == 0x0A { break }; out.append(b) }
+            return String(decoding: out, as: UTF8.self)
+        }
+        let g = try raw()
+        _ = ControlServer.send(g, Data("this is not json\n".utf8))
+        XCTAssert(readLine(g).contains("\"bad_request\""))
+        close(g)
+
+        let big = try raw()
+        let chunk = Data(repeating: 0x61, count: 1 << 20)
+        var sentMB = 0
+        for _ in 0..<100 { guard ControlServer.send(big, chunk) else { break }; sentMB += 1 }
+        XCTAssert(readLine(big).contains("\"too_large\""), "a 100 MB line gets too_large (sent \(sentMB) MB before the daemon hung up)")
+        close(big)
+        XCTAssertNotNil(try h.status())
+
+        let errors = LockedCounter()
+        DispatchQueue.concurrentPerform(iterations: 200) { _ in
+            if (try? h.status()) == nil { errors.add() }
+        }
+        XCTAssertEqual(errors.value, 0, "200 concurrent clients all answered")
+
+        let silent = try raw()
+        let flood = Data(String(repeating: "{\"op\":\"status\"}\n", count: 20000).utf8)
+        DispatchQueue.global().async { _ = ControlServer.send(silent, flood) }
+        Thread.sleep(forTimeInterval: 1)
+        let start = Date()
+        XCTAssertNotNil(try h.status())
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5, "a client that never reads costs the others nothing")
+        close(silent)
+    }
+
+    func testSocketActivationTellsSystemdReadyStatusAndWatchdog() throws {
+        _ = try installedPromptEncoderFolder()
+        let h = try DaemonHarness()
+        try copy(Self.unique[0], to: h.watch + "/one.png")
+        let notifyPath = h.dir.path("notify.sock")
+        let n = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var addr = try ControlServer.address(notifyPath)
+        XCTAssertEqual(withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(n, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }, 0)
+        ControlServer.setTimeouts(n, receive: 1, send: 1)
+        defer { close(n) }
+        // systemd-socket-activate binds the socket and starts revsdd on the first connection.
+        // It hands the child only the variables named with -E.
+        let env = ["NOTIFY_SOCKET": notifyPath, "WATCHDOG_USEC": "2000000"]
+        var wrapper = ["/usr/bin/systemd-socket-activate", "-l", h.socket]
+        for (k, v) in env { wrapper += ["-E", "\(k)=\(v)"] }
+        for k in ["REVSD_MODELS", "HOME", "PATH"] where ProcessInfo.processInfo.environment[k] != nil { wrapper += ["-E", k] }
+        try h.start(extraEnvironment: env, wrapper: wrapper)
+        var messages: [String] = []
+        try waitUntil(timeout: 120, "READY, STATUS and WATCHDOG notifications") {
+            var buf = [UInt8](repeating: 0, count: 4096)
+            let got = recv(n, &buf, buf.count, 0)
+            if got > 0 { messages.append(String(decoding: buf[0..<got], as: UTF8.self)) }
+            let all = messages.joined(separator: "\n")
+            return all.contains("READY=1") && all.contains("STATUS=indexed") && all.contains("WATCHDOG=1")
+        }
+        XCTAssert(h.logText.contains("using the socket passed by systemd"), h.logText)
+        try h.waitForIndex(1)
+        h.kill(SIGTERM)
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let got = recv(n, &buf, buf.count, 0)
+            if got <= 0 { break }
+            messages.append(String(decoding: buf[0..<got], as: UTF8.self))
+        }
+        XCTAssert(messages.contains { $0.contains("STOPPING=1") }, "\(messages)")
+    }
+}
+
+final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock(); private var n = 0
+    func add() { lock.lock(); n += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+}
