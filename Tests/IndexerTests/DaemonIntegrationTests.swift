@@ -177,3 +177,38 @@ final class LockedCounter: @unchecked Sendable {
     func add() { lock.lock(); n += 1; lock.unlock() }
     var value: Int { lock.lock(); defer { lock.unlock() }; return n }
 }
+
+final class DaemonOverflowTests: XCTestCase {
+    /// 2,000 files at once. As root, the kernel's per-instance event queue is
+    /// made tiny for the daemon's inotify instance (the limit is read when the
+    /// instance is created, then restored), so the queue overflows and the
+    /// daemon must rescan: every file must still be indexed exactly once.
+    func testTwoThousandFilesAtOnceAreIndexedExactlyOnce() throws {
+        _ = try installedPromptEncoderFolder()
+        let h = try DaemonHarness()
+        let limitFile = "/proc/sys/fs/inotify/max_queued_events"
+        let original = try? String(contentsOfFile: limitFile, encoding: .utf8)
+        let forced = original != nil && (try? "64\n".write(toFile: limitFile, atomically: false, encoding: .utf8)) != nil
+        defer { if forced, let original { try? original.write(toFile: limitFile, atomically: false, encoding: .utf8) } }
+        try h.start()
+        if forced, let original { try? original.write(toFile: limitFile, atomically: false, encoding: .utf8) }
+        if !forced { print("DaemonOverflowTests: not root, the inotify queue could not be shrunk: overflow is not forced, only the 2,000-file burst is checked") }
+
+        let source = try Data(contentsOf: DaemonIntegrationTests.images.appendingPathComponent("palette.png"))
+        try FileManager.default.createDirectory(atPath: h.watch + "/burst", withIntermediateDirectories: true)
+        try waitUntil(timeout: 30, "the new folder is watched") { (try? h.status())?["watched_directories"] as? Int == 2 }
+        // The daemon is stopped while the files land, so the events pile up in the kernel.
+        let pid = try XCTUnwrap(h.process?.processIdentifier)
+        kill(pid, SIGSTOP)
+        for i in 0..<2000 { try source.write(to: URL(fileURLWithPath: h.watch + "/burst/\(i).png")) }
+        kill(pid, SIGCONT)
+        try h.waitForIndex(2000, timeout: 900)
+        let store = try IndexStore(path: h.state + "/index.sqlite")
+        let paths = try store.fileStates().keys
+        XCTAssertEqual(paths.count, 2000)
+        XCTAssertEqual(Set(paths), Set((0..<2000).map { h.watch + "/burst/\($0).png" }))
+        XCTAssertEqual(try h.status()["failed"] as? Int, 0)
+        XCTAssertLessThanOrEqual(try h.status()["processed_since_start"] as? Int ?? 0, 2000 + 50, "no file indexed twice (a few retries at most)")
+        if forced { XCTAssert(h.logText.contains("inotify queue overflowed"), "the overflow was seen and answered with a rescan") }
+    }
+}
