@@ -11,3 +11,12 @@ if [ ! -d ../shared/fixtures ]; then
     echo "test: ../shared/fixtures is absent: tests on the shared fixtures will be skipped, each with its reason" >&2
 fi
 swift test --skip-build
+# The install target, into a scratch root.
+root="$(mktemp -d)"
+make install DESTDIR="$root" >/dev/null
+for f in usr/local/bin/revsdd usr/local/bin/revsdctl etc/systemd/system/revsdd.service etc/systemd/system/revsdd.socket \
+         usr/local/lib/systemd/user/revsdd.service etc/revsd/revsdd.toml usr/local/share/bash-completion/completions/revsdctl; do
+    [ -e "$root/$f" ] || { echo "make install: $f is missing" >&2; exit 1; }
+done
+rm -rf "$root"
+echo "make install: ok"

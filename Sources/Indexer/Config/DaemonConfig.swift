@@ -57,9 +57,10 @@ public struct DaemonConfig: Sendable, Equatable {
     /// Applies a TOML file over these settings. A missing file is no error
     /// when `required` is false; an invalid one always is, with its line.
     public mutating func apply(file path: String, required: Bool) throws(ConfigError) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            if required || FileManager.default.fileExists(atPath: path) { throw ConfigError(path: path, line: nil, reason: "cannot read the file") }
-            return
+        let data: Data
+        do { data = Data(try Syscalls.readFile(path, limit: 1 << 20)) } catch {
+            if error.errno == ENOENT && !required { return }
+            throw ConfigError(path: path, line: nil, reason: "cannot read the file: \(String(cString: strerror(error.errno)))")
         }
         guard let text = String(data: data, encoding: .utf8) else { throw ConfigError(path: path, line: nil, reason: "not UTF-8 text") }
         let tables: [String: [String: TOMLEntry]]

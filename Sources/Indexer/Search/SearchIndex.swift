@@ -43,19 +43,42 @@ public final class SearchIndex: @unchecked Sendable {
     /// `allowed` restricts the candidates (filters), nil = all.
     public func search(_ query: [Float], k: Int, allowed: Set<Int64>? = nil) -> [(id: Int64, score: Float)] {
         precondition(query.count == dimension)
-        var best: [Int64: Float] = [:]
-        lock.withLock {
-            for m in matrices.values {
-                let scores = m.scores(query)
+        return lock.withLock { () -> [(id: Int64, score: Float)] in
+            // Scores aligned with the predicted matrix's rows; the other kinds
+            // raise an image's score where they are higher.
+            let primary = matrices[EmbeddingKind.predicted] ?? VectorMatrix(dimension: dimension)
+            var scores = primary.scores(query)
+            var extra: [Int64: Float] = [:]
+            for (kind, m) in matrices where kind != EmbeddingKind.predicted {
+                let other = m.scores(query)
                 for (row, id) in m.ids.enumerated() {
-                    if let allowed, !allowed.contains(id) { continue }
-                    let s = scores[row]
-                    if let b = best[id], b >= s { continue }
-                    best[id] = s
+                    if let r = primary.row(of: id) { scores[r] = max(scores[r], other[row]) } else { extra[id] = max(extra[id] ?? -2, other[row]) }
                 }
             }
+            // Top k by a bounded sorted buffer over the flat array.
+            var best: [(id: Int64, score: Float)] = []
+            best.reserveCapacity(k + 1)
+            func offer(_ id: Int64, _ s: Float) {
+                if let allowed, !allowed.contains(id) { return }
+                if best.count == k, let last = best.last, s < last.score || (s == last.score && id > last.id) { return }
+                var lo = 0, hi = best.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if best[mid].score > s || (best[mid].score == s && best[mid].id < id) { lo = mid + 1 } else { hi = mid }
+                }
+                best.insert((id, s), at: lo)
+                if best.count > k { best.removeLast() }
+            }
+            guard k > 0 else { return [] }
+            let ids = primary.ids
+            for row in 0..<ids.count {
+                // Cheap reject before the set lookup and the insertion.
+                if best.count == k, scores[row] < best[k - 1].score { continue }
+                offer(ids[row], scores[row])
+            }
+            for (id, s) in extra { offer(id, s) }
+            return best
         }
-        return Self.top(best, k: k)
     }
 
     static func top(_ scores: [Int64: Float], k: Int) -> [(id: Int64, score: Float)] {
@@ -110,6 +133,8 @@ final class VectorMatrix: @unchecked Sendable {
         }
         v.withUnsafeBufferPointer { (storage + row * dimension).update(from: $0.baseAddress!, count: dimension) }
     }
+
+    func row(of id: Int64) -> Int? { rowOf[id] }
 
     func remove(_ id: Int64) {
         guard let row = rowOf.removeValue(forKey: id) else { return }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CSystemd
 import Foundation
 import Logging
@@ -24,7 +27,7 @@ public enum Systemd {
         let n = sd_listen_fds(1)
         guard n >= 1 else { return nil }
         let fd = Int32(SD_LISTEN_FDS_START)
-        guard sd_is_socket_unix(fd, Int32(SOCK_STREAM.rawValue), 1, nil, 0) > 0 else { return nil }
+        guard sd_is_socket_unix(fd, 1 /* SOCK_STREAM */, 1, nil, 0) > 0 else { return nil }
         return fd
     }
 

@@ -55,9 +55,10 @@ public final class ZeroShotPredictor: Sendable {
             // A cache is an optimisation: failing to write one is not an error.
             try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             let tmp = cacheFile.appendingPathExtension("tmp-\(getpid())")
+            // Write then rename (FileManager.replaceItemAt fails on Linux when
+            // the destination does not exist yet).
             if (try? vectors.withUnsafeBytes { try Data($0).write(to: tmp) }) != nil {
-                _ = try? FileManager.default.replaceItemAt(cacheFile, withItemAt: tmp)
-                try? FileManager.default.removeItem(at: tmp)
+                do { try Syscalls.rename(tmp.path, cacheFile.path) } catch { try? FileManager.default.removeItem(at: tmp) }
             }
         }
         return vectors

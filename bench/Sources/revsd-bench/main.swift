@@ -32,6 +32,8 @@ switch args.first {
 case "minilm": benchMiniLM()
 case "efficientnet": benchEfficientNet()
 case "zeroshot": benchZeroShot()
+case "search": benchSearch()
+case "analyze": benchAnalyze()
 default: die("usage: revsd-bench minilm|efficientnet …")
 }
 
@@ -100,6 +102,54 @@ func benchZeroShot() {
     }
     let secs = elapsedSeconds(since: start)
     print("{\"images\":\(n),\"zero_shot\":\(String(format: "%.4f", zs / Double(n))),\"constant_baseline\":\(String(format: "%.4f", base / Double(n))),\"prior_only\":\(String(format: "%.4f", prior / Double(n))),\"corpus_prompts\":\(corpus.count),\"seconds\":\(String(format: "%.1f", secs))}")
+}
+
+/// Search latency over N synthetic unit vectors: query embedding + exact
+/// scan + top-k, p50/p99 over `--queries` queries.
+///   revsd-bench search --n 100000 [--queries 200] [--models DIR]
+func benchSearch() {
+    let n = Int(argument("--n", args) ?? "100000") ?? 100_000
+    let queries = Int(argument("--queries", args) ?? "200") ?? 200
+    let encoder: SentenceEncoder
+    do { encoder = try SentenceEncoder(folder: ModelStore.resolve(explicit: argument("--models", args)).promptEncoderFolder()) } catch { die("\(error)") }
+    let index = SearchIndex(dimension: 384)
+    var rng = SystemRandomNumberGenerator()
+    for i in 0..<n {
+        var v = (0..<384).map { _ in Float.random(in: -1...1, using: &rng) }
+        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        v = v.map { $0 / norm }
+        index.set(Int64(i), kind: EmbeddingKind.predicted, vector: v)
+        if i % 3 == 0 { index.set(Int64(i), kind: EmbeddingKind.knownPrompt, vector: v) }   // a third carry their prompt
+    }
+    let words = ["a horse", "castle on a hill at sunset", "portrait of a woman, highly detailed", "cyberpunk city", "a cat"]
+    _ = index.search(encoder.embed(["warm up"])[0], k: 10)
+    var total: [Double] = [], scan: [Double] = []
+    for i in 0..<queries {
+        let start = clock.now
+        let q = encoder.embed([words[i % words.count] + " \(i)"])[0]
+        let mid = clock.now
+        _ = index.search(q, k: 10)
+        total.append(elapsedSeconds(since: start) * 1000)
+        scan.append(elapsedSeconds(since: mid) * 1000)
+    }
+    func pct(_ a: [Double], _ p: Double) -> Double { let s = a.sorted(); return s[min(s.count - 1, Int(Double(s.count) * p))] }
+    print("{\"n\":\(n),\"queries\":\(queries),\"p50_ms\":\(String(format: "%.2f", pct(total, 0.5))),\"p99_ms\":\(String(format: "%.2f", pct(total, 0.99))),\"scan_p50_ms\":\(String(format: "%.2f", pct(scan, 0.5))),\"scan_p99_ms\":\(String(format: "%.2f", pct(scan, 0.99)))}")
+}
+
+/// The bare pipeline, in-process: decode, metadata, encoders, prediction,
+/// known-prompt embedding, one file after another (the daemon's peer).
+///   revsd-bench analyze --images FILE
+func benchAnalyze() {
+    guard let listPath = argument("--images", args) else { die("--images FILE is required") }
+    let paths: [String]
+    do { paths = try TextInput.lines(of: listPath) } catch { die("\(error)") }
+    let analyzer: ImageAnalyzer
+    do { analyzer = try ImageAnalyzer(store: ModelStore.resolve(explicit: argument("--models", args))) } catch { die("\(error)") }
+    _ = analyzer.analyze(path: paths[0])
+    let start = clock.now
+    for p in paths { _ = analyzer.analyze(path: p, includeEmbedding: true, includeFeatures: true) }
+    let secs = elapsedSeconds(since: start)
+    print("{\"images\":\(paths.count),\"seconds\":\(String(format: "%.3f", secs)),\"images_per_s\":\(String(format: "%.2f", Double(paths.count) / secs))}")
 }
 
 func benchMiniLM() {
