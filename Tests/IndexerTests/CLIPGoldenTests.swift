@@ -185,7 +185,7 @@ final class CLIPGoldenTests: XCTestCase {
                 }
             }
         }
-        print("CLIP preprocessing: \(exact)/\(total) samples identical to CLIPImageProcessor(Pil)")
+        print("CLIP preprocessing: \(exact)/\(total) samples identical to CLIPImageProcessor (Pillow and torchvision back ends)")
     }
 
     /// HF `interpolate_pos_encoding=True` at other sizes, on a synthetic input.
