@@ -4,8 +4,8 @@ import Indexer
 
 struct Models: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Install, list and verify models.",
-        subcommands: [Fetch.self, List.self, Verify.self])
+        abstract: "Install, register, list and verify models.",
+        subcommands: [Fetch.self, Add.self, Remove.self, List.self, Verify.self])
 
     struct Fetch: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -57,8 +57,71 @@ struct Models: ParsableCommand {
         }
     }
 
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a model folder as one more ensemble member (it is loaded and checked first).",
+            discussion: """
+                KIND is `clip`: a Hugging Face CLIPModel folder (config.json, model.safetensors, vocab.json, \
+                merges.txt, preprocessor_config.json), or a CLIPVisionModelWithProjection folder with \
+                --text naming its CLIPTextModelWithProjection folder. The registration is kept in \
+                registered.json in the models directory, which the daemon reads too.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "What kind of model: clip.")
+        var kind: String
+
+        @Argument(help: ArgumentHelp("The model folder.", valueName: "path"))
+        var path: String
+
+        @Option(name: .long, help: ArgumentHelp("A separate text-tower folder (CLIPTextModelWithProjection).", valueName: "path"))
+        var text: String?
+
+        @Option(name: .long, help: "The name to register it under (default: the folder's name).")
+        var name: String?
+
+        @Flag(name: .long, help: "Print JSON.")
+        var json = false
+
+        func validate() throws {
+            guard kind.lowercased() == "clip" else { throw ValidationError("unknown model kind '\(kind)'; known: clip") }
+        }
+
+        func run() throws {
+            func url(_ p: String) -> URL { URL(fileURLWithPath: (p as NSString).expandingTildeInPath, isDirectory: true) }
+            let registry = ModelRegistry(store: global.store)
+            let model: RegisteredModel
+            do { model = try registry.addCLIP(folder: url(path), textFolder: text.map(url), name: name) } catch { throw fail(error) }
+            if json { try printJSON(Models.row(model)); return }
+            print("\(model.name): registered \(model.path)\(model.textPath.map { " + \($0)" } ?? "") (CLIP \(model.towers.joined(separator: "+")), sha256 \(model.sha256.prefix(12))…) in \(registry.url.path)")
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Forget a registered model (its files are left alone).")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The registered name.")
+        var name: String
+
+        func run() throws {
+            do { try ModelRegistry(store: global.store).remove(named: name) } catch { throw fail(error) }
+            print("\(name): removed")
+        }
+    }
+
+    /// A registered model as `models list --json` shows it.
+    static func row(_ m: RegisteredModel) -> [String: Any] {
+        let present = m.files.allSatisfy { FileManager.default.fileExists(atPath: $0.path) }
+        return ["model": m.name, "summary": "CLIP (\(m.towers.joined(separator: "+")))", "kind": m.kind.rawValue,
+                "source": "folder:\(m.path)" + (m.textPath.map { "+\($0)" } ?? ""), "installed": present, "path": m.path,
+                "size": m.size, "sha256": m.sha256, "registered": true, "added": m.added]
+    }
+
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the known models and whether they are installed.")
+        static let configuration = CommandConfiguration(abstract: "List the known and registered models: source, size, checksum, whether installed.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -76,21 +139,24 @@ struct Models: ParsableCommand {
                     "installed": installed, "path": folder.path,
                     "size": model.installedFiles.reduce(0) { $0 + $1.size },
                     "sha256": model.installedFiles.first { $0.path == "model.safetensors" }?.sha256 ?? "",
+                    "registered": false,
                 ])
             }
+            do { rows += try ModelRegistry(store: store).load().map(Models.row) } catch { throw fail(error) }
             if json { try printJSON(["models_dir": store.root.path, "models": rows]); return }
             print("models directory: \(store.root.path) (from \(store.origin))")
             let table = rows.map { r in
-                [r["model"] as! String, (r["installed"] as! Bool) ? "installed" : "missing",
+                [r["model"] as! String,
+                 (r["installed"] as! Bool) ? ((r["registered"] as! Bool) ? "registered" : "installed") : "missing",
                  ByteCountFormatter.string(fromByteCount: Int64(r["size"] as! Int), countStyle: .file),
-                 r["source"] as! String, r["summary"] as! String]
+                 String((r["sha256"] as! String).prefix(12)), r["source"] as! String, r["summary"] as! String]
             }
-            printTable(header: ["MODEL", "STATUS", "SIZE", "SOURCE", "WHAT"], rows: table)
+            printTable(header: ["MODEL", "STATUS", "SIZE", "SHA256", "SOURCE", "WHAT"], rows: table)
         }
     }
 
     struct Verify: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check every installed file against its pinned size and sha256.")
+        static let configuration = CommandConfiguration(abstract: "Check every installed file against its pinned size and sha256, and registered weights against theirs.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -101,6 +167,17 @@ struct Models: ParsableCommand {
                 let problems = ModelFetcher.verify(model, at: store.folder(for: model))
                 if problems.isEmpty {
                     print("\(model.id): ok")
+                } else {
+                    bad = true
+                    for p in problems { FileHandle.standardError.write(Data("revsdctl: \(p)\n".utf8)) }
+                }
+            }
+            let registered: [RegisteredModel]
+            do { registered = try ModelRegistry(store: store).load() } catch { throw fail(error) }
+            for model in registered {
+                let problems = ModelRegistry.verify(model)
+                if problems.isEmpty {
+                    print("\(model.name): ok (registered)")
                 } else {
                     bad = true
                     for p in problems { FileHandle.standardError.write(Data("revsdctl: \(p)\n".utf8)) }

@@ -9,9 +9,16 @@ public struct ImagePreprocessing: Sendable, Equatable {
     public var cropSize: Int
     public var mean: [Float]
     public var std: [Float]
+    /// The fixed-point arithmetic of the bicubic resize (see `PILResample.Precision`).
+    public var resampling: PILResample.Precision
+    /// How the centre crop's offset (excess / 2) is rounded: half to even for
+    /// torchvision's `CenterCrop`, toward zero for transformers' image processors.
+    public var cropRounding: FloatingPointRoundingRule
 
-    public init(resizeShortSide: Int, cropSize: Int, mean: [Float], std: [Float]) {
+    public init(resizeShortSide: Int, cropSize: Int, mean: [Float], std: [Float],
+                resampling: PILResample.Precision = .pillow, cropRounding: FloatingPointRoundingRule = .toNearestOrEven) {
         self.resizeShortSide = resizeShortSide; self.cropSize = cropSize; self.mean = mean; self.std = std
+        self.resampling = resampling; self.cropRounding = cropRounding
     }
 
     /// The resized and centre-cropped RGB bytes (cropSize² × 3), before normalisation.
@@ -25,10 +32,10 @@ public struct ImagePreprocessing: Sendable, Equatable {
             newH = resizeShortSide
             newW = Int(Double(resizeShortSide) * Double(w) / Double(h))
         }
-        let rgb = PILResample.bicubic(image, width: newW, height: newH)
-        // torchvision CenterCrop: offsets rounded half to even, as Python's round().
-        let top = Int((Double(newH - cropSize) / 2).rounded(.toNearestOrEven))
-        let left = Int((Double(newW - cropSize) / 2).rounded(.toNearestOrEven))
+        let rgb = PILResample.bicubic(image, width: newW, height: newH, precision: resampling)
+        // torchvision CenterCrop rounds half to even, as Python's round().
+        let top = Int((Double(newH - cropSize) / 2).rounded(cropRounding))
+        let left = Int((Double(newW - cropSize) / 2).rounded(cropRounding))
         var out = [UInt8](repeating: 0, count: cropSize * cropSize * 3)
         for y in 0..<cropSize {
             let sy = y + top
@@ -63,6 +70,16 @@ public struct ImagePreprocessing: Sendable, Equatable {
 /// factor (antialiasing), coefficients in 22-bit fixed point, a horizontal
 /// pass rounded to 8 bits, then a vertical pass.
 public enum PILResample {
+    /// The fixed point of the filter taps. Pillow uses 22 fraction bits;
+    /// torchvision's resize of uint8 tensors (`antialias=True`, the AVX2 path
+    /// on x86-64) runs the same algorithm with int16 taps, as many fraction
+    /// bits as the largest tap of the pass allows, so the two differ by a
+    /// level or two on a few pixels.
+    public enum Precision: Sendable, Equatable {
+        case pillow
+        case torchvisionUInt8
+    }
+
     static let precisionBits = 22
 
     static func bicubicFilter(_ x: Double) -> Double {
@@ -73,8 +90,9 @@ public enum PILResample {
         return 0
     }
 
-    /// Per output index: first input index, tap count, and fixed-point taps.
-    static func coefficients(inSize: Int, outSize: Int) -> (bounds: [(Int, Int)], ksize: Int, taps: [Int32]) {
+    /// Per output index: first input index, tap count, and fixed-point taps
+    /// with `bits` fraction bits.
+    static func coefficients(inSize: Int, outSize: Int, precision: Precision = .pillow) -> (bounds: [(Int, Int)], ksize: Int, taps: [Int32], bits: Int) {
         let support = 2.0
         let scale = Double(inSize) / Double(outSize)
         let filterScale = max(scale, 1)
@@ -82,7 +100,7 @@ public enum PILResample {
         let ksize = Int(width.rounded(.up)) * 2 + 1
         var bounds: [(Int, Int)] = []
         var taps = [Int32](repeating: 0, count: outSize * ksize)
-        var k = [Double](repeating: 0, count: ksize)
+        var k = [Double](repeating: 0, count: outSize * ksize)
         for xx in 0..<outSize {
             let center = (Double(xx) + 0.5) * scale
             let ss = 1 / filterScale
@@ -91,39 +109,46 @@ public enum PILResample {
             var ww = 0.0
             for x in 0..<xmax {
                 let w = bicubicFilter((Double(x + xmin) - center + 0.5) * ss)
-                k[x] = w; ww += w
+                k[xx * ksize + x] = w; ww += w
             }
-            for x in 0..<xmax {
-                let v = ww != 0 ? k[x] / ww : k[x]
-                let fixed = v < 0 ? Int32(-0.5 + v * Double(1 << precisionBits)) : Int32(0.5 + v * Double(1 << precisionBits))
-                taps[xx * ksize + x] = fixed
-            }
+            if ww != 0 { for x in 0..<xmax { k[xx * ksize + x] /= ww } }
             bounds.append((xmin, xmax))
         }
-        return (bounds, ksize, taps)
+        var bits = precisionBits
+        if precision == .torchvisionUInt8 {
+            // The most fraction bits (< 22) that keep the largest tap below 2^15.
+            let wmax = k.max() ?? 0
+            bits = 0
+            while bits < precisionBits && Int(0.5 + wmax * Double(1 << (bits + 1))) < (1 << 15) { bits += 1 }
+        }
+        for (i, v) in k.enumerated() {
+            taps[i] = v < 0 ? Int32(-0.5 + v * Double(1 << bits)) : Int32(0.5 + v * Double(1 << bits))
+        }
+        return (bounds, ksize, taps, bits)
     }
 
     @inline(__always)
-    static func clip8(_ v: Int32) -> UInt8 {
-        let s = v >> Int32(precisionBits)
+    static func clip8(_ v: Int32, bits: Int32) -> UInt8 {
+        let s = v >> bits
         return s < 0 ? 0 : (s > 255 ? 255 : UInt8(s))
     }
 
-    /// RGB bytes (width × height × 3) of `image` resized with Pillow's BICUBIC.
-    public static func bicubic(_ image: RGBAImage, width outW: Int, height outH: Int) -> [UInt8] {
+    /// RGB bytes (width × height × 3) of `image` resized with Pillow's BICUBIC
+    /// (or torchvision's uint8 bicubic with antialiasing, per `precision`).
+    public static func bicubic(_ image: RGBAImage, width outW: Int, height outH: Int, precision: Precision = .pillow) -> [UInt8] {
         let (inW, inH) = (image.width, image.height)
         // Horizontal pass over the rows the vertical pass will use.
-        let vert = coefficients(inSize: inH, outSize: outH)
+        let vert = coefficients(inSize: inH, outSize: outH, precision: precision)
         let firstRow = vert.bounds.first.map { $0.0 } ?? 0
         let lastRow = vert.bounds.last.map { $0.0 + $0.1 } ?? 0
         let needH = outW != inW
         let rows = lastRow - firstRow
         var temp = [UInt8](repeating: 0, count: max(rows, 0) * outW * 3)
-        let half = Int32(1 << (precisionBits - 1))
         image.pixels.withUnsafeBufferPointer { src in
             temp.withUnsafeMutableBufferPointer { dst in
                 if needH {
-                    let hor = coefficients(inSize: inW, outSize: outW)
+                    let hor = coefficients(inSize: inW, outSize: outW, precision: precision)
+                    let bits = Int32(hor.bits), half = Int32(1) << (bits - 1)
                     hor.taps.withUnsafeBufferPointer { taps in
                         for y in 0..<rows {
                             let row = (y + firstRow) * inW * 4
@@ -136,7 +161,7 @@ public enum PILResample {
                                     r &+= Int32(src[p]) &* k; g &+= Int32(src[p + 1]) &* k; b &+= Int32(src[p + 2]) &* k
                                 }
                                 let d = (y * outW + xx) * 3
-                                dst[d] = clip8(r); dst[d + 1] = clip8(g); dst[d + 2] = clip8(b)
+                                dst[d] = clip8(r, bits: bits); dst[d + 1] = clip8(g, bits: bits); dst[d + 2] = clip8(b, bits: bits)
                             }
                         }
                     }
@@ -151,6 +176,7 @@ public enum PILResample {
             }
         }
         if outH == inH { return temp }
+        let bits = Int32(vert.bits), half = Int32(1) << (bits - 1)
         var out = [UInt8](repeating: 0, count: outW * outH * 3)
         temp.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
@@ -163,7 +189,7 @@ public enum PILResample {
                             for y in 0..<n {
                                 s &+= Int32(src[(y + y0) * outW * 3 + x]) &* taps[yy * vert.ksize + y]
                             }
-                            dst[yy * outW * 3 + x] = clip8(s)
+                            dst[yy * outW * 3 + x] = clip8(s, bits: bits)
                         }
                     }
                 }

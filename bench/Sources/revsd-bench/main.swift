@@ -6,6 +6,7 @@ import Inference
 //
 //   revsd-bench minilm --texts FILE --batch N [--seconds S] [--models DIR]
 //   revsd-bench efficientnet --variant lite0 --images FILE [--seconds S] [--models DIR]
+//   revsd-bench clip --folder DIR --images FILE [--seconds S] [--batch N]
 //
 // Prints one JSON line per measurement.
 
@@ -34,7 +35,8 @@ case "efficientnet": benchEfficientNet()
 case "zeroshot": benchZeroShot()
 case "search": benchSearch()
 case "analyze": benchAnalyze()
-default: die("usage: revsd-bench minilm|efficientnet …")
+case "clip": benchCLIP()
+default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|analyze|clip …")
 }
 
 func benchEfficientNet() {
@@ -63,6 +65,49 @@ func benchEfficientNet() {
     repeat { for p in paths { _ = try? encoder.encode(path: p); done += 1 } } while elapsedSeconds(since: start) < seconds
     secs = elapsedSeconds(since: start)
     print("{\"impl\":\"revsd\",\"what\":\"file\",\"variant\":\"\(variant.rawValue)\",\"images\":\(done),\"seconds\":\(String(format: "%.3f", secs)),\"images_per_s\":\(String(format: "%.2f", Double(done) / secs)),\"threads\":\(Parallel.cores)}")
+}
+
+/// A CLIP vision tower (a Hugging Face folder, e.g. bench/.clip-b32 made by
+/// bench/clip_torch.py): images/s of the model alone (preprocessed tensors
+/// in, projected embedding out) and from the file (decode, resize, crop,
+/// model), batch 1 unless --batch says otherwise.
+func benchCLIP() {
+    guard let folder = argument("--folder", args), let listPath = argument("--images", args) else {
+        die("--folder DIR (a CLIP vision folder) and --images FILE (one image path per line) are required")
+    }
+    let batch = max(1, Int(argument("--batch", args) ?? "1") ?? 1)
+    let encoder: CLIPEncoder
+    do { encoder = try CLIPEncoder(folder: URL(fileURLWithPath: folder)) } catch { die("\(error)") }
+    guard let processor = encoder.processor else { die("\(folder): no vision tower") }
+    let paths: [String]
+    do { paths = try TextInput.lines(of: listPath) } catch { die("\(error)") }
+    var tensors: [[Float]] = []
+    for p in paths {
+        do { tensors.append(processor.pixels(try ImageDecoder.decode(path: p).image)) } catch { die("\(error)") }
+    }
+    let size = processor.cropSize
+    _ = encoder.model.imageEmbeddings([tensors[0]], height: size, width: size)
+    func report(_ what: String, _ done: Int, _ secs: Double) {
+        print("{\"impl\":\"revsd\",\"what\":\"\(what)\",\"batch\":\(batch),\"images\":\(done),\"seconds\":\(String(format: "%.3f", secs)),\"images_per_s\":\(String(format: "%.2f", Double(done) / secs)),\"threads\":\(Parallel.cores)}")
+    }
+    var done = 0
+    var start = clock.now
+    repeat {
+        var i = 0
+        while i < tensors.count {
+            let chunk = Array(tensors[i..<min(tensors.count, i + batch)])
+            _ = encoder.model.imageEmbeddings(chunk, height: size, width: size, batchSize: batch)
+            done += chunk.count
+            i += chunk.count
+        }
+    } while elapsedSeconds(since: start) < seconds
+    report("model", done, elapsedSeconds(since: start))
+    if batch == 1 {
+        done = 0
+        start = clock.now
+        repeat { for p in paths { _ = try? encoder.embed(path: p); done += 1 } } while elapsedSeconds(since: start) < seconds
+        report("file", done, elapsedSeconds(since: start))
+    }
 }
 
 /// The paper's metric for the zero-shot prediction: mean cosine between the

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Benchmark: a full-size CLIP ViT-B/32 vision tower (openai/clip-vit-base-patch32's
+# shape, random weights: speed does not depend on the values), images/s of
+# revsd against transformers' CLIPVisionModelWithProjection on PyTorch CPU
+# (same weights file, same images, same threads), in one run. Batch 1: model
+# alone and from the file; batch 8: model alone. Rewrites the "clip" section
+# of bench/RESULTS.md.
+#
+#   bench/clip.sh [seconds-per-measurement]      (ROUNDS=3 alternating rounds, best of each)
+#
+# The peer and the weights come from a private virtual environment
+# (bench/.venv, or $REVSD_BENCH_PYTHON) with torch and transformers from PyPI;
+# the weights are written by bench/clip_torch.py into bench/.clip-b32
+# (ignored by git, 351 MB).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-10}"
+threads="$(nproc)"
+py="${REVSD_BENCH_PYTHON:-bench/.venv/bin/python}"
+if [ ! -x "$py" ]; then python3 -m venv bench/.venv; py=bench/.venv/bin/python; fi
+"$py" -c "import torch" 2>/dev/null || "$(dirname "$py")/pip" install -q torch
+"$py" -c "import transformers, torchvision" 2>/dev/null || "$(dirname "$py")/pip" install -q transformers torchvision pillow
+
+folder=bench/.clip-b32
+"$py" bench/clip_torch.py --folder "$folder" --make 2>/dev/null
+swift build -c release --product revsd-bench >/dev/null
+
+list="$(mktemp)"; trap 'rm -f "$list"' EXIT
+ls Tests/IndexerTests/Fixtures/images/scene-320x200.png Tests/IndexerTests/Fixtures/images/tall-180x260.jpg > "$list"
+images_desc="2 of the project's test images"
+if [ -d ../shared/fixtures/sd-meta ]; then
+    ls ../shared/fixtures/sd-meta/comfyex__*.png ../shared/fixtures/sd-meta/dstools__bird1.png >> "$list"
+    images_desc="$(wc -l < "$list") images: 2 of the project's test images and real SD outputs from shared/fixtures/sd-meta (comfyex__*, dstools__bird1), 512-1536 px"
+fi
+
+# Rounds alternate revsd and PyTorch; each figure is the best of its rounds,
+# so that other work on the machine costs both sides alike.
+rounds="${ROUNDS:-3}"
+r=""; p=""
+for i in $(seq "$rounds"); do
+    r+="$(.build/release/revsd-bench clip --folder "$folder" --images "$list" --seconds "$seconds")"$'\n'
+    p+="$("$py" bench/clip_torch.py --folder "$folder" --images "$list" --seconds "$seconds" --threads "$threads" 2>/dev/null | grep '^{')"$'\n'
+    r+="$(.build/release/revsd-bench clip --folder "$folder" --images "$list" --seconds "$seconds" --batch 8)"$'\n'
+    p+="$("$py" bench/clip_torch.py --folder "$folder" --images "$list" --seconds "$seconds" --threads "$threads" --batch 8 2>/dev/null | grep '^{')"$'\n'
+done
+echo "$r$p"
+machine="$("$py" bench/results.py --machine)"
+"$py" - "$images_desc" "$machine" "$rounds" "$seconds" "$r" "$p" <<'PY' | "$py" bench/results.py clip
+import json, sys
+images, machine, rounds, seconds, r, p = sys.argv[1:]
+key = lambda x: (x["what"], x["batch"])
+def best(lines):
+    out = {}
+    for x in map(json.loads, filter(None, lines.splitlines())):
+        if key(x) not in out or x["images_per_s"] > out[key(x)]["images_per_s"]:
+            out[key(x)] = x
+    return out
+r, p = best(r), best(p)
+t = p[("model", 1)]
+print("## CLIP ViT-B/32 vision tower: images per second\n")
+print(f"Run {machine}. Peer: transformers {t['transformers']} `CLIPVisionModelWithProjection` on PyTorch {t['torch']} CPU, "
+      f"{t['threads']} threads. Model: openai/clip-vit-base-patch32's vision shape (12 layers, width 768, patch 32, 224 px, "
+      f"projection 512, quick_gelu) with random weights, one model.safetensors read by both. Images: {images}. "
+      f"Each figure: passes over the images for at least {seconds} s after one warm-up, "
+      f"best of {rounds} rounds that alternate revsd and PyTorch (the machine is shared).\n")
+print("| what | revsd (img/s) | PyTorch (img/s) | ratio |")
+print("|---|---:|---:|---:|")
+for k, label in [(("model", 1), "model only, batch 1 (preprocessed tensor in, `image_embeds` out)"),
+                 (("file", 1), "from the file, batch 1 (decode, CLIPImageProcessor, model)"),
+                 (("model", 8), "model only, batch 8")]:
+    print(f"| {label} | {r[k]['images_per_s']:.1f} | {p[k]['images_per_s']:.1f} | {r[k]['images_per_s'] / p[k]['images_per_s']:.2f}× |")
+print("\nReproduce: `bench/clip.sh [seconds]` (REVSD_BENCH_PYTHON=/path/to/python to use an existing environment with torch and transformers).")
+PY
