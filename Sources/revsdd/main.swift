@@ -63,7 +63,8 @@ struct Revsdd: ParsableCommand {
 
         if checkModels {
             do {
-                let analyzer = try ImageAnalyzer(store: modelStore)
+                let analyzer = try ImageAnalyzer(store: modelStore, clipFolders: c.clipFolders)
+                for m in analyzer.clip { print("clip:\(m.encoder.name): ok") }
                 print("\(ModelCatalog.miniLM.id): ok (\(analyzer.promptEncoder.dimension)-d)")
                 for e in analyzer.predictor.imageEncoders { print("\(e.variant.id): ok (\(e.variant.imageSize) px)") }
                 return
@@ -75,7 +76,7 @@ struct Revsdd: ParsableCommand {
         let service: IndexingService
         do {
             let store = try IndexStore(path: c.stateDirectory + "/index.sqlite")
-            let analyzer = try ImageAnalyzer(store: modelStore)
+            let analyzer = try ImageAnalyzer(store: modelStore, clipFolders: c.clipFolders)
             service = try IndexingService(store: store, analyzer: analyzer, workers: c.workers, logger: logger)
             try service.start(watching: c.watch)
         } catch { throw fail("\(error)") }
@@ -89,6 +90,7 @@ struct Revsdd: ParsableCommand {
             logger.info("listening", metadata: ["socket": "\(c.socketPath)"])
         }
         let modelNames = [ModelCatalog.miniLM.id] + service.analyzer.predictor.imageEncoders.map(\.variant.id)
+            + service.analyzer.clip.map { "clip:" + $0.encoder.name }
         let handler = ControlHandler(service: service, models: modelNames)
         let server = ControlServer(listening: listenFD, logger: logger) { request, fds, peer throws(ControlError) in
             try handler.handle(request, &fds, peer)

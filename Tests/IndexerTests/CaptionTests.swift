@@ -87,3 +87,26 @@ final class CaptionTests: XCTestCase {
         XCTAssertEqual(ImageNetClasses.names[0], "tench")
     }
 }
+
+/// A CLIP folder named in the daemon's configuration joins the ensemble.
+final class CLIPEnsembleTests: XCTestCase {
+    func testACLIPFolderJoinsTheAnalyzer() throws {
+        _ = try installedPromptEncoderFolder()
+        let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/clip-tiny-b32").path
+        let analyzer = try ImageAnalyzer(store: ModelStore.resolve(), clipFolders: [tiny])
+        XCTAssertEqual(analyzer.clip.count, 1)
+        XCTAssertNotNil(analyzer.clip[0].zeroShot, "a folder with both towers predicts zero-shot")
+        let image = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/images/scene-320x200.png").path
+        let a = analyzer.analyze(path: image, includeEmbedding: true, includeFeatures: true)
+        XCTAssertNil(a.error)
+        let clipFeatures = try XCTUnwrap(a.features["clip:" + analyzer.clip[0].encoder.name])
+        XCTAssertEqual(clipFeatures.count, analyzer.clip[0].encoder.dimension)
+        XCTAssertEqual(Set(a.features.keys), Set(EfficientNetLiteVariant.allCases.map(\.id) + ["clip:" + analyzer.clip[0].encoder.name]))
+        let e = try XCTUnwrap(a.embedding)
+        XCTAssertEqual(e.reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-4)
+        // The ensemble prediction differs from the EfficientNet-only one.
+        let plain = ImageAnalyzer(promptEncoder: analyzer.promptEncoder, predictor: analyzer.predictor)
+        let p = try XCTUnwrap(plain.analyze(path: image, includeEmbedding: true).embedding)
+        XCTAssertLessThan(zip(e, p).reduce(0) { $0 + $1.0 * $1.1 }, 0.99999)
+    }
+}

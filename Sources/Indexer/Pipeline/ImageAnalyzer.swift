@@ -58,18 +58,43 @@ public struct ImageAnalysis: Sendable {
 /// embedding zero-shot. Safe to call from several tasks (the models
 /// serialise their own forward passes).
 public final class ImageAnalyzer: Sendable {
+    /// A CLIP model in the ensemble: its image embedding is stored as features;
+    /// with a text tower it also predicts zero-shot against a prompt vocabulary.
+    public struct CLIPMember: Sendable {
+        public let encoder: CLIPEncoder
+        public let zeroShot: CLIPZeroShot?
+    }
+
     public let promptEncoder: SentenceEncoder
     public let predictor: ZeroShotPredictor
+    public let clip: [CLIPMember]
     public let limits: ImageLimits
 
-    public init(promptEncoder: SentenceEncoder, predictor: ZeroShotPredictor, limits: ImageLimits = ImageLimits()) {
+    public init(promptEncoder: SentenceEncoder, predictor: ZeroShotPredictor, clip: [CLIPMember] = [], limits: ImageLimits = ImageLimits()) {
         self.promptEncoder = promptEncoder
         self.predictor = predictor
+        self.clip = clip
         self.limits = limits
     }
 
+    /// CLIP members from the models registered in `store` (`revsdctl models
+    /// add clip`) and from extra folders (the daemon's `[models] clip`).
+    public static func loadCLIP(store: ModelStore, extraFolders: [String], promptEncoder: SentenceEncoder) throws -> [CLIPMember] {
+        let registry = ModelRegistry(store: store)
+        var encoders = try registry.load().map(registry.clipEncoder)
+        for folder in extraFolders where !encoders.contains(where: { $0.name == URL(fileURLWithPath: folder).lastPathComponent }) {
+            encoders.append(try CLIPEncoder(folder: URL(fileURLWithPath: folder)))
+        }
+        let vocabulary = CLIPPromptVocabulary(prompts: PromptPrior.builtinPrompts, keywords: ImageNetClasses.names)
+        return encoders.map { e in
+            CLIPMember(encoder: e, zeroShot: e.hasText && e.hasVision
+                ? CLIPZeroShot(clip: e, promptEncoder: promptEncoder, vocabulary: vocabulary, cacheDirectory: store.root.appendingPathComponent("cache"))
+                : nil)
+        }
+    }
+
     /// Loads the installed default models from `store`.
-    public convenience init(store: ModelStore, promptModelFolder: String? = nil) throws {
+    public convenience init(store: ModelStore, promptModelFolder: String? = nil, clipFolders: [String] = []) throws {
         let text = try SentenceEncoder(folder: store.promptEncoderFolder(override: promptModelFolder))
         var encoders: [EfficientNetLiteEncoder] = []
         for v in EfficientNetLiteVariant.allCases {
@@ -81,7 +106,8 @@ public final class ImageAnalyzer: Sendable {
         }
         let predictor = try ZeroShotPredictor(promptEncoder: text, imageEncoders: encoders,
                                               cacheDirectory: store.root.appendingPathComponent("cache"))
-        self.init(promptEncoder: text, predictor: predictor)
+        let clip = try Self.loadCLIP(store: store, extraFolders: clipFolders, promptEncoder: text)
+        self.init(promptEncoder: text, predictor: predictor, clip: clip)
     }
 
     public func analyze(path: String, includeEmbedding: Bool = false, includeFeatures: Bool = false,
@@ -130,7 +156,25 @@ public final class ImageAnalyzer: Sendable {
         result.format = decoded.format
         let encodings = predictor.encode(decoded.image)
         if includeFeatures { result.features = encodings.mapValues(\.features) }
-        let prediction = predictor.predict(posterior: predictor.posterior(encodings))
+        var prediction = predictor.predict(posterior: predictor.posterior(encodings))
+        // CLIP members: features, and zero-shot predictions averaged (equal
+        // weights) with the EfficientNet one; CLIP's caption and keywords win.
+        var members: [[Float]] = [prediction.embedding]
+        for m in clip where m.encoder.hasVision {
+            let e = m.encoder.embed(image: decoded.image)
+            if includeFeatures { result.features["clip:" + m.encoder.name] = e }
+            if let z = m.zeroShot?.predict(imageEmbedding: e) {
+                members.append(z.embedding)
+                prediction.caption = z.caption
+                prediction.keywords = z.keywords
+            }
+        }
+        if members.count > 1 {
+            var mean = [Float](repeating: 0, count: members[0].count)
+            for v in members { for i in 0..<mean.count { mean[i] += v[i] } }
+            let n = mean.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            prediction.embedding = mean.map { $0 / max(n, 1e-12) }
+        }
         result.caption = prediction.caption
         result.keywords = prediction.keywords
         result.classes = prediction.classes
