@@ -4,12 +4,13 @@ import Foundation
 import Indexer
 import Inference
 import Logging
+import ServiceLifecycle
 
 /// revsdd: watches folders of generated images, indexes them, answers on a
 /// Unix socket. Thin: the work lives in Indexer (IndexingService,
 /// ControlServer, ControlHandler); this file wires it to systemd and signals.
 @main
-struct Revsdd: ParsableCommand {
+struct Revsdd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revsdd",
         abstract: "The revsd indexing daemon.",
@@ -53,7 +54,7 @@ struct Revsdd: ParsableCommand {
         return c
     }
 
-    func run() throws {
+    func run() async throws {
         let underSystemd = Systemd.stderrIsJournal
         LoggingSystem.bootstrap { label -> any LogHandler in underSystemd ? JournalLogHandler(label: label) : StderrLogHandler() }
         let logger = Logger(label: "revsdd")
@@ -97,9 +98,19 @@ struct Revsdd: ParsableCommand {
         }
         server.start()
 
-        let daemon = DaemonRuntime(service: service, server: server, logger: logger, configFile: config ?? DaemonConfig.defaultFile(),
-                                   flagsWatch: !watch.isEmpty)
-        daemon.run()
+        // Services start in this order and stop in reverse on SIGTERM/SIGINT:
+        // the socket stops accepting, then the workers finish their files,
+        // then the watchdog goes quiet.
+        let runtime = DaemonRuntime(service: service, logger: logger, configFile: config ?? DaemonConfig.defaultFile(), flagsWatch: !watch.isEmpty)
+        runtime.installReload()
+        let services: [any Service] = [WatchdogService(service: service), IndexingRunner(service: service, logger: logger),
+                                       ControlRunner(server: server, runtime: runtime)]
+        var groupConfig = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfig.maximumGracefulShutdownDuration = .seconds(100)
+        try await ServiceGroup(configuration: groupConfig).run()
+        logger.info("stopped cleanly")
     }
 
     func fail(_ message: String) -> ExitCode {
@@ -109,47 +120,75 @@ struct Revsdd: ParsableCommand {
     }
 }
 
-/// Signals, readiness, status and the watchdog.
+/// The control socket as a service: READY=1 once it serves; on shutdown it
+/// stops accepting first.
+struct ControlRunner: Service {
+    let server: ControlServer
+    let runtime: DaemonRuntime
+    func run() async throws {
+        runtime.announceReady()
+        try? await gracefulShutdown()
+        Systemd.notify("STOPPING=1\nSTATUS=stopping: finishing the current files")
+        server.stop()
+    }
+}
+
+/// The workers as a service: on shutdown they finish the files in progress
+/// (results stored) and leave the rest queued.
+struct IndexingRunner: Service {
+    let service: IndexingService
+    let logger: Logger
+    func run() async throws {
+        try? await gracefulShutdown()
+        logger.info("stopping: finishing the current files")
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread { service.drain(); done.resume() }
+        }
+    }
+}
+
+/// WATCHDOG=1 at half of WatchdogSec=, only while the work loop is healthy
+/// (idle, or progressing): a stuck worker stops the pings and systemd restarts us.
+struct WatchdogService: Service {
+    let service: IndexingService
+    func run() async throws {
+        guard let interval = Systemd.watchdogPingInterval else { try? await gracefulShutdown(); return }
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                if service.isHealthy(within: interval * 2) { Systemd.notify("WATCHDOG=1") }
+            }
+        }
+    }
+}
+
+/// Readiness, STATUS= and SIGHUP reloads.
 final class DaemonRuntime: @unchecked Sendable {
     let service: IndexingService
-    let server: ControlServer
     let logger: Logger
     let configFile: String
     let flagsWatch: Bool
-    let queue = DispatchQueue(label: "revsdd.signals")
-    var sources: [DispatchSourceSignal] = []
+    let queue = DispatchQueue(label: "revsdd.status")
+    var reloadSource: DispatchSourceSignal?
     var lastStatus = ""
 
-    init(service: IndexingService, server: ControlServer, logger: Logger, configFile: String, flagsWatch: Bool) {
-        self.service = service; self.server = server; self.logger = logger
-        self.configFile = configFile; self.flagsWatch = flagsWatch
+    init(service: IndexingService, logger: Logger, configFile: String, flagsWatch: Bool) {
+        self.service = service; self.logger = logger; self.configFile = configFile; self.flagsWatch = flagsWatch
     }
 
-    func run() -> Never {
-        for sig in [SIGTERM, SIGINT, SIGHUP] {
-            signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            s.setEventHandler { [self] in sig == SIGHUP ? reload() : shutdown(sig) }
-            s.resume()
-            sources.append(s)
-        }
+    func installReload() {
+        signal(SIGHUP, SIG_IGN)
+        let s = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
+        s.setEventHandler { [self] in reload() }
+        s.resume()
+        reloadSource = s
+    }
+
+    func announceReady() {
         service.onProgress = { [weak self] in self?.updateStatus() }
         updateStatus()
         Systemd.notify("READY=1")
         logger.info("ready", metadata: ["watches": "\(service.watchRoots.joined(separator: ", "))"])
-        if let interval = Systemd.watchdogPingInterval {
-            // Pings only while the work loop is healthy: idle, or progressing
-            // within twice the ping interval. A stuck worker stops the pings.
-            let t = Thread { [self] in
-                while true {
-                    Thread.sleep(forTimeInterval: Double(interval.components.seconds) + Double(interval.components.attoseconds) * 1e-18)
-                    if service.isHealthy(within: interval * 2) { Systemd.notify("WATCHDOG=1") }
-                }
-            }
-            t.name = "revsd-watchdog"
-            t.start()
-        }
-        dispatchMain()
     }
 
     func updateStatus() {
@@ -164,15 +203,6 @@ final class DaemonRuntime: @unchecked Sendable {
             lastStatus = status
             Systemd.notify("STATUS=" + status)
         }
-    }
-
-    func shutdown(_ sig: Int32) {
-        logger.info("stopping: finishing the current files", metadata: ["signal": "\(sig)"])
-        Systemd.notify("STOPPING=1\nSTATUS=stopping: finishing the current files")
-        server.stop()
-        service.drain()
-        logger.info("stopped cleanly")
-        exit(0)
     }
 
     func reload() {

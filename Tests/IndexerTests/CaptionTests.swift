@@ -19,10 +19,10 @@ final class CaptionTests: XCTestCase {
         let good = Self.images.appendingPathComponent("tall-180x260.jpg").path
         let broken = dir.write("broken.png", Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0]))
         let missing = dir.path("missing.webp")
-        let r = try runProduct("revsdctl", ["caption", "--json", "--embedding", good, broken, missing])
+        let r = try runProduct("revsdctl", ["caption", "--local", "--json", "--embedding", good, broken, missing])
         XCTAssertEqual(r.status, 1, "a failed file makes the exit status non-zero")
         let objects = try parseLines(r.stdout)
-        XCTAssertEqual(objects.count, 3)
+        guard objects.count == 3 else { return XCTFail("expected 3 objects, got \(objects.count): \(r.stderr)") }
         for o in objects {
             XCTAssertEqual(Set(o.keys), ["path", "metadata", "caption", "keywords", "known_prompt_cosine", "embedding", "error"])
         }
@@ -47,9 +47,10 @@ final class CaptionTests: XCTestCase {
         // A stealth-only file (prompt in the alpha channel's low bits), found through the pixels.
         let stealth = sharedDir.appendingPathComponent("sdparsers__AUTOMATIC1111_automatic1111_stealth.png").path
         let png = sharedDir.appendingPathComponent("dstools__bird1.png").path
-        let r = try runProduct("revsdctl", ["caption", "--json", stealth, png])
+        let r = try runProduct("revsdctl", ["caption", "--local", "--json", stealth, png])
         XCTAssertEqual(r.status, 0, r.stderr)
         let objects = try parseLines(r.stdout)
+        guard objects.count == 2 else { return XCTFail("expected 2 objects, got \(objects.count): \(r.stderr)") }
         let m0 = try XCTUnwrap(objects[0]["metadata"] as? [String: Any])
         XCTAssertEqual(m0["prompt"] as? String, "a circle")
         let m1 = try XCTUnwrap(objects[1]["metadata"] as? [String: Any])
@@ -61,7 +62,7 @@ final class CaptionTests: XCTestCase {
         let c = try XCTUnwrap(objects[1]["known_prompt_cosine"] as? Double)
         XCTAssert(c > -1 && c < 1)
         // Human output names the prompt and the caption.
-        let text = try runProduct("revsdctl", ["caption", png])
+        let text = try runProduct("revsdctl", ["caption", "--local", png])
         XCTAssert(text.stdout.contains("prompt (comfyui): A big blue banana"), text.stdout)
         XCTAssert(text.stdout.contains("caption: a picture of"), text.stdout)
     }

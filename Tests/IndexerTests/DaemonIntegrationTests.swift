@@ -75,6 +75,18 @@ final class DaemonIntegrationTests: XCTestCase {
         let filtered = try h.call(["op": "search", "query": "x", "folder": w + "/sub"])
         XCTAssertEqual((filtered["results"] as? [[String: Any]])?.compactMap { $0["path"] as? String }, [w + "/sub/b.jpg"])
 
+        // caption through the daemon: the open descriptor travels, not the path.
+        let cap = try runProduct("revsdctl", ["caption", "--socket", h.socket, "--json", w + "/sub/b.jpg", h.dir.path("nope.png")])
+        XCTAssertEqual(cap.status, 1, "one file could not be read")
+        let lines = cap.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        guard lines.count == 2 else { return XCTFail("caption printed \(cap.stdout) \(cap.stderr)") }
+        XCTAssert(lines[0]["error"] is NSNull)
+        XCTAssertFalse((lines[0]["caption"] as? String ?? "").isEmpty)
+        XCTAssertEqual(lines[1]["error"] as? String, "\(h.dir.path("nope.png")): cannot read: no such file")
+        let noFD = try h.call(["op": "status"])
+        XCTAssertNotNil(noFD["indexed"])
+        XCTAssertThrowsError(try h.call(["op": "caption"])) { XCTAssert("\($0)".contains("descriptor"), "\($0)") }
+
         try socketAbuse(h)
 
         // kill -9 in the middle of indexing: nothing lost, nothing twice.
