@@ -61,5 +61,5 @@ print(f"| idle daemon over 20 s | {cpu:.2f} % CPU, {int(c1) - int(c0)} voluntary
 print("\nSearch = the query's all-MiniLM-L6-v2 embedding (about 5 ms) + an exact scan through BLAS over every image's predicted "
       "embedding and, for the third of images that carry their prompt, that prompt's embedding + top 10; vectors are synthetic "
       "(speed does not depend on their values). At 100k the scan reads ~205 MB per query and is bound by memory bandwidth. "
-      "Indexing runs the same pipeline as the peer plus hashing, the job queue and SQLite. Reproduce: `bench/daemon.sh [images]`.")
+      "Indexing runs the same pipeline as the peer plus hashing, the job queue and SQLite. The idle wake-ups are one a second on one thread: strace shows libdispatch's manager thread re-arming a one-second timerfd, its workqueue monitor on Linux (the thread pool behind Dispatch and Swift concurrency), not a timer of revsd's; revsd's own threads (inotify, workers, socket, watchdog) sleep without timeouts when idle. Reproduce: `bench/daemon.sh [images]`.")
 PY
