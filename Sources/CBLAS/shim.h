@@ -1,3 +1,8 @@
 // OpenBLAS's CBLAS interface (Debian: libopenblas-dev, which also provides
 // openblas_set_num_threads / openblas_get_num_threads).
 #include <cblas.h>
+
+// LAPACK (OpenBLAS exports it): symmetric positive-definite solve by
+// Cholesky, for ridge regression's normal equations. Fortran calling
+// convention, 32-bit integers (Debian's default LP64 OpenBLAS).
+void sposv_(char *uplo, int *n, int *nrhs, float *a, int *lda, float *b, int *ldb, int *info);

@@ -1,0 +1,90 @@
+import Foundation
+import Inference
+
+/// k-means with k-means++ seeding (the paper's DAKL clusters its predicted
+/// embeddings), distances through BLAS: ‖x − c‖² = ‖x‖² + ‖c‖² − 2·x·c.
+public struct KMeans: Sendable {
+    /// (k, d) row-major.
+    public let centroids: [Float]
+    public let assignments: [Int]
+    public let k: Int
+    public let dimension: Int
+    public let iterations: Int
+
+    /// Clusters `points` (n, d). Deterministic for a given `seed`.
+    public init(points: [Float], count n: Int, k requested: Int, seed: UInt64 = 1, maxIterations: Int = 50) {
+        precondition(n > 0 && points.count % n == 0, "points must hold n rows")
+        let d = points.count / n
+        let k = max(1, min(requested, n))
+        var rng = SeededGenerator(seed: seed)
+        var norms = [Float](repeating: 0, count: n)
+        for i in 0..<n { var s: Float = 0; for j in 0..<d { s += points[i * d + j] * points[i * d + j] }; norms[i] = s }
+        // k-means++: first centre uniform, each next one with probability ∝ D².
+        var centres = [Float](repeating: 0, count: k * d)
+        let first = Int(rng.next() % UInt64(n))
+        for j in 0..<d { centres[j] = points[first * d + j] }
+        var closest = (0..<n).map { i in Self.squaredDistance(points, i, centres, 0, d) }
+        for c in 1..<k {
+            let total = closest.reduce(0, +)
+            var pick = 0
+            if total > 0 {
+                var r = Float(Double(rng.next() >> 11) / Double(1 << 53)) * total
+                for i in 0..<n { r -= closest[i]; if r <= 0 { pick = i; break }; pick = i }
+            } else {
+                pick = Int(rng.next() % UInt64(n))
+            }
+            for j in 0..<d { centres[c * d + j] = points[pick * d + j] }
+            for i in 0..<n { closest[i] = min(closest[i], Self.squaredDistance(points, i, centres, c, d)) }
+        }
+        // Lloyd iterations until no assignment changes.
+        var assign = [Int](repeating: -1, count: n)
+        var dots = [Float](repeating: 0, count: n * k)
+        var iterations = 0
+        for it in 0..<maxIterations {
+            iterations = it + 1
+            var cnorm = [Float](repeating: 0, count: k)
+            for c in 0..<k { var s: Float = 0; for j in 0..<d { s += centres[c * d + j] * centres[c * d + j] }; cnorm[c] = s }
+            points.withUnsafeBufferPointer { pp in
+                centres.withUnsafeBufferPointer { cp in
+                    dots.withUnsafeMutableBufferPointer { dp in
+                        BLAS.gemm(MatrixRef(pp.baseAddress!, rows: n, cols: d), MatrixRef(cp.baseAddress!, rows: k, cols: d), transposeB: true,
+                                  MutableMatrixRef(dp.baseAddress!, rows: n, cols: k))
+                    }
+                }
+            }
+            var changed = false
+            for i in 0..<n {
+                var best = 0, bestD = Float.infinity
+                for c in 0..<k {
+                    let dist = norms[i] + cnorm[c] - 2 * dots[i * k + c]
+                    if dist < bestD { bestD = dist; best = c }
+                }
+                if assign[i] != best { assign[i] = best; changed = true }
+            }
+            if !changed { break }
+            var sums = [Float](repeating: 0, count: k * d), counts = [Int](repeating: 0, count: k)
+            for i in 0..<n { counts[assign[i]] += 1; for j in 0..<d { sums[assign[i] * d + j] += points[i * d + j] } }
+            for c in 0..<k where counts[c] > 0 { for j in 0..<d { centres[c * d + j] = sums[c * d + j] / Float(counts[c]) } }
+        }
+        centroids = centres; assignments = assign; self.k = k; dimension = d; self.iterations = iterations
+    }
+
+    static func squaredDistance(_ a: [Float], _ i: Int, _ b: [Float], _ j: Int, _ d: Int) -> Float {
+        var s: Float = 0
+        for t in 0..<d { let diff = a[i * d + t] - b[j * d + t]; s += diff * diff }
+        return s
+    }
+}
+
+/// A small deterministic generator (SplitMix64) so training is reproducible.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,94 @@
+import CBLAS
+import Foundation
+import Inference
+
+/// Closed-form ridge regression (the paper's linear baseline on frozen
+/// features): W = (XcᵀXc + αI)⁻¹ XcᵀYc on centred data, b = ȳ − x̄W.
+/// XᵀX and XᵀY are one sgemm each; the solve is LAPACK's Cholesky (sposv).
+public struct RidgeRegressor: Sendable, Equatable {
+    /// (inputs, outputs), row-major.
+    public let weights: [Float]
+    public let bias: [Float]
+    public let inputs: Int
+    public let outputs: Int
+
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        case empty
+        case shape(String)
+        case notPositiveDefinite(Int)
+        public var description: String {
+            switch self {
+            case .empty: return "ridge regression needs at least one example"
+            case .shape(let s): return "ridge regression: \(s)"
+            case .notPositiveDefinite(let i): return "ridge regression: the regularised Gram matrix is not positive definite (minor \(i)); raise alpha"
+            }
+        }
+    }
+
+    /// Fits on `x` (n, inputs) and `y` (n, outputs), row-major, with penalty `alpha` > 0.
+    public init(x: [Float], y: [Float], count n: Int, alpha: Float) throws(Failure) {
+        guard n > 0 else { throw .empty }
+        guard x.count % n == 0, y.count % n == 0 else { throw .shape("\(x.count) and \(y.count) values for \(n) examples") }
+        let d = x.count / n, m = y.count / n
+        guard alpha > 0 else { throw .shape("alpha must be positive") }
+        // Column means, then centred copies.
+        var mx = [Float](repeating: 0, count: d), my = [Float](repeating: 0, count: m)
+        for i in 0..<n {
+            for j in 0..<d { mx[j] += x[i * d + j] }
+            for j in 0..<m { my[j] += y[i * m + j] }
+        }
+        mx = mx.map { $0 / Float(n) }; my = my.map { $0 / Float(n) }
+        var xc = x, yc = y
+        for i in 0..<n {
+            for j in 0..<d { xc[i * d + j] -= mx[j] }
+            for j in 0..<m { yc[i * m + j] -= my[j] }
+        }
+        // G = XcᵀXc + αI (d, d); B = XcᵀYc (d, m).
+        var g = [Float](repeating: 0, count: d * d), b = [Float](repeating: 0, count: d * m)
+        xc.withUnsafeBufferPointer { xp in
+            g.withUnsafeMutableBufferPointer { gp in
+                BLAS.gemm(MatrixRef(xp.baseAddress!, rows: n, cols: d), transposeA: true, MatrixRef(xp.baseAddress!, rows: n, cols: d),
+                          MutableMatrixRef(gp.baseAddress!, rows: d, cols: d))
+            }
+            yc.withUnsafeBufferPointer { yp in
+                b.withUnsafeMutableBufferPointer { bp in
+                    BLAS.gemm(MatrixRef(xp.baseAddress!, rows: n, cols: d), transposeA: true, MatrixRef(yp.baseAddress!, rows: n, cols: m),
+                              MutableMatrixRef(bp.baseAddress!, rows: d, cols: m))
+                }
+            }
+        }
+        for j in 0..<d { g[j * d + j] += alpha }
+        // sposv solves G·W = B; G is symmetric, so row-major equals column-major,
+        // and B (d, m) row-major is Bᵀ column-major: solve for columns of Bᵀ.
+        var bt = [Float](repeating: 0, count: d * m)
+        for i in 0..<d { for j in 0..<m { bt[j * d + i] = b[i * m + j] } }
+        var uplo: CChar = 0x55 /* U */, nn = Int32(d), nrhs = Int32(m), lda = Int32(d), ldb = Int32(d), info: Int32 = 0
+        g.withUnsafeMutableBufferPointer { gp in
+            bt.withUnsafeMutableBufferPointer { bp in
+                sposv_(&uplo, &nn, &nrhs, gp.baseAddress!, &lda, bp.baseAddress!, &ldb, &info)
+            }
+        }
+        guard info == 0 else { throw .notPositiveDefinite(Int(info)) }
+        var w = [Float](repeating: 0, count: d * m)
+        for i in 0..<d { for j in 0..<m { w[i * m + j] = bt[j * d + i] } }
+        var bias = my
+        for j in 0..<m { for i in 0..<d { bias[j] -= mx[i] * w[i * m + j] } }
+        weights = w; self.bias = bias; inputs = d; outputs = m
+    }
+
+    /// Predictions for `x` (rows, inputs): (rows, outputs).
+    public func predict(_ x: [Float]) -> [Float] {
+        let rows = x.count / inputs
+        var out = [Float](repeating: 0, count: rows * outputs)
+        for r in 0..<rows { for j in 0..<outputs { out[r * outputs + j] = bias[j] } }
+        x.withUnsafeBufferPointer { xp in
+            weights.withUnsafeBufferPointer { wp in
+                out.withUnsafeMutableBufferPointer { op in
+                    BLAS.gemm(MatrixRef(xp.baseAddress!, rows: rows, cols: inputs), MatrixRef(wp.baseAddress!, rows: inputs, cols: outputs),
+                              MutableMatrixRef(op.baseAddress!, rows: rows, cols: outputs), beta: 1)
+                }
+            }
+        }
+        return out
+    }
+}
