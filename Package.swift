@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "revsdctl", targets: ["revsdctl"]),
         .library(name: "Indexer", targets: ["Indexer"]),
         .library(name: "Inference", targets: ["Inference"]),
+        .library(name: "SyntheticImages", targets: ["SyntheticImages"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,6 +42,10 @@ let package = Package(
         // tokenizers and the transformer encoder. No I/O policy, no product logic.
         .target(name: "Inference", dependencies: ["CBLAS"]),
 
+        // Learnable synthetic images: drawn shapes whose prompts say exactly what
+        // is drawn, written as PNG with or without A1111 parameters (tests, bench).
+        .target(name: "SyntheticImages", dependencies: ["CZlib"]),
+
         // Everything the product does that can be tested.
         .target(name: "Indexer", dependencies: [
             "Inference", "CZlib", "CSystemd", "CSocket", "CPNG", "CTurboJPEG", "CWebP",
@@ -59,11 +64,11 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Benchmark driver (bench/minilm.sh); not installed.
-        .executableTarget(name: "revsd-bench", dependencies: ["Indexer"], path: "bench/Sources/revsd-bench"),
+        .executableTarget(name: "revsd-bench", dependencies: ["Indexer", "SyntheticImages"], path: "bench/Sources/revsd-bench"),
 
         // Golden files are read beside the test sources (#filePath), not bundled.
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], exclude: ["Golden"]),
-        .testTarget(name: "IndexerTests", dependencies: ["Indexer", "Inference", "CZlib"], exclude: ["Golden", "Fixtures"]),
+        .testTarget(name: "IndexerTests", dependencies: ["Indexer", "Inference", "CZlib", "SyntheticImages"], exclude: ["Golden", "Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
