@@ -76,14 +76,14 @@ public struct SyntheticScene: Sendable, Hashable, Codable {
         case .right: (0.5, 0, 0.5, 1)
         case .top: (0, 0, 1, 0.5)
         case .bottom: (0, 0.5, 1, 0.5)
-        case .center: n == 1 ? (0.2, 0.2, 0.6, 0.6) : (0.08, 0.25, 0.84, 0.5)
+        case .center: n == 1 ? (0.15, 0.15, 0.7, 0.7) : (0.08, 0.25, 0.84, 0.5)
         }
         let (rx, ry, rw, rh) = (region.0 * w, region.1 * h, region.2 * w, region.3 * h)
         let horizontal = rw >= rh
         let (cw, ch) = horizontal ? (rw / Double(n), rh) : (rw, rh / Double(n))
         return (0..<n).map { i in
             let (cx, cy) = horizontal ? (rx + (Double(i) + 0.5) * cw, ry + ch / 2) : (rx + cw / 2, ry + (Double(i) + 0.5) * ch)
-            let radius = 0.4 * min(cw, ch) * rng.uniform(0.85...1)
+            let radius = 0.42 * min(cw, ch) * rng.uniform(0.85...1)
             let slackX = cw / 2 - radius - 1, slackY = ch / 2 - radius - 1   // keep a pixel from the cell's edge
             return Placement(x: cx + rng.uniform(-0.5...0.5) * max(slackX, 0),
                              y: cy + rng.uniform(-0.5...0.5) * max(slackY, 0),
