@@ -7,6 +7,7 @@ import Inference
 //   revsd-bench minilm --texts FILE --batch N [--seconds S] [--models DIR]
 //   revsd-bench efficientnet --variant lite0 --images FILE [--seconds S] [--models DIR]
 //   revsd-bench clip --folder DIR --images FILE [--seconds S] [--batch N]
+//   revsd-bench mlp [--examples N] [--inputs D] [--keywords M] [--epochs E] [--curriculum]
 //
 // Prints one JSON line per measurement.
 
@@ -36,7 +37,8 @@ case "zeroshot": benchZeroShot()
 case "search": benchSearch()
 case "analyze": benchAnalyze()
 case "clip": benchCLIP()
-default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|analyze|clip …")
+case "mlp": benchMLP()
+default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|analyze|clip|mlp …")
 }
 
 func benchEfficientNet() {
