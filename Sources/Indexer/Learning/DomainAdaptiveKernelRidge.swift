@@ -51,6 +51,12 @@ public struct DomainAdaptiveKernelRidge: Sendable {
         self.centroids = centroids; coefficients = beta; self.gamma = gamma; dimension = d; outputs = m
     }
 
+    /// A stored regressor.
+    public init(centroids: [Float], coefficients: [Float], dimension: Int, outputs: Int, gamma: Float) {
+        precondition(centroids.count % dimension == 0 && coefficients.count == centroids.count / dimension * outputs, "DAKL shapes")
+        self.centroids = centroids; self.coefficients = coefficients; self.dimension = dimension; self.outputs = outputs; self.gamma = gamma
+    }
+
     /// Predictions for unit rows `x` (p, d): K_xc·β (p, m).
     public func predict(_ x: [Float]) -> [Float] {
         let p = x.count / dimension, r = count

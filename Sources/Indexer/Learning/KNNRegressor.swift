@@ -34,31 +34,56 @@ public struct KNNRegressor: Sendable {
     }
 
     /// Unit-length predictions for `queries` (rows, d): (rows, outputs).
-    public func predict(_ queries: [Float]) -> [Float] {
+    /// Similarities are computed a block of queries at a time (≤ 64 MiB of
+    /// scores) and the k best kept by insertion, so memory stays bounded.
+    public func predict(_ queries: [Float], k requested: Int? = nil) -> [Float] {
         let rows = queries.count / dimension
+        let k = max(1, min(requested ?? self.k, count))
         let q = Self.normalizedRows(queries, dimension)
-        var sims = [Float](repeating: 0, count: rows * count)
-        q.withUnsafeBufferPointer { qp in
-            features.withUnsafeBufferPointer { fp in
-                sims.withUnsafeMutableBufferPointer { sp in
-                    BLAS.gemm(MatrixRef(qp.baseAddress!, rows: rows, cols: dimension), MatrixRef(fp.baseAddress!, rows: count, cols: dimension),
-                              transposeB: true, MutableMatrixRef(sp.baseAddress!, rows: rows, cols: count))
+        var out = [Float](repeating: 0, count: rows * outputs)
+        let block = max(1, min(rows, (1 << 24) / count))
+        var sims = [Float](repeating: 0, count: block * count)
+        var best: [(Int, Float)] = []
+        best.reserveCapacity(k + 1)
+        var start = 0
+        while start < rows {
+            let n = min(block, rows - start)
+            q.withUnsafeBufferPointer { qp in
+                features.withUnsafeBufferPointer { fp in
+                    sims.withUnsafeMutableBufferPointer { sp in
+                        BLAS.gemm(MatrixRef(qp.baseAddress! + start * dimension, rows: n, cols: dimension),
+                                  MatrixRef(fp.baseAddress!, rows: count, cols: dimension), transposeB: true,
+                                  MutableMatrixRef(sp.baseAddress!, rows: n, cols: count))
+                    }
                 }
             }
-        }
-        var out = [Float](repeating: 0, count: rows * outputs)
-        for r in 0..<rows {
-            let row = Array(sims[(r * count)..<((r + 1) * count)])
-            let nearest = row.indices.sorted { row[$0] > row[$1] || (row[$0] == row[$1] && $0 < $1) }.prefix(k)
-            var norm: Float = 0
-            for i in nearest {
-                let w = max(row[i], 0) + 1e-6   // similarity weights; never all zero
-                for j in 0..<outputs { out[r * outputs + j] += w * targets[i * outputs + j] }
+            for local in 0..<n {
+                best.removeAll(keepingCapacity: true)
+                let base = local * count
+                for i in 0..<count {
+                    let s = sims[base + i]
+                    if best.count == k, s <= best[k - 1].1 { continue }
+                    var pos = best.count
+                    while pos > 0 && best[pos - 1].1 < s { pos -= 1 }
+                    best.insert((i, s), at: pos)
+                    if best.count > k { best.removeLast() }
+                }
+                let r = start + local
+                var norm: Float = 0
+                for (i, s) in best {
+                    let w = max(s, 0) + 1e-6   // similarity weights; never all zero
+                    for j in 0..<outputs { out[r * outputs + j] += w * targets[i * outputs + j] }
+                }
+                for j in 0..<outputs { norm += out[r * outputs + j] * out[r * outputs + j] }
+                let inv = 1 / max(norm.squareRoot(), 1e-12)
+                for j in 0..<outputs { out[r * outputs + j] *= inv }
             }
-            for j in 0..<outputs { norm += out[r * outputs + j] * out[r * outputs + j] }
-            let inv = 1 / max(norm.squareRoot(), 1e-12)
-            for j in 0..<outputs { out[r * outputs + j] *= inv }
+            start += n
         }
         return out
     }
+
+    /// The stored (unit) features and targets, for saving.
+    public var storedFeatures: [Float] { features }
+    public var storedTargets: [Float] { targets }
 }

@@ -15,6 +15,12 @@ public struct PromptVocabulary: Sendable, Equatable {
         index = Dictionary(uniqueKeysWithValues: words.enumerated().map { ($1, $0) })
     }
 
+    /// A stored vocabulary, in its order.
+    public init(words: [String]) {
+        self.words = words
+        index = Dictionary(words.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
     /// Content words of a prompt, in order (repeats kept).
     public static func words(in prompt: String) -> [String] {
         var out: [String] = []

@@ -27,10 +27,21 @@ public struct RidgeRegressor: Sendable, Equatable {
 
     /// Fits on `x` (n, inputs) and `y` (n, outputs), row-major, with penalty `alpha` > 0.
     public init(x: [Float], y: [Float], count n: Int, alpha: Float) throws(Failure) {
+        self = try Self.fit(x: x, y: y, count: n, alphas: [alpha])[0]
+    }
+
+    /// A stored regressor.
+    public init(weights: [Float], bias: [Float], inputs: Int, outputs: Int) {
+        precondition(weights.count == inputs * outputs && bias.count == outputs, "ridge shapes")
+        self.weights = weights; self.bias = bias; self.inputs = inputs; self.outputs = outputs
+    }
+
+    /// One regressor per penalty, sharing the Gram matrix (formed once).
+    public static func fit(x: [Float], y: [Float], count n: Int, alphas: [Float]) throws(Failure) -> [RidgeRegressor] {
         guard n > 0 else { throw .empty }
         guard x.count % n == 0, y.count % n == 0 else { throw .shape("\(x.count) and \(y.count) values for \(n) examples") }
         let d = x.count / n, m = y.count / n
-        guard alpha > 0 else { throw .shape("alpha must be positive") }
+        guard alphas.allSatisfy({ $0 > 0 }) else { throw .shape("alpha must be positive") }
         // Column means, then centred copies.
         var mx = [Float](repeating: 0, count: d), my = [Float](repeating: 0, count: m)
         for i in 0..<n {
@@ -43,7 +54,7 @@ public struct RidgeRegressor: Sendable, Equatable {
             for j in 0..<d { xc[i * d + j] -= mx[j] }
             for j in 0..<m { yc[i * m + j] -= my[j] }
         }
-        // G = XcᵀXc + αI (d, d); B = XcᵀYc (d, m).
+        // G = XcᵀXc (d, d); B = XcᵀYc (d, m).
         var g = [Float](repeating: 0, count: d * d), b = [Float](repeating: 0, count: d * m)
         xc.withUnsafeBufferPointer { xp in
             g.withUnsafeMutableBufferPointer { gp in
@@ -57,23 +68,30 @@ public struct RidgeRegressor: Sendable, Equatable {
                 }
             }
         }
-        for j in 0..<d { g[j * d + j] += alpha }
-        // sposv solves G·W = B; G is symmetric, so row-major equals column-major,
-        // and B (d, m) row-major is Bᵀ column-major: solve for columns of Bᵀ.
-        var bt = [Float](repeating: 0, count: d * m)
-        for i in 0..<d { for j in 0..<m { bt[j * d + i] = b[i * m + j] } }
-        var uplo: CChar = 0x55 /* U */, nn = Int32(d), nrhs = Int32(m), lda = Int32(d), ldb = Int32(d), info: Int32 = 0
-        g.withUnsafeMutableBufferPointer { gp in
-            bt.withUnsafeMutableBufferPointer { bp in
-                sposv_(&uplo, &nn, &nrhs, gp.baseAddress!, &lda, bp.baseAddress!, &ldb, &info)
+        xc = []; yc = []
+        // sposv solves (G + αI)·W = B; G is symmetric, so row-major equals
+        // column-major, and B (d, m) row-major is Bᵀ column-major.
+        var btSource = [Float](repeating: 0, count: d * m)
+        for i in 0..<d { for j in 0..<m { btSource[j * d + i] = b[i * m + j] } }
+        var out: [RidgeRegressor] = []
+        for alpha in alphas {
+            var ga = g
+            for j in 0..<d { ga[j * d + j] += alpha }
+            var bt = btSource
+            var uplo: CChar = 0x55 /* U */, nn = Int32(d), nrhs = Int32(m), lda = Int32(d), ldb = Int32(d), info: Int32 = 0
+            ga.withUnsafeMutableBufferPointer { gp in
+                bt.withUnsafeMutableBufferPointer { bp in
+                    sposv_(&uplo, &nn, &nrhs, gp.baseAddress!, &lda, bp.baseAddress!, &ldb, &info)
+                }
             }
+            guard info == 0 else { throw .notPositiveDefinite(Int(info)) }
+            var w = [Float](repeating: 0, count: d * m)
+            for i in 0..<d { for j in 0..<m { w[i * m + j] = bt[j * d + i] } }
+            var bias = my
+            for j in 0..<m { for i in 0..<d { bias[j] -= mx[i] * w[i * m + j] } }
+            out.append(RidgeRegressor(weights: w, bias: bias, inputs: d, outputs: m))
         }
-        guard info == 0 else { throw .notPositiveDefinite(Int(info)) }
-        var w = [Float](repeating: 0, count: d * m)
-        for i in 0..<d { for j in 0..<m { w[i * m + j] = bt[j * d + i] } }
-        var bias = my
-        for j in 0..<m { for i in 0..<d { bias[j] -= mx[i] * w[i * m + j] } }
-        weights = w; self.bias = bias; inputs = d; outputs = m
+        return out
     }
 
     /// Predictions for `x` (rows, inputs): (rows, outputs).

@@ -1,0 +1,94 @@
+import Foundation
+
+/// The ensemble's combination rule: the normalised weighted mean of the
+/// members' unit predictions, with non-negative weights fitted on validation
+/// to maximise the mean cosine with the true prompt embeddings (projected
+/// gradient ascent from equal weights; the objective is scale-free, so the
+/// weights are kept summing to one).
+public enum EnsembleWeights {
+    /// Normalised weighted mean of `members` (each (rows, d), unit rows).
+    public static func combine(_ members: [[Float]], weights: [Float], dimension d: Int) -> [Float] {
+        precondition(members.count == weights.count && !members.isEmpty, "one weight per member")
+        let n = members[0].count
+        var out = [Float](repeating: 0, count: n)
+        for (m, w) in zip(members, weights) where w > 0 {
+            precondition(m.count == n, "members must have the same shape")
+            for i in 0..<n { out[i] += w * m[i] }
+        }
+        normalizeRows(&out, d)
+        return out
+    }
+
+    public static func normalizeRows(_ x: inout [Float], _ d: Int) {
+        for r in 0..<(x.count / d) {
+            var s: Float = 0
+            for j in 0..<d { s += x[r * d + j] * x[r * d + j] }
+            let inv = 1 / max(s.squareRoot(), 1e-12)
+            for j in 0..<d { x[r * d + j] *= inv }
+        }
+    }
+
+    /// Mean over rows of cos(a_r, b_r).
+    public static func meanCosine(_ a: [Float], _ b: [Float], dimension d: Int) -> Float {
+        let rows = a.count / d
+        guard rows > 0 else { return 0 }
+        return cosines(a, b, dimension: d).reduce(0, +) / Float(rows)
+    }
+
+    /// cos(a_r, b_r) per row.
+    public static func cosines(_ a: [Float], _ b: [Float], dimension d: Int) -> [Float] {
+        precondition(a.count == b.count, "shapes differ")
+        return (0..<(a.count / d)).map { r in
+            var ab: Float = 0, aa: Float = 0, bb: Float = 0
+            for j in 0..<d {
+                let x = a[r * d + j], y = b[r * d + j]
+                ab += x * y; aa += x * x; bb += y * y
+            }
+            return ab / max((aa * bb).squareRoot(), 1e-12)
+        }
+    }
+
+    /// Fits weights on validation predictions `members` (each (rows, d), unit
+    /// rows) against `targets` (rows, d, unit rows). Equal weights when there
+    /// are no rows.
+    public static func fit(members: [[Float]], targets: [Float], dimension d: Int, iterations: Int = 300) -> [Float] {
+        let k = members.count
+        precondition(k > 0, "no members")
+        let rows = targets.count / d
+        var w = [Float](repeating: 1 / Float(k), count: k)
+        guard rows > 0, k > 1 else { return w }
+        func objective(_ w: [Float]) -> Float { meanCosine(combine(members, weights: w, dimension: d), targets, dimension: d) }
+        var best = objective(w)
+        var step: Float = 0.5
+        for _ in 0..<iterations {
+            // Gradient of mean cos(p/‖p‖, y) with p = Σ wᵢ mᵢ.
+            var grad = [Float](repeating: 0, count: k)
+            for r in 0..<rows {
+                var p = [Float](repeating: 0, count: d)
+                for (m, wi) in zip(members, w) where wi > 0 { for j in 0..<d { p[j] += wi * m[r * d + j] } }
+                let norm = max(p.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
+                var py: Float = 0
+                for j in 0..<d { p[j] /= norm; py += p[j] * targets[r * d + j] }
+                for i in 0..<k {
+                    var my: Float = 0, mp: Float = 0
+                    for j in 0..<d { my += members[i][r * d + j] * targets[r * d + j]; mp += members[i][r * d + j] * p[j] }
+                    grad[i] += (my - py * mp) / norm
+                }
+            }
+            let scale = grad.map { abs($0) }.max() ?? 0
+            if scale < 1e-9 { break }
+            var improved = false
+            while step > 1e-4 {
+                var trial = zip(w, grad).map { max(0, $0 + step * $1 / scale) }
+                let s = trial.reduce(0, +)
+                if s <= 0 { step /= 2; continue }
+                trial = trial.map { $0 / s }
+                let value = objective(trial)
+                if value > best + 1e-7 { w = trial; best = value; improved = true; step = min(step * 1.5, 1); break }
+                step /= 2
+            }
+            if !improved { break }
+        }
+        return w
+    }
+}
