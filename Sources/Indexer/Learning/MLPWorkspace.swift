@@ -52,7 +52,14 @@ final class MLPWorkspace {
         dropout = config.dropout
         keywordWeight = layout.keywords > 0 ? config.mlcWeight : 0
         huberDelta = config.huberDelta
-        let initial = layout.initialValues(seed: config.seed)
+        var initial = layout.initialValues(seed: config.seed)
+        if let b = config.initialOutputBias, b.count == layout.outputs {
+            // Start at the given output (the mean target): the output weights
+            // start a tenth of the usual size so the bias is not drowned out.
+            for j in 0..<b.count { initial.parameters[layout.outputBias + j] = b[j] }
+            let fanIn = layout.hidden.last ?? layout.inputs
+            for j in 0..<(layout.outputs * fanIn) { initial.parameters[layout.outputWeight + j] *= 0.1 }
+        }
         parameters = FloatBuffer(initial.parameters)
         statistics = FloatBuffer(initial.statistics)
         gradients = FloatBuffer(count: layout.parameterCount)
