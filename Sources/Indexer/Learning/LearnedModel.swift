@@ -1,0 +1,157 @@
+import Foundation
+import Inference
+
+/// What revsd learned from the library's labelled images: per image encoder a
+/// ridge head, MLP heads (vanilla, +MLC, +MLC+CL) and a k-NN regressor, the
+/// DAKL member on top of their ensemble, the ensemble weights, the MLC
+/// vocabulary and the constant baseline. Immutable: training builds a new
+/// one and the daemon swaps it in whole.
+public struct LearnedModel: Sendable {
+    public enum Technique: String, Sendable, CaseIterable, Codable {
+        case vanilla, mlc = "+MLC", curriculum = "+MLC+CL"
+    }
+
+    public struct EncoderHeads: Sendable {
+        public var ridge: RidgeRegressor
+        public var ridgeAlpha: Float
+        public var mlp: [Technique: MLPHead]
+        /// The MLP technique that joins the ensemble (best on validation).
+        public var ensembleTechnique: Technique
+        public var knn: KNNRegressor
+        /// Per-dimension standardisation of the features fed to the MLPs.
+        public var inputMean: [Float]
+        public var inputInverseStd: [Float]
+    }
+
+    /// Encoder names, sorted (e.g. "efficientnet-lite0", "clip:vit-b-32").
+    public var encoders: [String]
+    public var heads: [String: EncoderHeads]
+    public var dakl: DomainAdaptiveKernelRidge?
+    /// Weights of the base members (`baseMembers` order).
+    public var baseWeights: [Float]
+    /// Weights of the base members and then DAKL (when present).
+    public var weights: [Float]
+    public var vocabulary: PromptVocabulary
+    /// The constant baseline: the normalised mean of the training targets.
+    public var meanTarget: [Float]
+    public var report: TrainingReport
+    public let dimension: Int
+
+    /// Member names in ensemble order, without DAKL.
+    public var baseMembers: [String] { encoders.flatMap { ["\($0)/ridge", "\($0)/mlp", "\($0)/knn"] } }
+    public var members: [String] { baseMembers + (dakl == nil ? [] : ["dakl"]) }
+
+    /// Every member's unit predictions for `rows` images.
+    public struct Outputs: Sendable {
+        /// By member name ("enc/ridge", "enc/mlp", "enc/knn", "dakl").
+        public var members: [String: [Float]] = [:]
+        /// By encoder and technique, for evaluation ("enc/mlp/+MLC").
+        public var techniques: [String: [Float]] = [:]
+        public var ensemble: [Float] = []
+        /// MLC probabilities (rows, vocabulary), averaged over the encoders.
+        public var keywordProbabilities: [Float] = []
+    }
+
+    /// Predicts from `features` (encoder → (rows, d)). With `allTechniques`,
+    /// also runs the MLP heads that are not in the ensemble (for `eval`).
+    public func predict(features: [String: [Float]], rows: Int, allTechniques: Bool = false) -> Outputs {
+        var out = Outputs()
+        guard rows > 0 else { return out }
+        let m = vocabulary.words.count
+        var keywordSum = [Float](repeating: 0, count: rows * m)
+        var keywordHeads = 0
+        for e in encoders {
+            guard let h = heads[e], let x = features[e], x.count == rows * h.ridge.inputs else { continue }
+            var ridge = h.ridge.predict(x)
+            EnsembleWeights.normalizeRows(&ridge, dimension)
+            out.members["\(e)/ridge"] = ridge
+            out.techniques["\(e)/ridge/vanilla"] = ridge
+            let z = Self.standardize(x, mean: h.inputMean, inverseStd: h.inputInverseStd)
+            // Keywords come from the ensemble's MLP head when it has an MLC
+            // head, else from the +MLC+CL or +MLC one.
+            let keywordTechnique = [h.ensembleTechnique, .curriculum, .mlc].first { (h.mlp[$0]?.keywords ?? 0) > 0 }
+            for t in Technique.allCases where allTechniques || t == h.ensembleTechnique || t == keywordTechnique {
+                guard let head = h.mlp[t] else { continue }
+                let p = head.predictWithKeywords(z, rows: rows)
+                out.techniques["\(e)/mlp/\(t.rawValue)"] = p.embeddings
+                if t == h.ensembleTechnique { out.members["\(e)/mlp"] = p.embeddings }
+                if t == keywordTechnique, p.keywords.count == keywordSum.count {
+                    for i in 0..<p.keywords.count { keywordSum[i] += p.keywords[i] }
+                    keywordHeads += 1
+                }
+            }
+            let knn = h.knn.predict(x)
+            out.members["\(e)/knn"] = knn
+            out.techniques["\(e)/knn/k-NN"] = knn
+        }
+        let base = baseMembers.map { out.members[$0] ?? [Float](repeating: 0, count: rows * dimension) }
+        let baseEnsemble = EnsembleWeights.combine(base, weights: baseWeights, dimension: dimension)
+        if let dakl {
+            var d = dakl.predict(baseEnsemble)
+            EnsembleWeights.normalizeRows(&d, dimension)
+            out.members["dakl"] = d
+            out.techniques["ensemble/dakl/+DAKL"] = d
+            out.ensemble = EnsembleWeights.combine(base + [d], weights: weights, dimension: dimension)
+        } else {
+            out.ensemble = baseEnsemble
+        }
+        if keywordHeads > 0 { out.keywordProbabilities = keywordSum.map { $0 / Float(keywordHeads) } }
+        return out
+    }
+
+    /// The image's keywords: vocabulary words with probability ≥ 0.5 (at most
+    /// `limit`), or the top 3 when none is that sure.
+    public func keywords(_ probabilities: [Float], row: Int, limit: Int = 8) -> [String] {
+        let m = vocabulary.words.count
+        guard m > 0, probabilities.count >= (row + 1) * m else { return [] }
+        let p = probabilities[(row * m)..<((row + 1) * m)]
+        let ranked = p.indices.sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }
+        let sure = ranked.prefix(limit).filter { p[$0] >= 0.5 }
+        return (sure.isEmpty ? Array(ranked.prefix(3)) : sure).map { vocabulary.words[$0 - row * m] }
+    }
+
+    static func standardize(_ x: [Float], mean: [Float], inverseStd: [Float]) -> [Float] {
+        let d = mean.count
+        var z = x
+        for r in 0..<(x.count / d) { for j in 0..<d { z[r * d + j] = (x[r * d + j] - mean[j]) * inverseStd[j] } }
+        return z
+    }
+
+    /// Column means and inverse standard deviations of (n, d) rows.
+    static func moments(_ x: [Float], dimension d: Int) -> (mean: [Float], inverseStd: [Float]) {
+        let n = x.count / d
+        var mean = [Double](repeating: 0, count: d), sq = [Double](repeating: 0, count: d)
+        for r in 0..<n { for j in 0..<d { let v = Double(x[r * d + j]); mean[j] += v; sq[j] += v * v } }
+        let inv = (0..<d).map { j -> Float in
+            let m = mean[j] / Double(max(n, 1))
+            let variance = max(sq[j] / Double(max(n, 1)) - m * m, 0)
+            return Float(1 / (variance.squareRoot() + 1e-3))
+        }
+        return (mean.map { Float($0 / Double(max(n, 1))) }, inv)
+    }
+}
+
+/// Numbers from a training run, kept with the model (and shown by `train`).
+public struct TrainingReport: Sendable, Codable, Equatable {
+    public struct Row: Sendable, Codable, Equatable {
+        public var encoder: String
+        public var head: String
+        public var technique: String
+        public var meanCosine: Float
+    }
+    public var trainedAt: Date
+    public var examples: Int
+    public var trainExamples: Int
+    public var validationExamples: Int
+    /// Validation mean cosine per encoder/head/technique.
+    public var rows: [Row]
+    public var ensembleCosine: Float
+    public var constantCosine: Float
+    public var members: [String]
+    public var weights: [Float]
+    /// Seconds spent per technique (summed over encoders).
+    public var seconds: [String: Double]
+    public var daklGamma: Float?
+    public var daklCentroids: Int
+    public var knnK: Int
+}
