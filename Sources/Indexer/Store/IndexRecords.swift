@@ -17,6 +17,10 @@ public struct ImageRecord: Sendable, Equatable {
     public var caption: String?
     public var keywords: [String]
     public var indexedAt: Date
+    /// Out-of-fold cosine between the learned ensemble's prediction and the
+    /// known prompt's embedding, and the curriculum tier (labelled images, after training).
+    public var alignment: Float?
+    public var tier: String?
     public var prompt: String? { metadata?.hasRealPrompt == true ? metadata?.prompt : nil }
 }
 

@@ -16,7 +16,8 @@ extension IndexStore {
             width: row["width"], height: row["height"], format: row["format"],
             status: ImageRecord.Status(rawValue: row["status"]) ?? .failed, error: row["error"],
             metadata: metadata, caption: row["caption"], keywords: keywords,
-            indexedAt: Date(timeIntervalSince1970: row["indexedAt"]))
+            indexedAt: Date(timeIntervalSince1970: row["indexedAt"]),
+            alignment: (row["alignment"] as Double?).map(Float.init), tier: row["tier"])
     }
 
     public func image(path: String) throws -> ImageRecord? {
@@ -139,7 +140,8 @@ extension IndexStore {
                 mtimeNs = excluded.mtimeNs, width = excluded.width, height = excluded.height, format = excluded.format,
                 status = excluded.status, error = excluded.error, metadataJSON = excluded.metadataJSON,
                 prompt = excluded.prompt, negativePrompt = excluded.negativePrompt, source = excluded.source,
-                caption = excluded.caption, keywordsJSON = excluded.keywordsJSON, indexedAt = excluded.indexedAt
+                caption = excluded.caption, keywordsJSON = excluded.keywordsJSON, indexedAt = excluded.indexedAt,
+                alignment = NULL, tier = NULL
             """, arguments: [f.path, f.contentHash, f.size, f.mtimeNs, f.width, f.height, f.format,
                              f.error == nil ? "indexed" : "failed", f.error, metadataJSON, prompt,
                              f.metadata?.negativePrompt, f.metadata?.source, f.caption, keywordsJSON,
@@ -188,7 +190,7 @@ extension IndexStore {
 extension IndexStore {
     /// Ids of indexed images matching the search filters (nil filter = any).
     public func filteredIDs(folder: String?, hasPrompt: Bool?, since: Double?, until: Double?,
-                            model: String?, text: String?) throws -> Set<Int64> {
+                            model: String?, text: String?, maxAlignment: Double? = nil, tier: String? = nil) throws -> Set<Int64> {
         var clauses = ["status = 'indexed'"]
         var args: [(any DatabaseValueConvertible)?] = []
         if let folder { clauses.append("(path = ? OR substr(path, 1, ?) = ?)"); args += [folder, folder.count + 1, folder + "/"] }
@@ -196,6 +198,8 @@ extension IndexStore {
         if let since { clauses.append("mtimeNs >= ?"); args.append(Int64(since * 1e9)) }
         if let until { clauses.append("mtimeNs < ?"); args.append(Int64(until * 1e9)) }
         if let model { clauses.append("metadataJSON LIKE ?"); args.append("%\"model\":\"" + model.replacingOccurrences(of: "\"", with: "") + "%") }
+        if let maxAlignment { clauses.append("alignment IS NOT NULL AND alignment <= ?"); args.append(maxAlignment) }
+        if let tier { clauses.append("tier = ?"); args.append(tier) }
         var ids = try read { db in
             Set(try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE " + clauses.joined(separator: " AND "),
                                    arguments: StatementArguments(args.map { $0?.databaseValue ?? .null })))

@@ -57,6 +57,23 @@ extension IndexStore {
                 END;
                 """)
         }
+        m.registerMigration("v2: learning: alignment and tier per image, imported prompt bank, training state") { db in
+            try db.execute(sql: """
+                ALTER TABLE image ADD COLUMN alignment REAL;
+                ALTER TABLE image ADD COLUMN tier TEXT CHECK (tier IN ('easy', 'medium', 'hard'));
+                CREATE TABLE prompt_bank (
+                    id INTEGER PRIMARY KEY,
+                    prompt TEXT NOT NULL UNIQUE,
+                    source TEXT NOT NULL,
+                    embedding BLOB NOT NULL,
+                    addedAt REAL NOT NULL
+                );
+                CREATE TABLE training_state (
+                    key TEXT PRIMARY KEY,
+                    value TEXT NOT NULL
+                );
+                """)
+        }
         return m
     }
 }
