@@ -79,6 +79,8 @@ struct Revsdd: AsyncParsableCommand {
             let store = try IndexStore(path: c.stateDirectory + "/index.sqlite")
             let analyzer = try ImageAnalyzer(store: modelStore, clipFolders: c.clipFolders)
             service = try IndexingService(store: store, analyzer: analyzer, workers: c.workers, logger: logger)
+            service.learner = LearningService(store: store, promptEncoder: analyzer.promptEncoder, stateDirectory: c.stateDirectory,
+                                              options: c.training, retrainAfter: c.retrainAfter, logger: logger)
             try service.start(watching: c.watch)
         } catch { throw fail("\(error)") }
 
@@ -186,6 +188,7 @@ final class DaemonRuntime: @unchecked Sendable {
 
     func announceReady() {
         service.onProgress = { [weak self] in self?.updateStatus() }
+        service.learner?.onProgress = { [weak self] in self?.updateStatus() }
         updateStatus()
         Systemd.notify("READY=1")
         logger.info("ready", metadata: ["watches": "\(service.watchRoots.joined(separator: ", "))"])
@@ -196,6 +199,11 @@ final class DaemonRuntime: @unchecked Sendable {
         let total = c.indexed + c.failed + c.queued
         var s = "indexed \(c.indexed)/\(total), \(c.failed) error\(c.failed == 1 ? "" : "s")"
         if c.queued == 0 { s += ", idle" }
+        switch service.learner?.state {
+        case let .training(phase, fraction, _)?: s += "; training \(Int(fraction * 100)) % (\(phase))"
+        case let .predicting(done, total)?: s += "; predicting \(done)/\(total)"
+        default: break
+        }
         if let limit = service.watcher.limitMessage { s += "; " + limit }
         let status = s
         queue.async { [self] in

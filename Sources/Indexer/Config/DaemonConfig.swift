@@ -16,6 +16,10 @@ public struct DaemonConfig: Sendable, Equatable {
     public var batchSize: Int
     public var imageEncoders: [String]
     public var clipFolders: [String]
+    /// Retrain on its own once this many new labelled images arrived since the
+    /// last training (0: only on `revsdctl train`).
+    public var retrainAfter: Int = 200
+    public var training = TrainingOptions()
 
     public static let knownImageEncoders = EfficientNetLiteVariant.allCases.map(\.id)
 
@@ -97,6 +101,20 @@ public struct DaemonConfig: Sendable, Equatable {
                     }
                     imageEncoders = list
                 case ("models", "clip"): clipFolders = try strings().map(Self.absolute)
+                case ("learning", "retrain_after"):
+                    guard case .integer(let n) = entry.value, n >= 0 else { throw bad("'\(key)' must be a non-negative integer") }
+                    retrainAfter = n
+                case ("learning", "vocabulary_size"): training.vocabularySize = try positive()
+                case ("learning", "dakl_gamma"), ("learning", "dakl_alpha"):
+                    let value: Float
+                    switch entry.value {
+                    case .integer(let n): value = Float(n)
+                    case .float(let f): value = Float(f)
+                    default: throw bad("'\(key)' must be a positive number")
+                    }
+                    guard value > 0 else { throw bad("'\(key)' must be a positive number") }
+                    if key == "dakl_gamma" { training.daklGammas = [value] } else { training.daklAlpha = value }
+                case ("learning", "max_epochs"): training.maxEpochs = try positive()
                 default:
                     throw bad(table.isEmpty ? "unknown setting '\(key)'" : "unknown setting '\(key)' in [\(table)]")
                 }

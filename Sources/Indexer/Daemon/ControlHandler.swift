@@ -36,7 +36,11 @@ public struct ControlHandler: Sendable {
         do {
             switch op {
             case "status": return try status()
-            case "search": return try search(query: try string("query"), k: try limit(), r)
+            case "search":
+                if (r["query"] as? String ?? "").isEmpty, r["max_alignment"] != nil || r["tier"] != nil {
+                    return try drifted(k: try limit(), r)   // no query: the least aligned first
+                }
+                return try search(query: try string("query"), k: try limit(), r)
             case "similar": return try similar(path: try string("path"), k: try limit())
             case "caption":
                 guard !fds.isEmpty else { throw ControlError(.badRequest, "'caption' needs the file's descriptor sent with the request (SCM_RIGHTS)") }
@@ -48,8 +52,16 @@ public struct ControlHandler: Sendable {
                     return ImageAnalysis.failure(path: name, error: "\(ImageError.unreadable(path: name, reason: ImageDecoder.reason(error)))")
                         .jsonObject(includeEmbedding: r["embedding"] as? Bool == true)
                 }
-                let a = service.analyzer.analyze(file: file, includeEmbedding: r["embedding"] as? Bool == true, sidecars: false)
-                return a.jsonObject(includeEmbedding: r["embedding"] as? Bool == true)
+                let learned = service.learner?.model != nil
+                let a = service.analyzer.analyze(file: file, includeEmbedding: r["embedding"] as? Bool == true,
+                                                 includeFeatures: learned, computeHash: learned, sidecars: false)
+                var o = a.jsonObject(includeEmbedding: r["embedding"] as? Bool == true)
+                if a.error == nil { learnedCaption(a, &o) }
+                return o
+            case "train": try mutating(); return try train(r)
+            case "prompts_import": try mutating(); return try importPrompts(r)
+            case "eval_add": return try evalAdd(r, &fds)
+            case "eval_run": return try evalRun(r)
             case "watch_list": return ["watches": service.watchRoots]
             case "watch_add":
                 try mutating()
@@ -76,7 +88,7 @@ public struct ControlHandler: Sendable {
                 service.signal.signal()
                 return ["queued": n]
             default:
-                throw ControlError(.unknownOperation, "unknown operation '\(op)' (status, search, similar, caption, watch_add, watch_remove, watch_list, reindex)")
+                throw ControlError(.unknownOperation, "unknown operation '\(op)' (status, search, similar, caption, watch_add, watch_remove, watch_list, reindex, train, prompts_import, eval_add, eval_run)")
             }
         } catch let e as ControlError {
             throw e
@@ -94,19 +106,42 @@ public struct ControlHandler: Sendable {
             "processed_since_start": service.processedSinceStart, "failed_since_start": service.failuresSinceStart,
             "version": RevsdVersion.string, "pid": Int(getpid()),
         ]
+        if let l = service.learner { o["learning"] = l.statusObject() }
         for (k, v) in statusExtra() { o[k] = v }
         return o
     }
 
     func search(query: String, k: Int, _ r: [String: Any]) throws -> [String: Any] {
         let q = service.analyzer.promptEncoder.embed([query])[0]
-        let hasFilter = ["folder", "has_prompt", "since", "until", "model", "text"].contains { r[$0] != nil }
+        let hasFilter = ["folder", "has_prompt", "since", "until", "model", "text", "max_alignment", "tier"].contains { r[$0] != nil }
+        if let t = r["tier"], !["easy", "medium", "hard"].contains(t as? String ?? "") {
+            throw ControlError(.badRequest, "\"tier\" must be easy, medium or hard")
+        }
+        let maxAlignment = r["max_alignment"].flatMap { ($0 as? NSNumber)?.doubleValue }
+        if r["max_alignment"] != nil, maxAlignment == nil { throw ControlError(.badRequest, "\"max_alignment\" must be a number") }
         let allowed: Set<Int64>? = hasFilter ? try service.store.filteredIDs(
             folder: (r["folder"] as? String).map { URL(fileURLWithPath: $0).standardizedFileURL.path },
             hasPrompt: r["has_prompt"] as? Bool, since: r["since"] as? Double, until: r["until"] as? Double,
-            model: r["model"] as? String, text: r["text"] as? String) : nil
+            model: r["model"] as? String, text: r["text"] as? String, maxAlignment: maxAlignment, tier: r["tier"] as? String) : nil
         let hits = service.search.search(q, k: k, allowed: allowed)
         return ["query": query, "results": try results(hits)]
+    }
+
+    /// Labelled images whose picture drifted furthest from their prompt
+    /// (lowest alignment first), within the alignment/tier filters.
+    func drifted(k: Int, _ r: [String: Any]) throws -> [String: Any] {
+        let maxAlignment = r["max_alignment"].flatMap { ($0 as? NSNumber)?.doubleValue }
+        if let t = r["tier"], !["easy", "medium", "hard"].contains(t as? String ?? "") {
+            throw ControlError(.badRequest, "\"tier\" must be easy, medium or hard")
+        }
+        let ids = try service.store.leastAligned(maxAlignment: maxAlignment, tier: r["tier"] as? String,
+                                                 folder: (r["folder"] as? String).map { URL(fileURLWithPath: $0).standardizedFileURL.path }, limit: k)
+        let records = try service.store.images(ids: ids)
+        return ["query": NSNull(), "results": ids.compactMap { id -> [String: Any]? in
+            guard let rec = records[id] else { return nil }
+            return ["path": rec.path, "score": rec.alignment.map { Double($0) } ?? NSNull(), "caption": rec.caption ?? NSNull(),
+                    "prompt": rec.prompt ?? NSNull(), "alignment": rec.alignment.map { Double($0) } ?? NSNull(), "tier": rec.tier ?? NSNull()]
+        }]
     }
 
     func similar(path: String, k: Int) throws -> [String: Any] {
@@ -123,7 +158,8 @@ public struct ControlHandler: Sendable {
         let records = try service.store.images(ids: hits.map(\.id))
         return hits.compactMap { h in
             guard let rec = records[h.id] else { return nil }
-            return ["path": rec.path, "score": Double(h.score), "caption": rec.caption ?? NSNull(), "prompt": rec.prompt ?? NSNull()]
+            return ["path": rec.path, "score": Double(h.score), "caption": rec.caption ?? NSNull(), "prompt": rec.prompt ?? NSNull(),
+                    "alignment": rec.alignment.map { Double($0) } ?? NSNull(), "tier": rec.tier ?? NSNull()]
         }
     }
 }

@@ -23,6 +23,7 @@ extension IndexingService {
                 continue
             }
             guard let job = jobs.first else {
+                learner?.maybeRetrain()
                 if !signal.wait(after: seen) { return }
                 continue
             }
@@ -62,12 +63,19 @@ extension IndexingService {
             }
             let a = analyzer.analyze(path: path, includeEmbedding: true, includeFeatures: true, computeHash: hash == nil)
             var vectors: [String: [Float]] = [:]
+            var caption = a.caption, keywords = a.keywords
             if let e = a.embedding { vectors[EmbeddingKind.predicted] = e }
+            // After training, the learned ensemble replaces the zero-shot prediction.
+            if a.error == nil, let learned = learner?.predict(features: a.features) {
+                vectors[EmbeddingKind.predicted] = learned.embedding
+                caption = learned.candidates.first?.prompt ?? caption
+                keywords = learned.keywords
+            }
             if let k = a.knownPromptEmbedding { vectors[EmbeddingKind.knownPrompt] = k }
             for (model, f) in a.features { vectors[EmbeddingKind.features(model)] = f }
             let f = IndexedFile(path: path, contentHash: hash ?? a.contentHash, size: st.size, mtimeNs: st.mtimeNs,
                                 width: a.width, height: a.height, format: a.format?.rawValue, metadata: a.metadata,
-                                caption: a.caption, keywords: a.keywords, embeddings: vectors, error: a.error)
+                                caption: caption, keywords: keywords, embeddings: vectors, error: a.error)
             let id = try store.store(f, completing: job)
             if a.error == nil { publish(id, vectors) } else { search.remove(id) }
             if let e = a.error { logger.warning("file not indexed", metadata: ["path": "\(path)", "error": "\(e)"]) }

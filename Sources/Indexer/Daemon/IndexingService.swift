@@ -25,6 +25,10 @@ public final class IndexingService: @unchecked Sendable {
     public internal(set) var processedSinceStart = 0
     public internal(set) var failuresSinceStart = 0
     let doneSignal = WorkQueueSignal()
+    /// The learned model and prompt bank (set before `start`).
+    public var learner: LearningService?
+    /// Evaluation images being collected (`revsdctl eval`).
+    public let evaluations = EvaluationSessions()
     /// Called (from a worker) after each file, and after queue changes.
     public var onProgress: (@Sendable () -> Void)?
 
@@ -45,6 +49,10 @@ public final class IndexingService: @unchecked Sendable {
         let givenUp = try store.recoverInterruptedJobs()
         for p in givenUp { logger.error("gave up on a file that stopped the daemon repeatedly", metadata: ["path": "\(p)"]) }
         try search.load(from: store)
+        if let learner {
+            learner.onPrediction = { [search] id, v in search.set(id, kind: EmbeddingKind.predicted, vector: v) }
+            learner.start()
+        }
         let all = Array(Set(folders + (try store.watches()))).sorted()
         for root in all { try addRoot(root, persist: false) }
         watcher.start()
