@@ -13,7 +13,9 @@ struct Caption: ParsableCommand {
             descriptor is passed over the socket); --local computes it in this process. With --json, one JSON object per \
             line per file, in order: path, metadata (null or an object), caption, keywords, \
             known_prompt_cosine (null without a prompt), error (null or a message), and embedding \
-            with --embedding. A file that cannot be read gets its error and the others go on; \
+            with --embedding. After training (revsdctl train), the daemon's answer also has \
+            prediction ("learned" or "zero-shot"), candidates (the 3 nearest known prompts, \
+            [{prompt, cosine}]), MLC keywords, and for an indexed labelled image its alignment and tier. A file that cannot be read gets its error and the others go on; \
             the exit status is then 1.
             """)
 
@@ -76,8 +78,13 @@ struct Caption: ParsableCommand {
             } else {
                 lines.append("  prompt: none embedded")
             }
-            lines.append("  caption: \(a.caption ?? "")")
+            lines.append("  caption\(a.learned ? "" : " (zero-shot)"): \(a.caption ?? "")")
+            for (i, c) in a.candidates.enumerated() where i > 0 {
+                lines.append("  candidate \(i + 1): \(c.prompt.replacingOccurrences(of: "\n", with: " ")) (\(String(format: "%.3f", c.cosine)))")
+            }
+            if let first = a.candidates.first { lines.append("  caption cosine: \(String(format: "%.3f", first.cosine))") }
             lines.append("  keywords: \(a.keywords.joined(separator: ", "))")
+            if let al = a.alignment { lines.append("  alignment: \(String(format: "%.3f", al))\(a.tier.map { " (\($0))" } ?? "")") }
             if let c = a.cosine { lines.append("  cosine to the embedded prompt: \(String(format: "%.3f", c))") }
             if let e = a.embedding { lines.append("  embedding: " + e.map { JSONNumber.format(Float($0)) }.joined(separator: " ")) }
             print(lines.joined(separator: "\n"))
@@ -90,7 +97,13 @@ struct Caption: ParsableCommand {
 struct CaptionView {
     let error: String?, prompt: String?, negative: String?, source: String?, caption: String?
     let keywords: [String], cosine: Double?, embedding: [Double]?
+    let learned: Bool, candidates: [(prompt: String, cosine: Double)], alignment: Double?, tier: String?
     init(_ o: [String: Any]) {
+        learned = o["prediction"] as? String == "learned"
+        candidates = (o["candidates"] as? [[String: Any]] ?? []).compactMap { c in
+            (c["prompt"] as? String).map { ($0, c["cosine"] as? Double ?? 0) }
+        }
+        alignment = o["alignment"] as? Double; tier = o["tier"] as? String
         let m = o["metadata"] as? [String: Any]
         error = o["error"] as? String; prompt = m?["prompt"] as? String; negative = m?["negative_prompt"] as? String
         source = m?["source"] as? String; caption = o["caption"] as? String; keywords = o["keywords"] as? [String] ?? []

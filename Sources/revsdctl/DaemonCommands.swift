@@ -23,10 +23,14 @@ struct SocketOptions: ParsableArguments {
 struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rank indexed images by how well their (predicted or known) prompt matches a text.",
-        discussion: "--json prints {\"query\": …, \"results\": [{\"path\", \"score\", \"caption\", \"prompt\"}]}, best first.")
+        discussion: """
+            --json prints {"query": …, "results": [{"path", "score", "caption", "prompt", "alignment", "tier"}]}, best first. \
+            Without a query, --max-alignment and --tier list the labelled images whose picture drifted furthest \
+            from their prompt (lowest alignment first; score is then the alignment).
+            """)
 
     @OptionGroup var daemon: SocketOptions
-    @Argument(help: "What to look for, in words.") var query: String
+    @Argument(help: "What to look for, in words (optional with --max-alignment or --tier).") var query: String?
     @Option(name: .shortAndLong, help: "How many results (1–1000).") var k = 10
     @Option(help: ArgumentHelp("Only images under this folder.", valueName: "dir")) var folder: String?
     @Flag(inversion: .prefixedNo, help: "Only images that carry (or do not carry) their prompt.") var hasPrompt: Bool?
@@ -34,10 +38,15 @@ struct Search: ParsableCommand {
     @Option(help: ArgumentHelp("Only files modified before this date (YYYY-MM-DD).", valueName: "date")) var until: String?
     @Option(help: ArgumentHelp("Only images made with this checkpoint name (prefix).", valueName: "name")) var model: String?
     @Option(help: ArgumentHelp("Only images whose known prompt contains these words (full-text).", valueName: "words")) var text: String?
+    @Option(help: ArgumentHelp("Only labelled images whose alignment (out-of-fold cosine between prediction and prompt) is at most this.", valueName: "x"))
+    var maxAlignment: Double?
+    @Option(help: ArgumentHelp("Only labelled images of this curriculum tier.", valueName: "easy|medium|hard")) var tier: String?
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
         if !(1...1000).contains(k) { throw ValidationError("-k must be from 1 to 1000") }
+        if (query ?? "").isEmpty && maxAlignment == nil && tier == nil { throw ValidationError("give a QUERY (or --max-alignment / --tier)") }
+        if let tier, !["easy", "medium", "hard"].contains(tier) { throw ValidationError("--tier must be easy, medium or hard") }
         for d in [since, until].compactMap({ $0 }) where Search.date(d) == nil { throw ValidationError("'\(d)' is not a YYYY-MM-DD date") }
     }
 
@@ -47,7 +56,9 @@ struct Search: ParsableCommand {
     }
 
     func run() throws {
-        var r: [String: Any] = ["op": "search", "query": query, "k": k]
+        var r: [String: Any] = ["op": "search", "query": query ?? "", "k": k]
+        if let maxAlignment { r["max_alignment"] = maxAlignment }
+        if let tier { r["tier"] = tier }
         if let folder { r["folder"] = URL(fileURLWithPath: folder).standardizedFileURL.path }
         if let hasPrompt { r["has_prompt"] = hasPrompt }
         if let since { r["since"] = Search.date(since) }

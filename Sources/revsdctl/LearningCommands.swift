@@ -1,0 +1,178 @@
+import ArgumentParser
+import Foundation
+import Indexer
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train the prompt predictors on the library's labelled images (through revsdd), with progress.",
+        discussion: """
+            Images whose metadata carries their prompt teach revsd to predict the prompts of the \
+            others: ridge and MLP heads (+MLC, +curriculum) per image encoder, k-NN, DAKL and their \
+            ensemble. revsdd swaps the new heads in when the run succeeds and predicts every image \
+            again. --json prints the daemon's learning status when the run ends (or at once with --no-wait).
+            """)
+    @OptionGroup var daemon: SocketOptions
+    @Flag(inversion: .prefixedNo, help: "Wait for the run to end, showing progress.") var wait = true
+    @Flag(help: "Cancel the running training.") var cancel = false
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        if cancel { let r = try daemon.call(["op": "train", "cancel": true]); if json { try printJSON(r) }; return }
+        let r = try daemon.call(["op": "train"])
+        if !(r["started"] as? Bool ?? false), !json { print("a training run is already going on; following it") }
+        guard wait else { if json { try printJSON(r) } else { print("training started") }; return }
+        var last = ""
+        var status: [String: Any] = [:]
+        while true {
+            status = (try daemon.call(["op": "status"]))["learning"] as? [String: Any] ?? [:]
+            let state = status["state"] as? String ?? "idle"
+            if state == "idle" { break }
+            var line = ""
+            if state == "training" {
+                line = "training \(Int((status["fraction"] as? Double ?? 0) * 100)) %: \(status["phase"] as? String ?? "")"
+            } else if state == "predicting" {
+                line = "predicting \(status["done"] as? Int ?? 0)/\(status["total"] as? Int ?? 0) images"
+            }
+            if line != last, !json {
+                if isatty(1) == 1 { FileHandle.standardOutput.write(Data("\r\u{1B}[K\(line)".utf8)) } else { print(line) }
+                last = line
+            }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        if isatty(1) == 1, !json, !last.isEmpty { print("") }
+        if json { try printJSON(status); return }
+        if let e = status["last_error"] as? String { throw fail(MessageError(e)) }
+        print("""
+            trained on \(status["examples"] ?? 0) labelled images
+            validation mean cosine \(String(format: "%.4f", status["validation_mean_cosine"] as? Double ?? 0)) \
+            (constant baseline \(String(format: "%.4f", status["constant_mean_cosine"] as? Double ?? 0)))
+            members: \((status["members"] as? [String] ?? []).joined(separator: ", "))
+            """)
+    }
+}
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure how well revsd predicts the prompts of a folder of images it did not train on.",
+        discussion: """
+            The true prompts come from DIR/prompts.tsv (file<TAB>prompt, with a header) or the files' \
+            metadata. revsdd scores the paper's metric, the mean cosine between predicted and true \
+            prompt embeddings, per encoder, head and technique and for the ensemble, beside the \
+            constant baseline and the zero-shot prediction; and 1-NN captions (exact match, mean \
+            cosine; RefCLIPScore with a CLIP model). Images of DIR that the heads were trained on are \
+            left out of a fresh training run first. --json prints {"images", "rows": [{"encoder", \
+            "head", "technique", "mean_cosine"}], "ensemble": {"mean_cosine"}, "constant": \
+            {"mean_cosine"}, "zero_shot", "caption": {"exact_match_rate", "mean_cosine"}}.
+            """)
+    @OptionGroup var daemon: SocketOptions
+    @Argument(help: "A folder of images with their true prompts.") var dir: String
+    @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Also list each image's caption and true prompt.") var captions = false
+
+    func run() throws {
+        let root = URL(fileURLWithPath: dir).standardizedFileURL
+        let tsv = root.appendingPathComponent("prompts.tsv").path
+        var given: [String: String] = [:]
+        if FileManager.default.fileExists(atPath: tsv) {
+            do { given = try PromptsTSV.read(path: tsv) } catch { throw fail(error) }
+        }
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { n in
+                ["png", "jpg", "jpeg", "webp"].contains((n as NSString).pathExtension.lowercased())
+            }.sorted()
+        } catch { throw fail(MessageError("\(root.path): cannot list the folder: \((error as NSError).localizedDescription)")) }
+        guard !names.isEmpty else { throw fail(MessageError("\(root.path): no PNG, JPEG or WebP images")) }
+        let session = UUID().uuidString
+        var skipped = 0
+        for (i, name) in names.enumerated() {
+            let path = root.appendingPathComponent(name).path
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                FileHandle.standardError.write(Data("revsdctl: \(path): cannot open: \(String(cString: strerror(errno)))\n".utf8))
+                skipped += 1; continue
+            }
+            defer { close(fd) }
+            var r: [String: Any] = ["op": "eval_add", "session": session, "name": path]
+            if let p = given[name] { r["prompt"] = p }
+            let answer = try daemon.call(r, passing: fd)
+            if let e = answer["error"] as? String {
+                FileHandle.standardError.write(Data("revsdctl: \(e)\n".utf8)); skipped += 1
+            }
+            if isatty(2) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[Kanalysed \(i + 1)/\(names.count)".utf8)) }
+        }
+        if isatty(2) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+        var result = try daemon.call(["op": "eval_run", "session": session, "captions": captions])
+        let table = result.removeValue(forKey: "table") as? String ?? ""
+        if json { try printJSON(result); return }
+        print(table)
+        if skipped > 0 { print("\(skipped) file\(skipped == 1 ? "" : "s") left out (see the messages above)") }
+        for c in result["captions"] as? [[String: Any]] ?? [] {
+            print("\((c["name"] as? String).map { ($0 as NSString).lastPathComponent } ?? "")\n  true:    \(c["prompt"] as? String ?? "")\n  caption: \(c["caption"] as? String ?? "-")")
+        }
+    }
+}
+
+/// `prompts.tsv`: file<TAB>prompt per line after a header; "\n", "\t" and
+/// "\\" escapes in the prompt.
+enum PromptsTSV {
+    static func read(path: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for (number, line) in try PromptCorpus.parse(String(contentsOfFile: path, encoding: .utf8), format: .text, path: path).enumerated()
+        where number > 0 || !line.lowercased().hasPrefix("file\t") {
+            let parts = line.split(separator: "\t", maxSplits: 1)
+            guard parts.count == 2 else { throw PromptCorpus.Failure(path: path, line: nil, reason: "a line without a tab: \(line.prefix(60))") }
+            out[String(parts[0])] = String(parts[1]).replacingOccurrences(of: "\\n", with: "\n").replacingOccurrences(of: "\\t", with: "\t")
+                .replacingOccurrences(of: "\\\\", with: "\\")
+        }
+        return out
+    }
+}
+
+struct Prompts: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage the prompt bank captions are chosen from.", subcommands: [Import.self])
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add prompts from a corpus to the bank (.txt, .csv/.tsv with a prompt column, .jsonl, DiffusionDB part .json).",
+            discussion: "The file is read here; revsdd embeds the new prompts. --json prints {\"read\", \"added\", \"prompt_bank\"}.")
+        @OptionGroup var daemon: SocketOptions
+        @Argument(help: "Corpus files.") var files: [String]
+        @Option(help: ArgumentHelp("The format, when the name does not say it.", valueName: "text|csv|tsv|jsonl|diffusiondb")) var format: String?
+        @Option(help: ArgumentHelp("The CSV/TSV column or JSON key holding the prompt.", valueName: "name")) var column: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func validate() throws {
+            if files.isEmpty { throw ValidationError("give at least one FILE") }
+            if let format, PromptCorpus.Format(rawValue: format) == nil { throw ValidationError("unknown format '\(format)'") }
+        }
+
+        func run() throws {
+            var read = 0, added = 0, bank = 0
+            for file in files {
+                let prompts: [String]
+                do { prompts = try PromptCorpus.read(path: file, format: format.flatMap(PromptCorpus.Format.init), column: column) } catch { throw fail(error) }
+                let source = (file as NSString).lastPathComponent
+                // Requests stay well under the daemon's 1 MiB line limit.
+                var start = 0
+                while start < prompts.count {
+                    var end = start, bytes = 0
+                    while end < prompts.count, end - start < 2000, bytes + prompts[end].utf8.count < 500_000 { bytes += prompts[end].utf8.count + 8; end += 1 }
+                    let r = try daemon.call(["op": "prompts_import", "prompts": Array(prompts[start..<end]), "source": source])
+                    read += r["read"] as? Int ?? 0; added += r["added"] as? Int ?? 0; bank = r["prompt_bank"] as? Int ?? bank
+                    start = end
+                    if isatty(2) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[K\(source): \(start)/\(prompts.count)".utf8)) }
+                }
+                if isatty(2) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+            }
+            if json { try printJSON(["read": read, "added": added, "prompt_bank": bank]); return }
+            print("read \(read) prompts, \(added) new; the bank holds \(bank)")
+        }
+    }
+}
+
+/// A one-line error for `fail`.
+struct MessageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
