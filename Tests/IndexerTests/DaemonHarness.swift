@@ -19,10 +19,10 @@ final class DaemonHarness: @unchecked Sendable {
     deinit { process.map { if $0.isRunning { Foundation.kill($0.processIdentifier, SIGKILL); $0.waitUntilExit() } } }
 
     /// Starts revsdd and waits (bounded) until it answers.
-    func start(extraEnvironment: [String: String] = [:], arguments extra: [String] = [], wrapper: [String] = []) throws {
+    func start(extraEnvironment: [String: String] = [:], arguments extra: [String] = [], wrapper: [String] = [], config: String = "") throws {
         let p = Process()
         let revsdd = productsDirectory.appendingPathComponent("revsdd").path
-        let args = ["--watch", watch, "--state-dir", state, "--socket", socket, "--config", dir.write("none.toml", "")] + extra
+        let args = ["--watch", watch, "--state-dir", state, "--socket", socket, "--config", dir.write("revsdd.toml", config)] + extra
         if wrapper.isEmpty {
             p.executableURL = URL(fileURLWithPath: revsdd)
             p.arguments = args

@@ -1,0 +1,84 @@
+import Foundation
+import SyntheticImages
+import XCTest
+@testable import Indexer
+
+/// The learnable end-to-end test: revsd's own generator draws images whose
+/// prompts say what is drawn; the real revsdd indexes the labelled ones,
+/// trains through `revsdctl train`, and `revsdctl eval` scores held-out
+/// copies stripped of their metadata. Needs the installed models.
+final class LearningEndToEndTests: XCTestCase {
+    /// The margin by which the trained ensemble must beat the zero-shot
+    /// prediction (mean cosine with the true prompts' MiniLM embeddings).
+    static let margin = 0.15
+
+    func testTheDaemonLearnsFromLabelledImagesAndBeatsZeroShotOnStrippedOnes() throws {
+        _ = try installedPromptEncoderFolder()
+        let h = try DaemonHarness()
+        let labelled = try SyntheticLibrary.writeLibrary(to: URL(fileURLWithPath: h.watch), count: 300, seed: 7, metadata: true)
+        // Held-out scenes from another seed, written without any metadata; their prompts in prompts.tsv.
+        let heldOut = h.dir.url.appendingPathComponent("held-out")
+        let stripped = try SyntheticLibrary.writeLibrary(to: heldOut, count: 60, seed: 8, metadata: false)
+        try SyntheticLibrary.writePromptsTSV(stripped, to: heldOut.appendingPathComponent("prompts.tsv"))
+        try h.start(config: "[learning]\nretrain_after = 0\n")
+        try h.waitForIndex(labelled.count)
+        XCTAssertEqual(try h.status()["with_prompt"] as? Int, labelled.count, "every generated file carries its prompt")
+
+        let train = try runProduct("revsdctl", ["train", "--socket", h.socket, "--json"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let learning = try JSONSerialization.jsonObject(with: Data(train.stdout.utf8)) as? [String: Any] ?? [:]
+        XCTAssertEqual(learning["state"] as? String, "idle")
+        XCTAssert(learning["last_error"] is NSNull, "\(learning)")
+        XCTAssertEqual(learning["examples"] as? Int, labelled.count)
+
+        let run = try runProduct("revsdctl", ["eval", "--socket", h.socket, "--json", "--captions", heldOut.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let eval = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any] ?? [:]
+        print("eval on \(stripped.count) held-out stripped images:\n" + run.stdout)
+        XCTAssertEqual(eval["images"] as? Int, stripped.count)
+        XCTAssertEqual(eval["retrained_excluding"] as? Int, 0, "held-out images were never in the library")
+        let ensemble = (eval["ensemble"] as? [String: Any])?["mean_cosine"] as? Double ?? 0
+        let constant = (eval["constant"] as? [String: Any])?["mean_cosine"] as? Double ?? 1
+        let zeroShot = (eval["zero_shot"] as? [String: Any])?["mean_cosine"] as? Double ?? 1
+        XCTAssertGreaterThan(ensemble, zeroShot + Self.margin, "ensemble \(ensemble) vs zero-shot \(zeroShot)")
+        XCTAssertGreaterThan(ensemble, constant, "ensemble \(ensemble) vs constant \(constant)")
+        let rows = eval["rows"] as? [[String: Any]] ?? []
+        XCTAssertEqual(Set(rows.compactMap { $0["technique"] as? String }), ["vanilla", "+MLC", "+MLC+CL", "k-NN", "+DAKL"])
+        for row in rows {
+            XCTAssertGreaterThan(row["mean_cosine"] as? Double ?? 0, constant, "\(row) beats the constant baseline")
+            XCTAssertGreaterThan(row["mean_cosine"] as? Double ?? 0, zeroShot, "\(row) beats zero-shot")
+        }
+        // 1-NN captions name the drawn object for most held-out images.
+        let captions = eval["captions"] as? [[String: Any]] ?? []
+        let byName = Dictionary(uniqueKeysWithValues: stripped.map { (heldOut.appendingPathComponent($0.file).path, $0.scene) })
+        let named = captions.filter { c in
+            guard let caption = c["caption"] as? String, let scene = byName[c["name"] as? String ?? ""] else { return false }
+            return caption.contains(scene.shape.noun(plural: false)) || caption.contains(scene.shape.noun(plural: true))
+        }
+        XCTAssertGreaterThan(Double(named.count), 0.6 * Double(stripped.count), "\(named.count) of \(stripped.count) captions name the object")
+
+        // caption through the daemon: the learned prediction, 3 candidates, keywords.
+        let one = heldOut.appendingPathComponent(stripped[0].file).path
+        let cap = try runProduct("revsdctl", ["caption", "--socket", h.socket, "--json", one])
+        let c = try JSONSerialization.jsonObject(with: Data(cap.stdout.utf8)) as? [String: Any] ?? [:]
+        XCTAssertEqual(c["prediction"] as? String, "learned")
+        XCTAssertEqual((c["candidates"] as? [Any])?.count, 3)
+        XCTAssertFalse((c["keywords"] as? [String] ?? []).isEmpty)
+
+        // Alignment and tiers: every labelled image has both; --tier hard lists only hard ones, least aligned first.
+        let hard = try runProduct("revsdctl", ["search", "--socket", h.socket, "--json", "--tier", "hard", "-k", "1000"])
+        let results = (try JSONSerialization.jsonObject(with: Data(hard.stdout.utf8)) as? [String: Any])?["results"] as? [[String: Any]] ?? []
+        XCTAssertFalse(results.isEmpty)
+        XCTAssert(results.allSatisfy { $0["tier"] as? String == "hard" })
+        let scores = results.compactMap { $0["alignment"] as? Double }
+        XCTAssertEqual(scores, scores.sorted())
+        let low = try runProduct("revsdctl", ["search", "--socket", h.socket, "--json", "--max-alignment", "0.5", "a red circle"])
+        XCTAssertEqual(low.status, 0, low.stderr)
+
+        // The heads survive a restart, and search answers with learned predictions.
+        h.kill(SIGTERM)
+        try h.start(config: "[learning]\nretrain_after = 0\n")
+        let after = try h.status()["learning"] as? [String: Any] ?? [:]
+        XCTAssertEqual(after["examples"] as? Int, labelled.count, "the learned model was loaded again")
+    }
+}
