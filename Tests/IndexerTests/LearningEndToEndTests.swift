@@ -82,3 +82,49 @@ final class LearningEndToEndTests: XCTestCase {
         XCTAssertEqual(after["examples"] as? Int, labelled.count, "the learned model was loaded again")
     }
 }
+
+/// eval with a CLIP model in the ensemble: RefCLIPScore of the captions, and
+/// evaluated images that the library holds are left out of training.
+final class LearningEvalCLIPTests: XCTestCase {
+    func testEvalReportsRefCLIPScoreAndNeverScoresWhatItTrainedOn() throws {
+        _ = try installedPromptEncoderFolder()
+        let h = try DaemonHarness()
+        let labelled = try SyntheticLibrary.writeLibrary(to: URL(fileURLWithPath: h.watch), count: 100, seed: 21, metadata: true)
+        let evalDir = h.dir.url.appendingPathComponent("eval")
+        let fresh = try SyntheticLibrary.writeLibrary(to: evalDir, count: 16, seed: 22, metadata: true)
+        // Four files the library also holds (same bytes, other names).
+        for e in labelled.prefix(4) {
+            try FileManager.default.copyItem(atPath: h.watch + "/" + e.file, toPath: evalDir.appendingPathComponent("seen-" + e.file).path)
+        }
+        let clip = CLIPGoldenTests.folder("clip-tiny-b32").path
+        try h.start(config: "[models]\nclip = [\"\(clip)\"]\n[learning]\nretrain_after = 0\n")
+        try h.waitForIndex(labelled.count)
+        let train = try runProduct("revsdctl", ["train", "--socket", h.socket, "--json"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let learning = try JSONSerialization.jsonObject(with: Data(train.stdout.utf8)) as? [String: Any] ?? [:]
+        XCTAssert((learning["members"] as? [String] ?? []).contains("clip:clip-tiny-b32/ridge"), "\(learning)")
+
+        let run = try runProduct("revsdctl", ["eval", "--socket", h.socket, "--json", "--captions", evalDir.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let eval = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any] ?? [:]
+        XCTAssertEqual(eval["images"] as? Int, fresh.count + 4)
+        XCTAssertEqual(eval["retrained_excluding"] as? Int, 4, "the four seen files were left out of a fresh training run")
+        let rows = eval["rows"] as? [[String: Any]] ?? []
+        XCTAssert(rows.contains { $0["encoder"] as? String == "clip:clip-tiny-b32" })
+        // RefCLIPScore recomputed here from the same CLIP folder and captions.
+        let r = eval["refclipscore"] as? [String: Double] ?? [:]
+        let encoder = try CLIPEncoder(folder: URL(fileURLWithPath: clip))
+        let scorer = RefCLIPScorer(clip: encoder)
+        let captions = eval["captions"] as? [[String: Any]] ?? []
+        XCTAssertEqual(captions.count, fresh.count + 4)
+        let scores = try captions.map { c in
+            try scorer.score(imageEmbedding: encoder.embed(path: c["name"] as! String), caption: c["caption"] as! String,
+                             references: [c["prompt"] as! String])
+        }
+        let expected = RefCLIPScore.mean(scores)
+        XCTAssertEqual(r["refclip_s"] ?? -1, Double(expected.refCLIPScore), accuracy: 1e-4)
+        XCTAssertEqual(r["clip_s"] ?? -1, Double(expected.clipScore), accuracy: 1e-4)
+        XCTAssertEqual(r["reference_s"] ?? -1, Double(expected.referenceScore), accuracy: 1e-4)
+        XCTAssertGreaterThan(r["reference_s"] ?? 0, 0)
+    }
+}
