@@ -20,10 +20,25 @@ public struct KMeans: Sendable {
         var norms = [Float](repeating: 0, count: n)
         for i in 0..<n { var s: Float = 0; for j in 0..<d { s += points[i * d + j] * points[i * d + j] }; norms[i] = s }
         // k-means++: first centre uniform, each next one with probability ∝ D².
+        // D² to a new centre is ‖x‖² + ‖c‖² − 2·X·c, one matrix-vector product.
         var centres = [Float](repeating: 0, count: k * d)
+        var dot = [Float](repeating: 0, count: n)
+        func distances(toCentre c: Int) -> [Float] {
+            var cn: Float = 0
+            for j in 0..<d { cn += centres[c * d + j] * centres[c * d + j] }
+            points.withUnsafeBufferPointer { pp in
+                centres.withUnsafeBufferPointer { cp in
+                    dot.withUnsafeMutableBufferPointer { dp in
+                        BLAS.gemm(MatrixRef(pp.baseAddress!, rows: n, cols: d), MatrixRef(cp.baseAddress! + c * d, rows: d, cols: 1, ld: 1),
+                                  MutableMatrixRef(dp.baseAddress!, rows: n, cols: 1))
+                    }
+                }
+            }
+            return (0..<n).map { max(0, norms[$0] + cn - 2 * dot[$0]) }
+        }
         let first = Int(rng.next() % UInt64(n))
         for j in 0..<d { centres[j] = points[first * d + j] }
-        var closest = (0..<n).map { i in Self.squaredDistance(points, i, centres, 0, d) }
+        var closest = distances(toCentre: 0)
         for c in 1..<k {
             let total = closest.reduce(0, +)
             var pick = 0
@@ -34,7 +49,8 @@ public struct KMeans: Sendable {
                 pick = Int(rng.next() % UInt64(n))
             }
             for j in 0..<d { centres[c * d + j] = points[pick * d + j] }
-            for i in 0..<n { closest[i] = min(closest[i], Self.squaredDistance(points, i, centres, c, d)) }
+            let fresh = distances(toCentre: c)
+            for i in 0..<n { closest[i] = min(closest[i], fresh[i]) }
         }
         // Lloyd iterations until no assignment changes.
         var assign = [Int](repeating: -1, count: n)
@@ -67,12 +83,6 @@ public struct KMeans: Sendable {
             for c in 0..<k where counts[c] > 0 { for j in 0..<d { centres[c * d + j] = sums[c * d + j] / Float(counts[c]) } }
         }
         centroids = centres; assignments = assign; self.k = k; dimension = d; self.iterations = iterations
-    }
-
-    static func squaredDistance(_ a: [Float], _ i: Int, _ b: [Float], _ j: Int, _ d: Int) -> Float {
-        var s: Float = 0
-        for t in 0..<d { let diff = a[i * d + t] - b[j * d + t]; s += diff * diff }
-        return s
     }
 }
 
