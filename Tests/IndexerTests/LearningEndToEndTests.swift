@@ -128,3 +128,40 @@ final class LearningEvalCLIPTests: XCTestCase {
         XCTAssertGreaterThan(r["reference_s"] ?? 0, 0)
     }
 }
+
+/// Retraining on its own, re-predicting every image, and prompt import.
+final class LearningAutoRetrainTests: XCTestCase {
+    func testTheDaemonRetrainsOnItsOwnAndImportsPrompts() throws {
+        _ = try installedPromptEncoderFolder()
+        let h = try DaemonHarness()
+        let labelled = try SyntheticLibrary.writeLibrary(to: URL(fileURLWithPath: h.watch), count: 40, seed: 31, metadata: true)
+        let unlabelled = URL(fileURLWithPath: h.watch).appendingPathComponent("stripped")
+        try SyntheticLibrary.writeLibrary(to: unlabelled, count: 6, seed: 32, metadata: false)
+        try h.start(config: "[learning]\nretrain_after = 40\n")
+        try h.waitForIndex(labelled.count + 6)
+        try waitUntil(timeout: 300, "a training run started and ended on its own") {
+            let l = (try? h.status())?["learning"] as? [String: Any] ?? [:]
+            return l["examples"] as? Int == labelled.count && l["state"] as? String == "idle"
+        }
+        // Every image was predicted again: captions are now prompts of the library (1-NN), not zero-shot class names.
+        let store = try IndexStore(path: h.state + "/index.sqlite")
+        let prompts = Set(labelled.map(\.prompt))
+        let captions = try store.images(ids: Array(1...Int64(labelled.count + 6))).values.map { $0.caption ?? "" }
+        XCTAssertEqual(captions.count, labelled.count + 6)
+        XCTAssert(captions.allSatisfy(prompts.contains), "\(captions.filter { !prompts.contains($0) })")
+
+        // Prompt import through the daemon: new prompts join the bank once.
+        let corpus = h.dir.write("corpus.txt", "a tiny blue horse\na red castle at night\n\na tiny blue horse\n")
+        let first = try runProduct("revsdctl", ["prompts", "import", "--socket", h.socket, "--json", corpus])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let a = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Int] ?? [:]
+        XCTAssertEqual(a["read"], 2)
+        XCTAssertEqual(a["added"], 2)
+        XCTAssertEqual(a["prompt_bank"], prompts.count + 2)
+        let again = try runProduct("revsdctl", ["prompts", "import", "--socket", h.socket, "--json", corpus])
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Int])?["added"], 0)
+        let bad = try runProduct("revsdctl", ["prompts", "import", "--socket", h.socket, h.dir.write("broken.jsonl", "{\"prompt\": 1}\n")])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssert(bad.stderr.contains("broken.jsonl:1:"), bad.stderr)
+    }
+}
