@@ -8,6 +8,8 @@ import Inference
 //   revsd-bench efficientnet --variant lite0 --images FILE [--seconds S] [--models DIR]
 //   revsd-bench clip --folder DIR --images FILE [--seconds S] [--batch N]
 //   revsd-bench mlp [--examples N] [--inputs D] [--keywords M] [--epochs E] [--curriculum]
+//   revsd-bench train [--examples N] [--inputs D] [--max-epochs E]
+//   revsd-bench synth --out DIR --count N --seed S [--stripped]
 //
 // Prints one JSON line per measurement.
 
@@ -38,7 +40,9 @@ case "search": benchSearch()
 case "analyze": benchAnalyze()
 case "clip": benchCLIP()
 case "mlp": benchMLP()
-default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|analyze|clip|mlp …")
+case "train": benchTrain()
+case "synth": benchSynth()
+default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|analyze|clip|mlp|train|synth …")
 }
 
 func benchEfficientNet() {
