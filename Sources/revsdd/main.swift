@@ -79,7 +79,8 @@ struct Revsdd: AsyncParsableCommand {
             let store = try IndexStore(path: c.stateDirectory + "/index.sqlite")
             let analyzer = try ImageAnalyzer(store: modelStore, clipFolders: c.clipFolders)
             service = try IndexingService(store: store, analyzer: analyzer, workers: c.workers, logger: logger)
-            service.learner = LearningService(store: store, promptEncoder: analyzer.promptEncoder, stateDirectory: c.stateDirectory,
+            service.learner = LearningService(store: store, promptEncoder: analyzer.promptEncoder, encoders: analyzer.featureNames,
+                                              stateDirectory: c.stateDirectory,
                                               options: c.training, retrainAfter: c.retrainAfter, logger: logger)
             try service.start(watching: c.watch)
         } catch { throw fail("\(error)") }

@@ -75,7 +75,7 @@ extension ControlHandler {
             let overlap = Set(labelled.contentHashes).intersection(hashes)
             var model = l.model
             if model == nil || !overlap.isEmpty {
-                let encoders = try service.store.featureEncoders().filter { $0.value > 0 }.keys.sorted()
+                let encoders = try l.trainableEncoders()
                 let data = try service.store.labelledRows(encoders: encoders, excluding: hashes)
                 model = try LibraryTrainer(options: l.options).train(data).model
             }

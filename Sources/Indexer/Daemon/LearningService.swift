@@ -18,6 +18,9 @@ public final class LearningService: @unchecked Sendable {
     public let modelPath: String
     let options: TrainingOptions
     let retrainAfter: Int
+    /// The encoders the analyzer computes now: training uses only these (a
+    /// CLIP folder removed from the configuration leaves old features behind).
+    let encoders: [String]
     private let lock = NSLock()
     private var _model: LearnedModel?
     private var _bank: PromptBank
@@ -28,9 +31,10 @@ public final class LearningService: @unchecked Sendable {
     public var onPrediction: (@Sendable (Int64, [Float]) -> Void)?
     public var onProgress: (@Sendable () -> Void)?
 
-    public init(store: IndexStore, promptEncoder: SentenceEncoder, stateDirectory: String, options: TrainingOptions,
+    public init(store: IndexStore, promptEncoder: SentenceEncoder, encoders: [String], stateDirectory: String, options: TrainingOptions,
                 retrainAfter: Int, logger: Logger) {
         self.store = store
+        self.encoders = encoders
         self.promptEncoder = promptEncoder
         self.logger = logger
         self.options = options
@@ -120,10 +124,15 @@ public final class LearningService: @unchecked Sendable {
         }
     }
 
+    /// Encoders with cached features that the analyzer still computes.
+    func trainableEncoders() throws -> [String] {
+        try store.featureEncoders().filter { $0.value > 0 && encoders.contains($0.key) }.keys.sorted()
+    }
+
     func runTraining(reason: String) {
         let t0 = ContinuousClock.now
         do {
-            let encoders = try store.featureEncoders().filter { $0.value > 0 }.keys.sorted()
+            let encoders = try trainableEncoders()
             let data = try store.labelledRows(encoders: encoders)
             logger.info("training", metadata: ["reason": "\(reason)", "examples": "\(data.count)", "encoders": "\(encoders)"])
             let result = try LibraryTrainer(options: options).train(data) { [self] phase, fraction in
@@ -162,8 +171,8 @@ public final class LearningService: @unchecked Sendable {
             guard let last = rows.ids.last else { break }
             after = last
             let predictions = predict(model: model, features: rows.features, ids: rows.ids)
-            try store.updatePredictions(predictions)
-            for p in predictions { onPrediction?(p.id, p.embedding) }
+            let updated = try store.updatePredictions(predictions)
+            for p in predictions where updated.contains(p.id) { onPrediction?(p.id, p.embedding) }
             done += rows.count
             lock.withLock { _state = .predicting(done: done, total: total) }
             onProgress?()

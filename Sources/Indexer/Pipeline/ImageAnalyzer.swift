@@ -110,6 +110,12 @@ public final class ImageAnalyzer: Sendable {
         self.init(promptEncoder: text, predictor: predictor, clip: clip)
     }
 
+    /// Names of the features `analyze(includeFeatures:)` gives (the learned
+    /// model's encoders): the EfficientNet ids and "clip:NAME" per CLIP folder.
+    public var featureNames: [String] {
+        (predictor.imageEncoders.map(\.variant.id) + clip.filter(\.encoder.hasVision).map { "clip:" + $0.encoder.name }).sorted()
+    }
+
     public func analyze(path: String, includeEmbedding: Bool = false, includeFeatures: Bool = false,
                         computeHash: Bool = false) -> ImageAnalysis {
         let file: MappedFile

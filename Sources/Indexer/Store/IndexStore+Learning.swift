@@ -114,16 +114,21 @@ extension IndexStore {
         }
     }
 
-    /// Writes predictions in one transaction (skipping images gone meanwhile).
-    public func updatePredictions(_ predictions: [Prediction]) throws {
+    /// Writes predictions in one transaction, skipping images gone meanwhile;
+    /// returns the ids it updated.
+    @discardableResult
+    public func updatePredictions(_ predictions: [Prediction]) throws -> Set<Int64> {
         try write { db in
+            var updated = Set<Int64>()
             for p in predictions {
                 let keywords = String(decoding: try JSONEncoder().encode(p.keywords), as: UTF8.self)
                 try db.execute(sql: "UPDATE image SET caption = ?, keywordsJSON = ? WHERE id = ?", arguments: [p.caption, keywords, p.id])
                 guard db.changesCount > 0 else { continue }
                 try db.execute(sql: "INSERT OR REPLACE INTO embedding (imageId, kind, vector) VALUES (?, ?, ?)",
                                arguments: [p.id, EmbeddingKind.predicted, p.embedding.blob])
+                updated.insert(p.id)
             }
+            return updated
         }
     }
 
