@@ -62,6 +62,18 @@ final class LearningPiecesTests: XCTestCase {
         XCTAssertGreaterThan(fitted, equal)
     }
 
+    func testKNNForSeveralKAtOnceEqualsOneKAtATime() {
+        var rng = SeededGenerator(seed: 8)
+        let n = 300, d = 6, m = 4
+        let x = (0..<(n * d)).map { _ in Float(Double(rng.next() % 2000) / 1000 - 1) }
+        let y = (0..<(n * m)).map { _ in Float(Double(rng.next() % 2000) / 1000 - 1) }
+        let q = (0..<(25 * d)).map { _ in Float(Double(rng.next() % 2000) / 1000 - 1) }
+        let knn = KNNRegressor(features: x, targets: y, count: n, k: 5)
+        let many = knn.predict(q, ks: [1, 7, 40])
+        for (i, k) in [1, 7, 40].enumerated() { XCTAssertEqual(many[i], knn.predict(q, k: k)) }
+        XCTAssertNotEqual(many[0], many[2])
+    }
+
     func testTiersSplitTheTrainingScoresInThirds() {
         let scores: [Float] = [0.9, 0.1, 0.5, 0.8, 0.2, 0.6, 0.05, 0.95]
         let tiers = LibraryTrainer.tiers(scores: scores, trainingMask: [true, true, true, true, true, true, false, false])

@@ -34,17 +34,24 @@ public struct KNNRegressor: Sendable {
     }
 
     /// Unit-length predictions for `queries` (rows, d): (rows, outputs).
-    /// Similarities are computed a block of queries at a time (≤ 64 MiB of
-    /// scores) and the k best kept by insertion, so memory stays bounded.
     public func predict(_ queries: [Float], k requested: Int? = nil) -> [Float] {
+        predict(queries, ks: [requested ?? k])[0]
+    }
+
+    /// Predictions for several k at once (one similarity pass, the largest k
+    /// neighbours kept): one (rows, outputs) matrix per k. Similarities are
+    /// computed a block of queries at a time (≤ 64 MiB of scores) and the
+    /// best kept by insertion, so memory stays bounded.
+    public func predict(_ queries: [Float], ks requested: [Int]) -> [[Float]] {
         let rows = queries.count / dimension
-        let k = max(1, min(requested ?? self.k, count))
+        let ks = requested.map { max(1, min($0, count)) }
+        let kMax = ks.max() ?? 1
         let q = Self.normalizedRows(queries, dimension)
-        var out = [Float](repeating: 0, count: rows * outputs)
+        var outs = ks.map { _ in [Float](repeating: 0, count: rows * outputs) }
         let block = max(1, min(rows, (1 << 24) / count))
         var sims = [Float](repeating: 0, count: block * count)
         var best: [(Int, Float)] = []
-        best.reserveCapacity(k + 1)
+        best.reserveCapacity(kMax + 1)
         var start = 0
         while start < rows {
             let n = min(block, rows - start)
@@ -62,25 +69,29 @@ public struct KNNRegressor: Sendable {
                 let base = local * count
                 for i in 0..<count {
                     let s = sims[base + i]
-                    if best.count == k, s <= best[k - 1].1 { continue }
+                    if best.count == kMax, s <= best[kMax - 1].1 { continue }
                     var pos = best.count
                     while pos > 0 && best[pos - 1].1 < s { pos -= 1 }
                     best.insert((i, s), at: pos)
-                    if best.count > k { best.removeLast() }
+                    if best.count > kMax { best.removeLast() }
                 }
                 let r = start + local
-                var norm: Float = 0
-                for (i, s) in best {
-                    let w = max(s, 0) + 1e-6   // similarity weights; never all zero
-                    for j in 0..<outputs { out[r * outputs + j] += w * targets[i * outputs + j] }
+                for (which, k) in ks.enumerated() {
+                    outs[which].withUnsafeMutableBufferPointer { out in
+                        for (i, s) in best.prefix(k) {
+                            let w = max(s, 0) + 1e-6   // similarity weights; never all zero
+                            for j in 0..<outputs { out[r * outputs + j] += w * targets[i * outputs + j] }
+                        }
+                        var norm: Float = 0
+                        for j in 0..<outputs { norm += out[r * outputs + j] * out[r * outputs + j] }
+                        let inv = 1 / max(norm.squareRoot(), 1e-12)
+                        for j in 0..<outputs { out[r * outputs + j] *= inv }
+                    }
                 }
-                for j in 0..<outputs { norm += out[r * outputs + j] * out[r * outputs + j] }
-                let inv = 1 / max(norm.squareRoot(), 1e-12)
-                for j in 0..<outputs { out[r * outputs + j] *= inv }
             }
             start += n
         }
-        return out
+        return outs
     }
 
     /// The stored (unit) features and targets, for saving.

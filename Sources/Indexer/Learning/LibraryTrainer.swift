@@ -121,8 +121,8 @@ public struct LibraryTrainer: Sendable {
             let knnAll = KNNRegressor(features: xTrain, targets: yTrain, count: trainIdx.count, k: options.knnKs.first ?? 10)
             var bestK = knnAll.k, bestKnnCos = -Float.infinity, knnVal: [Float] = []
             timed("k-NN") {
-                for k in options.knnKs {
-                    let p = knnAll.predict(xVal, k: k)
+                let predictions = knnAll.predict(xVal, ks: options.knnKs)
+                for (k, p) in zip(options.knnKs, predictions) {
                     let c = EnsembleWeights.meanCosine(p, yVal, dimension: dim)
                     if c > bestKnnCos { bestKnnCos = c; bestK = min(k, trainIdx.count); knnVal = p }
                 }
