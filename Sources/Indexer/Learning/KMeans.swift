@@ -12,7 +12,9 @@ public struct KMeans: Sendable {
     public let iterations: Int
 
     /// Clusters `points` (n, d). Deterministic for a given `seed`.
-    public init(points: [Float], count n: Int, k requested: Int, seed: UInt64 = 1, maxIterations: Int = 50) {
+    /// Lloyd iterations stop when at most `tolerance`·n assignments change
+    /// (0: until none does) or after `maxIterations`.
+    public init(points: [Float], count n: Int, k requested: Int, seed: UInt64 = 1, maxIterations: Int = 50, tolerance: Double = 0) {
         precondition(n > 0 && points.count % n == 0, "points must hold n rows")
         let d = points.count / n
         let k = max(1, min(requested, n))
@@ -68,16 +70,16 @@ public struct KMeans: Sendable {
                     }
                 }
             }
-            var changed = false
+            var changed = 0
             for i in 0..<n {
                 var best = 0, bestD = Float.infinity
                 for c in 0..<k {
                     let dist = norms[i] + cnorm[c] - 2 * dots[i * k + c]
                     if dist < bestD { bestD = dist; best = c }
                 }
-                if assign[i] != best { assign[i] = best; changed = true }
+                if assign[i] != best { assign[i] = best; changed += 1 }
             }
-            if !changed { break }
+            if changed == 0 || (it > 0 && Double(changed) <= tolerance * Double(n)) { break }
             var sums = [Float](repeating: 0, count: k * d), counts = [Int](repeating: 0, count: k)
             for i in 0..<n { counts[assign[i]] += 1; for j in 0..<d { sums[assign[i] * d + j] += points[i * d + j] } }
             for c in 0..<k where counts[c] > 0 { for j in 0..<d { centres[c * d + j] = sums[c * d + j] / Float(counts[c]) } }

@@ -10,7 +10,7 @@ public struct KNNRegressor: Sendable {
     public let count: Int
     public let dimension: Int
     public let outputs: Int
-    public let k: Int
+    public private(set) var k: Int
 
     public init(features: [Float], targets: [Float], count n: Int, k: Int) {
         precondition(n > 0 && features.count % n == 0 && targets.count % n == 0, "rows must match")
@@ -92,6 +92,13 @@ public struct KNNRegressor: Sendable {
             start += n
         }
         return outs
+    }
+
+    /// The same neighbours with another k (no copy of the stored rows).
+    public func with(k newK: Int) -> KNNRegressor {
+        var copy = self
+        copy.k = max(1, min(newK, count))
+        return copy
     }
 
     /// The stored (unit) features and targets, for saving.

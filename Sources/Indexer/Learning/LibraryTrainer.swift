@@ -104,7 +104,8 @@ public struct LibraryTrainer: Sendable {
         for e in encoders {
             guard let x = data.features[e] else { continue }
             let d = x.count / n
-            let xTrain = Self.rows(x, trainIdx, d), xVal = Self.rows(x, valIdx, d)
+            var xTrain = Self.rows(x, trainIdx, d)
+            let xVal = Self.rows(x, valIdx, d)
             // Ridge, penalty chosen on validation.
             try report("\(e): ridge"); step += 1
             let ridges = try timed("ridge") { try RidgeRegressor.fit(x: xTrain, y: yTrain, count: trainIdx.count, alphas: options.ridgeAlphas) }
@@ -127,12 +128,13 @@ public struct LibraryTrainer: Sendable {
                     if c > bestKnnCos { bestKnnCos = c; bestK = min(k, trainIdx.count); knnVal = p }
                 }
             }
-            let knn = KNNRegressor(features: knnAll.storedFeatures, targets: yTrain, count: trainIdx.count, k: bestK)
+            let knn = knnAll.with(k: bestK)
             rows.append(.init(encoder: e, head: "knn", technique: "k-NN", meanCosine: bestKnnCos))
             valPredictions["\(e)/knn"] = knnVal
             // MLP heads: vanilla, +MLC, then +MLC+CL from the +MLC run's difficulty scores.
             let moments = LearnedModel.moments(xTrain, dimension: d)
             let zTrain = LearnedModel.standardize(xTrain, mean: moments.mean, inverseStd: moments.inverseStd)
+            xTrain = []   // the k-NN head keeps its own (normalised) copy
             let zVal = LearnedModel.standardize(xVal, mean: moments.mean, inverseStd: moments.inverseStd)
             var mlp: [LearnedModel.Technique: MLPHead] = [:]
             var mlpVal: [LearnedModel.Technique: [Float]] = [:]
@@ -170,12 +172,18 @@ public struct LibraryTrainer: Sendable {
         model.weights = model.baseWeights
         try report("DAKL"); step += 1
         timed("DAKL") {
-            let trainFeatures = data.features.mapValues { Self.rows($0, trainIdx, $0.count / n) }
-            let baseTrain = model.predict(features: trainFeatures, rows: trainIdx.count).ensemble
+            // The base ensemble on the training rows, a chunk at a time (bounded memory).
+            var baseTrain = [Float]()
+            baseTrain.reserveCapacity(trainIdx.count * dim)
+            for lo in stride(from: 0, to: trainIdx.count, by: 4096) {
+                let chunk = Array(trainIdx[lo..<min(trainIdx.count, lo + 4096)])
+                let f = data.features.mapValues { Self.rows($0, chunk, $0.count / n) }
+                baseTrain += model.predict(features: f, rows: chunk.count).ensemble
+            }
             let baseValEnsemble = EnsembleWeights.combine(baseVal, weights: model.baseWeights, dimension: dim)
             let r = min(options.daklMaxCentroids, trainIdx.count / 20)
             guard r >= 2 else { return }
-            let km = KMeans(points: baseTrain, count: trainIdx.count, k: r, seed: options.seed, maxIterations: 25)
+            let km = KMeans(points: baseTrain, count: trainIdx.count, k: r, seed: options.seed, maxIterations: 25, tolerance: 0.001)
             // Each centroid's target: the true embedding of its nearest labelled image.
             let nearest = KNNRegressor(features: baseTrain, targets: yTrain, count: trainIdx.count, k: 1)
             var centroids = km.centroids
