@@ -74,6 +74,33 @@ final class LearningPiecesTests: XCTestCase {
         XCTAssertNotEqual(many[0], many[2])
     }
 
+    /// Started at the mean target, the MLP is never kept worse on validation
+    /// than the constant baseline, even when the features say nothing.
+    func testAnMLPStartedAtTheMeanNeverEndsBelowTheConstant() throws {
+        var rng = SeededGenerator(seed: 12)
+        func r() -> Float { Float(Double(rng.next() % 2000) / 1000 - 1) }
+        let d = 40, m = 8, n = 24, nv = 30
+        let direction: [Float] = (0..<m).map { _ in r() }
+        func rows(_ count: Int) -> (x: [Float], y: [Float]) {
+            var y: [Float] = []
+            for _ in 0..<count { var t = direction.map { $0 + 0.8 * r() }; EnsembleWeights.normalizeRows(&t, m); y += t }
+            return ((0..<(count * d)).map { _ in r() }, y)
+        }
+        let (x, y) = rows(n), (vx, vy) = rows(nv)
+        var mean = [Float](repeating: 0, count: m)
+        for i in 0..<n { for j in 0..<m { mean[j] += y[i * m + j] / Float(n) } }
+        var config = MLPConfig.sized(inputs: d, examples: n)
+        config.outputs = m
+        config.maxEpochs = 40
+        config.learningRate = 0.3   // big steps on noise: every epoch is worse than the start
+        config.mlcWeight = 0
+        config.initialOutputBias = mean
+        let result = try MLPTrainer.train(try MLPExamples(x: x, y: y, count: n), validation: try MLPExamples(x: vx, y: vy, count: nv), config: config)
+        let constant = EnsembleWeights.meanCosine([Float]((0..<nv).flatMap { _ in mean }), vy, dimension: m)
+        XCTAssertGreaterThanOrEqual(result.validationCosine, constant - 1e-5)
+        XCTAssertEqual(EnsembleWeights.meanCosine(result.head.predict(vx, rows: nv), vy, dimension: m), result.validationCosine, accuracy: 1e-5)
+    }
+
     func testTiersSplitTheTrainingScoresInThirds() {
         let scores: [Float] = [0.9, 0.1, 0.5, 0.8, 0.2, 0.6, 0.05, 0.95]
         let tiers = LibraryTrainer.tiers(scores: scores, trainingMask: [true, true, true, true, true, true, false, false])

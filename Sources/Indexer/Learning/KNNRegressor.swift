@@ -39,57 +39,26 @@ public struct KNNRegressor: Sendable {
     }
 
     /// Predictions for several k at once (one similarity pass, the largest k
-    /// neighbours kept): one (rows, outputs) matrix per k. Similarities are
-    /// computed a block of queries at a time (≤ 64 MiB of scores) and the
-    /// best kept by insertion, so memory stays bounded.
+    /// neighbours kept): one (rows, outputs) matrix per k.
     public func predict(_ queries: [Float], ks requested: [Int]) -> [[Float]] {
         let rows = queries.count / dimension
         let ks = requested.map { max(1, min($0, count)) }
         let kMax = ks.max() ?? 1
         let q = Self.normalizedRows(queries, dimension)
         var outs = ks.map { _ in [Float](repeating: 0, count: rows * outputs) }
-        let block = max(1, min(rows, (1 << 24) / count))
-        var sims = [Float](repeating: 0, count: block * count)
-        var best: [(Int, Float)] = []
-        best.reserveCapacity(kMax + 1)
-        var start = 0
-        while start < rows {
-            let n = min(block, rows - start)
-            q.withUnsafeBufferPointer { qp in
-                features.withUnsafeBufferPointer { fp in
-                    sims.withUnsafeMutableBufferPointer { sp in
-                        BLAS.gemm(MatrixRef(qp.baseAddress! + start * dimension, rows: n, cols: dimension),
-                                  MatrixRef(fp.baseAddress!, rows: count, cols: dimension), transposeB: true,
-                                  MutableMatrixRef(sp.baseAddress!, rows: n, cols: count))
+        NearestRows.scan(queries: q, matrix: features, count: count, dimension: dimension, k: kMax) { r, best in
+            for (which, k) in ks.enumerated() {
+                outs[which].withUnsafeMutableBufferPointer { out in
+                    for (i, s) in best.prefix(k) {
+                        let w = max(s, 0) + 1e-6   // similarity weights; never all zero
+                        for j in 0..<outputs { out[r * outputs + j] += w * targets[i * outputs + j] }
                     }
+                    var norm: Float = 0
+                    for j in 0..<outputs { norm += out[r * outputs + j] * out[r * outputs + j] }
+                    let inv = 1 / max(norm.squareRoot(), 1e-12)
+                    for j in 0..<outputs { out[r * outputs + j] *= inv }
                 }
             }
-            for local in 0..<n {
-                best.removeAll(keepingCapacity: true)
-                let base = local * count
-                for i in 0..<count {
-                    let s = sims[base + i]
-                    if best.count == kMax, s <= best[kMax - 1].1 { continue }
-                    var pos = best.count
-                    while pos > 0 && best[pos - 1].1 < s { pos -= 1 }
-                    best.insert((i, s), at: pos)
-                    if best.count > kMax { best.removeLast() }
-                }
-                let r = start + local
-                for (which, k) in ks.enumerated() {
-                    outs[which].withUnsafeMutableBufferPointer { out in
-                        for (i, s) in best.prefix(k) {
-                            let w = max(s, 0) + 1e-6   // similarity weights; never all zero
-                            for j in 0..<outputs { out[r * outputs + j] += w * targets[i * outputs + j] }
-                        }
-                        var norm: Float = 0
-                        for j in 0..<outputs { norm += out[r * outputs + j] * out[r * outputs + j] }
-                        let inv = 1 / max(norm.squareRoot(), 1e-12)
-                        for j in 0..<outputs { out[r * outputs + j] *= inv }
-                    }
-                }
-            }
-            start += n
         }
         return outs
     }

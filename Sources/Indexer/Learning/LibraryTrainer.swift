@@ -35,6 +35,7 @@ public struct TrainingFailure: Error, CustomStringConvertible, Equatable {
 public struct LibraryTrainer: Sendable {
     public let options: TrainingOptions
     public static let minimumExamples = 20
+    public static let minimumDAKLCentroids = 8
 
     public init(options: TrainingOptions = TrainingOptions()) { self.options = options }
 
@@ -181,8 +182,9 @@ public struct LibraryTrainer: Sendable {
                 baseTrain += model.predict(features: f, rows: chunk.count).ensemble
             }
             let baseValEnsemble = EnsembleWeights.combine(baseVal, weights: model.baseWeights, dimension: dim)
+            // DAKL needs a few centroids to say anything (8: 160 training images).
             let r = min(options.daklMaxCentroids, trainIdx.count / 20)
-            guard r >= 2 else { return }
+            guard r >= Self.minimumDAKLCentroids else { return }
             let km = KMeans(points: baseTrain, count: trainIdx.count, k: r, seed: options.seed, maxIterations: 25, tolerance: 0.001)
             // Each centroid's target: the true embedding of its nearest labelled image.
             let nearest = KNNRegressor(features: baseTrain, targets: yTrain, count: trainIdx.count, k: 1)

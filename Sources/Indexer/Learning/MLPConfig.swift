@@ -25,8 +25,9 @@ public struct MLPConfig: Sendable, Codable, Equatable {
     /// Seeds initialisation, shuffles and dropout masks: same seed, same head.
     public var seed: UInt64
     /// The output layer's initial bias (nil: the usual uniform init). The
-    /// library trainer starts it at the mean training target, so the head
-    /// starts from the constant baseline and learns what differs per image.
+    /// library trainer starts it at the mean training target with zero output
+    /// weights, so the head starts as the constant baseline (a candidate for
+    /// early stopping: "epoch 0") and learns what differs per image.
     public var initialOutputBias: [Float]? = nil
 
     public init(hidden: [Int], outputs: Int = 384, dropout: Float = 0.1, learningRate: Float = 1e-4,

@@ -202,6 +202,13 @@ public enum MLPTrainer {
         var history: [Float] = []
         history.reserveCapacity(config.maxEpochs)
         var stoppedEarly = false
+        if config.initialOutputBias != nil {
+            // A meaningful start (the mean target): it is epoch 0's candidate,
+            // so the head kept is never worse on validation than where it began.
+            var sum: Double = 0
+            eachCosine(x: data.validX, y: data.validY, rows: data.validCount) { _, c in sum += Double(c) }
+            bestCosine = Float(sum / Double(max(data.validCount, 1)))
+        }
         for epoch in 1...config.maxEpochs {
             // The epoch's examples, shuffled: all, or the curriculum's easiest share.
             let count = exposed(epoch)

@@ -54,11 +54,12 @@ final class MLPWorkspace {
         huberDelta = config.huberDelta
         var initial = layout.initialValues(seed: config.seed)
         if let b = config.initialOutputBias, b.count == layout.outputs {
-            // Start at the given output (the mean target): the output weights
-            // start a tenth of the usual size so the bias is not drowned out.
+            // Start exactly at the given output (the mean target): output
+            // weights at zero (the first step moves them; then gradients reach
+            // the hidden layers), so the head begins as the constant baseline.
             for j in 0..<b.count { initial.parameters[layout.outputBias + j] = b[j] }
             let fanIn = layout.hidden.last ?? layout.inputs
-            for j in 0..<(layout.outputs * fanIn) { initial.parameters[layout.outputWeight + j] *= 0.1 }
+            for j in 0..<(layout.outputs * fanIn) { initial.parameters[layout.outputWeight + j] = 0 }
         }
         parameters = FloatBuffer(initial.parameters)
         statistics = FloatBuffer(initial.statistics)

@@ -59,38 +59,9 @@ public struct PromptBank: Sendable {
     public func nearest(_ queries: [Float], k: Int = 3) -> [[Candidate]] {
         let rows = queries.count / dimension
         guard count > 0, rows > 0 else { return Array(repeating: [], count: rows) }
-        let k = min(k, count)
-        let block = max(1, min(rows, (1 << 24) / max(count, 1)))   // ≤ 64 MiB of scores at a time
-        var out: [[Candidate]] = []
-        out.reserveCapacity(rows)
-        var scores = [Float](repeating: 0, count: block * count)
-        var start = 0
-        while start < rows {
-            let n = min(block, rows - start)
-            queries.withUnsafeBufferPointer { qp in
-                embeddings.withUnsafeBufferPointer { ep in
-                    scores.withUnsafeMutableBufferPointer { sp in
-                        BLAS.gemm(MatrixRef(qp.baseAddress! + start * dimension, rows: n, cols: dimension),
-                                  MatrixRef(ep.baseAddress!, rows: count, cols: dimension), transposeB: true,
-                                  MutableMatrixRef(sp.baseAddress!, rows: n, cols: count))
-                    }
-                }
-            }
-            for r in 0..<n {
-                var best: [(Int, Float)] = []
-                best.reserveCapacity(k + 1)
-                let base = r * count
-                for i in 0..<count {
-                    let s = scores[base + i]
-                    if best.count == k, s <= best[k - 1].1 { continue }
-                    var pos = best.count
-                    while pos > 0 && best[pos - 1].1 < s { pos -= 1 }
-                    best.insert((i, s), at: pos)
-                    if best.count > k { best.removeLast() }
-                }
-                out.append(best.map { Candidate(prompt: prompts[$0.0], cosine: $0.1) })
-            }
-            start += n
+        var out = [[Candidate]](repeating: [], count: rows)
+        NearestRows.scan(queries: queries, matrix: embeddings, count: count, dimension: dimension, k: k) { r, best in
+            out[r] = best.map { Candidate(prompt: prompts[$0.index], cosine: $0.score) }
         }
         return out
     }
