@@ -64,7 +64,7 @@ final class CaptionTests: XCTestCase {
         // Human output names the prompt and the caption.
         let text = try runProduct("revsdctl", ["caption", "--local", png])
         XCTAssert(text.stdout.contains("prompt (comfyui): A big blue banana"), text.stdout)
-        XCTAssert(text.stdout.contains("caption: a picture of"), text.stdout)
+        XCTAssert(text.stdout.contains("caption (zero-shot): a picture of"), text.stdout)
     }
 
     /// The prediction's arithmetic on a posterior where the answer is known.
