@@ -78,7 +78,7 @@ struct Revsdd: AsyncParsableCommand {
         do {
             let store = try IndexStore(path: c.stateDirectory + "/index.sqlite")
             let analyzer = try ImageAnalyzer(store: modelStore, clipFolders: c.clipFolders)
-            service = try IndexingService(store: store, analyzer: analyzer, workers: c.workers, logger: logger)
+            service = try IndexingService(store: store, analyzer: analyzer, workers: c.workers, batchSize: c.batchSize, logger: logger)
             service.learner = LearningService(store: store, promptEncoder: analyzer.promptEncoder, encoders: analyzer.featureNames,
                                               stateDirectory: c.stateDirectory,
                                               options: c.training, retrainAfter: c.retrainAfter, logger: logger)

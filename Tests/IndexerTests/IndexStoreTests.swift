@@ -46,6 +46,26 @@ final class IndexStoreTests: XCTestCase {
         XCTAssertEqual(try reopened.counts().indexed, 1)
     }
 
+    func testAfterACrashMidBatchTheBatchIsRetriedOneFileAtATime() throws {
+        let s = try store()
+        let paths = (1...5).map { "/b/\($0).png" }
+        try s.enqueue(paths, reason: "new")
+        XCTAssertEqual(try s.claimJobs(limit: 4).map(\.path), Array(paths.prefix(4)))
+        // "kill -9" mid-batch: nothing of it was stored.
+        let reopened = try store()
+        XCTAssertEqual(try reopened.recoverInterruptedJobs(), [])
+        for p in paths.prefix(4) {
+            let one = try reopened.claimJobs(limit: 4)
+            XCTAssertEqual(one.map(\.path), [p], "a job interrupted before is retried alone")
+            XCTAssertEqual(one[0].attempts, 2)
+            try reopened.store(file(p), completing: one[0])
+        }
+        XCTAssertEqual(try reopened.claimJobs(limit: 4).map(\.path), ["/b/5.png"], "fresh jobs come in batches again")
+        // A short queue is shared between workers.
+        try reopened.enqueue((6...9).map { "/b/\($0).png" }, reason: "new")
+        XCTAssertEqual(try reopened.claimJobs(limit: 8, sharedBy: 2).count, 2)
+    }
+
     func testAFileThatKeepsCrashingTheDaemonIsRecordedAsFailed() throws {
         let s = try store()
         try s.enqueue(["/a/poison.png"], reason: "new")

@@ -13,6 +13,9 @@ public final class IndexingService: @unchecked Sendable {
     public let watcher: InotifyWatcher
     let logger: Logger
     let workerCount: Int
+    /// Files a worker takes at a time (their known prompts are embedded
+    /// together and their results stored in one transaction).
+    let batchSize: Int
     let signal = WorkQueueSignal()
     let lock = NSLock()
     var roots: [String] = []
@@ -32,12 +35,13 @@ public final class IndexingService: @unchecked Sendable {
     /// Called (from a worker) after each file, and after queue changes.
     public var onProgress: (@Sendable () -> Void)?
 
-    public init(store: IndexStore, analyzer: ImageAnalyzer, workers: Int, logger: Logger) throws {
+    public init(store: IndexStore, analyzer: ImageAnalyzer, workers: Int, batchSize: Int = 8, logger: Logger) throws {
         self.store = store
         self.analyzer = analyzer
         self.search = SearchIndex(dimension: analyzer.promptEncoder.dimension)
         self.watcher = try InotifyWatcher()
         self.workerCount = max(1, workers)
+        self.batchSize = max(1, batchSize)
         self.logger = logger
     }
 

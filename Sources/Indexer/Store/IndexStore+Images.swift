@@ -114,6 +114,20 @@ extension IndexStore {
         }
     }
 
+    /// Stores a batch of results and deletes their jobs, in one transaction.
+    @discardableResult
+    public func store(batch: [(file: IndexedFile, job: Job)]) throws -> [Int64] {
+        guard !batch.isEmpty else { return [] }
+        return try write { db in
+            var ids: [Int64] = []
+            for (f, job) in batch {
+                ids.append(try Self.upsert(f, db))
+                try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id])
+            }
+            return ids
+        }
+    }
+
     /// Drops a job whose file needs no work (unchanged, or gone).
     public func finish(_ job: Job) throws {
         try write { db in try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id]) }

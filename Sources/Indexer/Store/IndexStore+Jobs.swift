@@ -17,11 +17,25 @@ extension IndexStore {
         }
     }
 
-    /// Takes up to `limit` jobs in queue order, marking them started.
-    public func claimJobs(limit: Int) throws -> [Job] {
+    /// Takes up to `limit` jobs in queue order, marking them started. A job
+    /// that was interrupted before (attempts > 0: the daemon died while it was
+    /// in a batch) is taken alone, so a file that crashes the indexer is
+    /// singled out and innocent files of its batch do not pay for it. With
+    /// `sharedBy` workers, a short queue is split evenly rather than taken
+    /// whole by the first worker.
+    public func claimJobs(limit: Int, sharedBy workers: Int = 1) throws -> [Job] {
         try write { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT id, path, reason, attempts FROM job WHERE startedAt IS NULL ORDER BY id LIMIT ?",
-                                        arguments: [limit])
+            guard let head = try Row.fetchOne(db, sql: "SELECT attempts FROM job WHERE startedAt IS NULL ORDER BY id LIMIT 1") else { return [] }
+            let retried = (head["attempts"] as Int) > 0
+            var limit = limit
+            if workers > 1, limit > 1 {
+                let waiting = try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE startedAt IS NULL") ?? 0
+                limit = min(limit, (waiting + workers - 1) / workers)
+            }
+            let rows = try Row.fetchAll(db, sql: retried
+                ? "SELECT id, path, reason, attempts FROM job WHERE startedAt IS NULL ORDER BY id LIMIT 1"
+                : "SELECT id, path, reason, attempts FROM job WHERE startedAt IS NULL AND attempts = 0 ORDER BY id LIMIT ?",
+                arguments: retried ? [] : [max(1, limit)])
             let now = Date().timeIntervalSince1970
             var jobs: [Job] = []
             for r in rows {
