@@ -132,6 +132,10 @@ public final class LearningService: @unchecked Sendable {
     func runTraining(reason: String) {
         let t0 = ContinuousClock.now
         do {
+            // Counted as `maybeRetrain` counts (images with a prompt, whatever
+            // their state), so a labelled file that fails to decode cannot
+            // make every idle moment start another run.
+            let labelledNow = try store.counts().withPrompt
             let encoders = try trainableEncoders()
             let data = try store.labelledRows(encoders: encoders)
             logger.info("training", metadata: ["reason": "\(reason)", "examples": "\(data.count)", "encoders": "\(encoders)"])
@@ -142,7 +146,7 @@ public final class LearningService: @unchecked Sendable {
             }
             try result.model.save(to: modelPath)
             try store.replaceAlignments(result.alignments)
-            try store.setTrainingState("labelled_at_last_training", "\(data.count)")
+            try store.setTrainingState("labelled_at_last_training", "\(labelledNow)")
             lock.withLock { _model = result.model; _lastError = nil }
             try rebuildBank()
             try repredictAll()
