@@ -142,6 +142,37 @@ final class DaemonConfigTests: XCTestCase {
         XCTAssertEqual(c.imageEncoders, ["efficientnet-lite0", "efficientnet-lite2"])
     }
 
+    func testTheLearningSection() throws {
+        let path = dir.write("learning.toml", """
+            [learning]
+            retrain_after = 0
+            vocabulary_size = 500
+            dakl_gamma = 0.1
+            dakl_alpha = 5
+            curriculum = [0.25, 0.5, 0.75, 1]
+            ensemble_weights = "equal"
+            """)
+        var c = DaemonConfig.defaults()
+        XCTAssertEqual(c.retrainAfter, 200)
+        XCTAssertTrue(c.training.fitEnsembleWeights)
+        try c.apply(file: path, required: true)
+        XCTAssertEqual(c.retrainAfter, 0)
+        XCTAssertEqual(c.training.vocabularySize, 500)
+        XCTAssertEqual(c.training.daklGammas, [0.1])
+        XCTAssertEqual(c.training.daklAlpha, 5)
+        XCTAssertEqual(c.training.curriculumFractions, [0.25, 0.5, 0.75, 1])
+        XCTAssertFalse(c.training.fitEnsembleWeights)
+        for (text, expected) in [
+            ("[learning]\ncurriculum = [0.5, 0.2]", ":2: 'curriculum' fractions must grow and lie in (0, 1]"),
+            ("[learning]\nensemble_weights = \"best\"", ":2: 'ensemble_weights' must be \"fitted\" or \"equal\""),
+            ("[learning]\nretrain_after = -1", ":2: 'retrain_after' must be a non-negative integer"),
+        ] {
+            let bad = dir.write("bad-learning.toml", text)
+            var d = DaemonConfig.defaults()
+            XCTAssertThrowsError(try d.apply(file: bad, required: true)) { XCTAssert("\($0)".hasPrefix(bad + expected), "\($0)") }
+        }
+    }
+
     func testInvalidFilesAreRefusedWithTheLineAndReason() {
         let cases: [(String, String)] = [
             ("watch = \"/a\"", ":1: 'watch' must be an array of strings"),

@@ -115,6 +115,26 @@ public struct DaemonConfig: Sendable, Equatable {
                     guard value > 0 else { throw bad("'\(key)' must be a positive number") }
                     if key == "dakl_gamma" { training.daklGammas = [value] } else { training.daklAlpha = value }
                 case ("learning", "max_epochs"): training.maxEpochs = try positive()
+                case ("learning", "curriculum"):
+                    guard case .array(let items) = entry.value, !items.isEmpty else { throw bad("'\(key)' must be an array of fractions, e.g. [0.333, 0.5, 1.0]") }
+                    var fractions: [Float] = []
+                    for item in items {
+                        switch item {
+                        case .float(let f): fractions.append(Float(f))
+                        case .integer(let n): fractions.append(Float(n))
+                        default: throw bad("'\(key)' must be an array of fractions, e.g. [0.333, 0.5, 1.0]")
+                        }
+                    }
+                    guard fractions.allSatisfy({ $0 > 0 && $0 <= 1 }), fractions == fractions.sorted() else {
+                        throw bad("'\(key)' fractions must grow and lie in (0, 1]")
+                    }
+                    training.curriculumFractions = fractions
+                case ("learning", "ensemble_weights"):
+                    switch try string() {
+                    case "fitted": training.fitEnsembleWeights = true
+                    case "equal": training.fitEnsembleWeights = false
+                    default: throw bad("'\(key)' must be \"fitted\" or \"equal\"")
+                    }
                 default:
                     throw bad(table.isEmpty ? "unknown setting '\(key)'" : "unknown setting '\(key)' in [\(table)]")
                 }

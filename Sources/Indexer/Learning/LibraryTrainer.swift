@@ -19,6 +19,8 @@ public struct TrainingOptions: Sendable, Equatable {
     public var alignmentFolds = 5
     /// Curriculum exposure per epoch (the paper's: a third, a half, all).
     public var curriculumFractions: [Float] = [1.0 / 3, 0.5, 1]
+    /// Fit the ensemble weights on validation (from equal weights), or keep them equal.
+    public var fitEnsembleWeights = true
     /// Caps the MLP epochs (nil: sized to the data).
     public var maxEpochs: Int?
     public var seed: UInt64 = 1
@@ -169,7 +171,8 @@ public struct LibraryTrainer: Sendable {
                                     rows: [], ensembleCosine: 0, constantCosine: 0, members: [], weights: [], seconds: [:],
                                     daklGamma: nil, daklCentroids: 0, knnK: 0), dimension: dim)
         let baseVal = model.baseMembers.map { valPredictions[$0]! }
-        model.baseWeights = EnsembleWeights.fit(members: baseVal, targets: yVal, dimension: dim)
+        model.baseWeights = options.fitEnsembleWeights ? EnsembleWeights.fit(members: baseVal, targets: yVal, dimension: dim)
+            : [Float](repeating: 1 / Float(baseVal.count), count: baseVal.count)
         model.weights = model.baseWeights
         try report("DAKL"); step += 1
         timed("DAKL") {
@@ -202,7 +205,9 @@ public struct LibraryTrainer: Sendable {
                 rows.append(.init(encoder: "ensemble", head: "dakl", technique: "+DAKL", meanCosine: bestCos))
                 model.report.daklGamma = dakl.gamma
                 model.report.daklCentroids = dakl.count
-                model.weights = EnsembleWeights.fit(members: baseVal + [valPredictions["dakl"]!], targets: yVal, dimension: dim)
+                model.weights = options.fitEnsembleWeights
+                    ? EnsembleWeights.fit(members: baseVal + [valPredictions["dakl"]!], targets: yVal, dimension: dim)
+                    : [Float](repeating: 1 / Float(baseVal.count + 1), count: baseVal.count + 1)
             }
         }
         let ensembleVal = EnsembleWeights.combine(model.members.map { valPredictions[$0]! }, weights: model.weights, dimension: dim)
