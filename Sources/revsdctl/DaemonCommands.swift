@@ -122,8 +122,30 @@ struct Status: ParsableCommand {
             ["indexed", "\(s["indexed"] ?? 0)"], ["with prompt", "\(s["with_prompt"] ?? 0)"], ["queued", "\(s["queued"] ?? 0)"],
             ["failed", "\(s["failed"] ?? 0)"], ["watches", (s["watches"] as? [String] ?? []).joined(separator: ", ")],
             ["models", (s["models"] as? [String] ?? []).joined(separator: ", ")],
-        ] + ((s["watch_limit"] as? String).map { [["warning", $0]] } ?? [])
+        ] + ((s["watch_limit"] as? String).map { [["warning", $0]] } ?? []) + Status.learningRows(s["learning"] as? [String: Any])
         for r in rows { print(r[0].padding(toLength: 12, withPad: " ", startingAt: 0) + r[1]) }
+    }
+}
+
+extension Status {
+    /// The learning state in words: the run going on, the last one's numbers, its error.
+    static func learningRows(_ l: [String: Any]?) -> [[String]] {
+        guard let l else { return [] }
+        var rows: [[String]] = []
+        switch l["state"] as? String {
+        case "training"?: rows.append(["learning", "training \(Int((l["fraction"] as? Double ?? 0) * 100)) % (\(l["phase"] as? String ?? ""))"])
+        case "predicting"?: rows.append(["learning", "predicting \(l["done"] as? Int ?? 0)/\(l["total"] as? Int ?? 0) images"])
+        default: break
+        }
+        if let n = l["examples"] as? Int {
+            rows.append(["trained", String(format: "on %d labelled images, validation mean cosine %.3f (constant %.3f)", n,
+                                          l["validation_mean_cosine"] as? Double ?? 0, l["constant_mean_cosine"] as? Double ?? 0)])
+        } else if rows.isEmpty {
+            rows.append(["learning", "not trained yet (zero-shot predictions; `revsdctl train`)"])
+        }
+        if let e = l["last_error"] as? String { rows.append(["last error", e]) }
+        if let bank = l["prompt_bank"] as? Int { rows.append(["prompt bank", "\(bank) prompts"]) }
+        return rows
     }
 }
 

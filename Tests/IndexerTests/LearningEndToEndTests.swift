@@ -143,6 +143,8 @@ final class LearningAutoRetrainTests: XCTestCase {
             let l = (try? h.status())?["learning"] as? [String: Any] ?? [:]
             return l["examples"] as? Int == labelled.count && l["state"] as? String == "idle"
         }
+        let human = try runProduct("revsdctl", ["status", "--once", "--socket", h.socket])
+        XCTAssert(human.stdout.contains("trained     on \(labelled.count) labelled images, validation mean cosine"), human.stdout)
         // Every image was predicted again: captions are now prompts of the library (1-NN), not zero-shot class names.
         let store = try IndexStore(path: h.state + "/index.sqlite")
         let prompts = Set(labelled.map(\.prompt))
