@@ -76,6 +76,7 @@ public final class IndexingService: @unchecked Sendable {
     /// Stops taking jobs, lets the running ones finish (their results are
     /// stored), and stops the watcher. Queued jobs stay queued for next time.
     public func drain() {
+        learner?.cancel()   // a training run stops at its next epoch; the saved heads stay as they were
         signal.stop()
         watcher.stop()
         watchTask?.cancel()
