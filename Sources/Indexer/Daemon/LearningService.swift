@@ -154,10 +154,18 @@ public final class LearningService: @unchecked Sendable {
                 "examples": "\(data.count)", "validation_cosine": "\(result.model.report.ensembleCosine)",
                 "constant_cosine": "\(result.model.report.constantCosine)", "seconds": "\((ContinuousClock.now - t0).seconds)"])
         } catch {
-            logger.error("training failed", metadata: ["error": "\(error)"])
-            let labelled = (try? store.counts().withPrompt) ?? 0
-            try? store.setTrainingState("labelled_at_last_failure", "\(labelled)")
-            lock.withLock { _lastError = "\(error)" }
+            let wasCancelled: Bool = lock.withLock { self.cancelled }
+            if wasCancelled {
+                // Asked to stop (revsdctl train --cancel, or shutdown): not a
+                // failure, so the next idle moment may start a run again.
+                logger.info("training cancelled")
+                lock.withLock { _lastError = "cancelled" }
+            } else {
+                logger.error("training failed", metadata: ["error": "\(error)"])
+                let labelled = (try? store.counts().withPrompt) ?? 0
+                try? store.setTrainingState("labelled_at_last_failure", "\(labelled)")
+                lock.withLock { _lastError = "\(error)" }
+            }
         }
         lock.withLock { _state = .idle }
         onProgress?()
