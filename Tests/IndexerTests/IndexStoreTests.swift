@@ -66,6 +66,21 @@ final class IndexStoreTests: XCTestCase {
         XCTAssertEqual(try reopened.claimJobs(limit: 8, sharedBy: 2).count, 2)
     }
 
+    func testFeatureRowsWalkPastImagesWithoutFeatures() throws {
+        let s = try store()
+        var withFeatures = file("/c/2.png", hash: "h2")
+        withFeatures.embeddings[EmbeddingKind.features("enc")] = [1, 2]
+        try s.store(file("/c/1.png", hash: "h1"))          // no features (as a failed file)
+        try s.store(withFeatures)
+        let first = try s.featureRows(encoders: ["enc"], afterID: 0, limit: 1)
+        XCTAssertEqual(first.ids, [])
+        XCTAssertEqual(first.lastScannedID, 1, "a chunk without features still moves the cursor")
+        let second = try s.featureRows(encoders: ["enc"], afterID: 1, limit: 1)
+        XCTAssertEqual(second.ids, [2])
+        XCTAssertEqual(second.features["enc"], [1, 2])
+        XCTAssertNil(try s.featureRows(encoders: ["enc"], afterID: 2, limit: 1).lastScannedID)
+    }
+
     func testAFileThatKeepsCrashingTheDaemonIsRecordedAsFailed() throws {
         let s = try store()
         try s.enqueue(["/a/poison.png"], reason: "new")

@@ -165,5 +165,14 @@ final class LearningAutoRetrainTests: XCTestCase {
         let bad = try runProduct("revsdctl", ["prompts", "import", "--socket", h.socket, h.dir.write("broken.jsonl", "{\"prompt\": 1}\n")])
         XCTAssertEqual(bad.status, 1)
         XCTAssert(bad.stderr.contains("broken.jsonl:1:"), bad.stderr)
+
+        // A re-prediction cut short by a stop is finished at the next start.
+        let stamp = try XCTUnwrap(try store.trainingState(LearningService.predictedWithKey))
+        h.kill(SIGTERM)
+        try store.setTrainingState(LearningService.predictedWithKey, "interrupted")
+        try h.start(config: "[learning]\nretrain_after = 0\n")
+        try waitUntil(timeout: 120, "the interrupted re-prediction finished") {
+            (try? store.trainingState(LearningService.predictedWithKey)) == stamp
+        }
     }
 }

@@ -61,7 +61,21 @@ public final class LearningService: @unchecked Sendable {
             }
         }
         do { try rebuildBank() } catch { logger.error("cannot load the prompt bank", metadata: ["error": "\(error)"]) }
+        // A run whose re-prediction was cut short (the daemon stopped) finishes it now.
+        if let m = model, (try? store.trainingState(Self.predictedWithKey)) != Self.stamp(m) {
+            lock.withLock { _state = .predicting(done: 0, total: 0) }
+            let t = Thread { [self] in
+                do { try repredictAll() } catch { logger.error("re-predicting failed", metadata: ["error": "\(error)"]) }
+                lock.withLock { _state = .idle }
+                onProgress?()
+            }
+            t.name = "revsd-predict"
+            t.start()
+        }
     }
+
+    static let predictedWithKey = "predicted_with_model"
+    static func stamp(_ m: LearnedModel) -> String { "\(m.report.trainedAt.timeIntervalSince1970)" }
 
     /// The bank: every known prompt of the library, then imported prompts.
     public func rebuildBank(excluding: Set<String> = []) throws {
@@ -180,8 +194,12 @@ public final class LearningService: @unchecked Sendable {
         lock.withLock { _state = .predicting(done: 0, total: total) }
         while true {
             let rows = try store.featureRows(encoders: model.encoders, afterID: after, limit: 512)
-            guard let last = rows.ids.last else { break }
+            guard let last = rows.lastScannedID else {
+                try store.setTrainingState(Self.predictedWithKey, Self.stamp(model))
+                break
+            }
             after = last
+            guard !rows.ids.isEmpty else { continue }   // a stretch of images without features (failed files)
             let predictions = predict(model: model, features: rows.features, ids: rows.ids)
             let updated = try store.updatePredictions(predictions)
             for p in predictions where updated.contains(p.id) { onPrediction?(p.id, p.embedding) }

@@ -19,6 +19,8 @@ public struct LabelledRows: Sendable {
 /// Images to predict for: ids and features per encoder.
 public struct FeatureRows: Sendable {
     public var ids: [Int64] = []
+    /// The last image id looked at (with or without features); nil when none was left.
+    public var lastScannedID: Int64?
     public var features: [String: [Float]] = [:]
     public var count: Int { ids.count }
     public init() {}
@@ -84,6 +86,7 @@ extension IndexStore {
             let ids = try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE status = 'indexed' AND id > ? ORDER BY id LIMIT ?",
                                          arguments: [afterID, limit])
             guard let first = ids.first, let last = ids.last else { return out }
+            out.lastScannedID = last
             var byImage: [Int64: [String: [Float]]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT imageId, kind, vector FROM embedding WHERE imageId BETWEEN ? AND ? AND kind IN (\(marks))",
                                         arguments: StatementArguments([first, last] as [Int64]) + StatementArguments(kinds)) {
