@@ -3,14 +3,16 @@ import PackageDescription
 
 // revsd: what prompt made this image?
 //
-// Layout (see ../shared/STYLE.md): thin executables, one testable library
-// (`Indexer`), a sibling library for the inference engine (`Inference`), and C
-// only at the edge, as `.systemLibrary` modules with a `shim.h`.
-/// The engine and the library are compiled optimised in every configuration:
-/// the debug test suite runs real models over hundreds of images and trains
-/// heads, and unoptimised SIMD and training loops are 10–20× slower (a
-/// caption took 2 s instead of 0.1 s). `-enable-testing` still comes with
-/// debug builds, so @testable imports keep working.
+// Layout (see ../shared/STYLE.md): thin executables; the inference engine
+// (`Inference`); one library target per concern of the product, each naming
+// only the targets below it; C only at the edge, as `.systemLibrary` modules
+// with a `shim.h`.
+/// Where the hot loops live (the engine, image preprocessing, the heads'
+/// training) code is compiled optimised in every configuration: the debug
+/// test suite runs real models over hundreds of images and trains heads, and
+/// unoptimised SIMD and training loops are 10–20× slower (a caption took 2 s
+/// instead of 0.1 s). The daemon's own code stays debuggable. `-enable-testing`
+/// still comes with debug builds, so @testable imports keep working.
 let optimizedEvenInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 let package = Package(
@@ -19,7 +21,6 @@ let package = Package(
     products: [
         .executable(name: "revsdd", targets: ["revsdd"]),
         .executable(name: "revsdctl", targets: ["revsdctl"]),
-        .library(name: "Indexer", targets: ["Indexer"]),
         .library(name: "Inference", targets: ["Inference"]),
         .library(name: "SyntheticImages", targets: ["SyntheticImages"]),
     ],
@@ -53,29 +54,64 @@ let package = Package(
         // is drawn, written as PNG with or without A1111 parameters (tests, bench).
         .target(name: "SyntheticImages", dependencies: ["CZlib"], swiftSettings: optimizedEvenInDebug),
 
-        // Everything the product does that can be tested.
-        .target(name: "Indexer", dependencies: [
-            "Inference", "CZlib", "CSystemd", "CSocket", "CPNG", "CTurboJPEG", "CWebP",
+        // The product, one target per concern, along its layers (lowest
+        // first). A target names only what it needs, so a leak across a
+        // layer is a compile error rather than a convention.
+
+        // Syscalls (EINTR retried, errors naming the call and the path),
+        // systemd, hashing, atomic file writes, line splitting.
+        .target(name: "RevsdSystem", dependencies: [
+            "CSystemd", "CSocket", .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Generation metadata readers: bytes in, metadata out (fuzzable alone).
+        .target(name: "Metadata", dependencies: ["RevsdSystem", "CZlib"]),
+        // Image decoding (bounded, bytes in) and Pillow-exact preprocessing.
+        .target(name: "Imaging", dependencies: ["RevsdSystem", "CPNG", "CTurboJPEG", "CWebP"],
+                swiftSettings: optimizedEvenInDebug),
+        // The paper's heads: pure numerics over Inference/BLAS on a training set it owns.
+        .target(name: "Learning", dependencies: ["Inference", "CBLAS", "RevsdSystem"],
+                swiftSettings: optimizedEvenInDebug),
+        // The SQLite index (GRDB): images, embeddings, jobs, learning state.
+        .target(name: "Store", dependencies: [
+            "RevsdSystem", "Metadata", "Learning", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // Installed models: pinned fetch, wheels, legacy checkpoints, registry, image encoders.
+        .target(name: "Models", dependencies: ["RevsdSystem", "Inference", "Imaging", "CZlib"]),
+        // One file in, what revsd says about it out: decode, metadata, encoders, zero-shot.
+        .target(name: "Analysis", dependencies: ["RevsdSystem", "Inference", "Imaging", "Metadata", "Models"]),
+        // The in-memory search matrix.
+        .target(name: "Search", dependencies: ["Inference", "CBLAS"]),
+        // inotify.
+        .target(name: "Watch", dependencies: ["RevsdSystem"]),
+        // The control protocol's types and client, shared by revsdd, revsdctl and every client.
+        .target(name: "RevsdProtocol", dependencies: ["RevsdSystem", "CSocket"]),
+        // The daemon's services: indexing, learning, the control server, configuration.
+        .target(name: "Daemon", dependencies: [
+            "RevsdSystem", "Inference", "Metadata", "Imaging", "Learning", "Store", "Models", "Analysis",
+            "Search", "Watch", "RevsdProtocol",
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "GRDB", package: "GRDB.swift"),
-        ], swiftSettings: optimizedEvenInDebug),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
 
         .executableTarget(name: "revsdctl", dependencies: [
-            "Indexer",
+            "RevsdSystem", "Metadata", "Imaging", "Learning", "Models", "Analysis", "RevsdProtocol", "Daemon",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "revsdd", dependencies: [
-            "Indexer",
+            "RevsdSystem", "RevsdProtocol", "Daemon", "Models", "Analysis", "Store", "Learning",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Benchmark driver (bench/minilm.sh); not installed.
-        .executableTarget(name: "revsd-bench", dependencies: ["Indexer", "SyntheticImages"], path: "bench/Sources/revsd-bench"),
+        .executableTarget(name: "revsd-bench", dependencies: ["RevsdSystem", "Inference", "Metadata", "Imaging", "Learning", "Store", "Models", "Analysis", "Search", "Daemon", "SyntheticImages"], path: "bench/Sources/revsd-bench"),
 
         // Golden files are read beside the test sources (#filePath), not bundled.
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], exclude: ["Golden"]),
-        .testTarget(name: "IndexerTests", dependencies: ["Indexer", "Inference", "CZlib", "SyntheticImages"], exclude: ["Golden", "Fixtures"]),
+        .testTarget(name: "IndexerTests", dependencies: [
+            "RevsdSystem", "Inference", "Metadata", "Imaging", "Learning", "Store", "Models", "Analysis", "Search",
+            "Watch", "RevsdProtocol", "Daemon", "CZlib", "SyntheticImages",
+        ], exclude: ["Golden", "Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import Indexer
+import Analysis
+import RevsdSystem
+import Imaging
 
 struct Caption: ParsableCommand {
     static let configuration = CommandConfiguration(

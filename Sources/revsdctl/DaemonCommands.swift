@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Indexer
+import Daemon
+import RevsdProtocol
 
 /// How to reach revsdd: --socket, $REVSD_SOCKET, this user's instance, else the system service.
 struct SocketOptions: ParsableArguments {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Indexer
 import Inference
+import RevsdSystem
 
 struct Embed: ParsableCommand {
     static let configuration = CommandConfiguration(

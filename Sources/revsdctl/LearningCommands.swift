@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Indexer
+import Analysis
+import Learning
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Indexer
+import Inference
+import Models
 
 struct Models: ParsableCommand {
     static let configuration = CommandConfiguration(

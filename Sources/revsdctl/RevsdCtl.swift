@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Indexer
+import Models
+import RevsdSystem
 
 @main
 struct RevsdCtl: ParsableCommand {

@@ -1,10 +1,15 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import Indexer
 import Inference
 import Logging
 import ServiceLifecycle
+import Analysis
+import Daemon
+import Models
+import RevsdSystem
+import Store
+import RevsdProtocol
 
 /// revsdd: watches folders of generated images, indexes them, answers on a
 /// Unix socket. Thin: the work lives in Indexer (IndexingService,
@@ -85,18 +90,18 @@ struct Revsdd: AsyncParsableCommand {
             try service.start(watching: c.watch)
         } catch { throw fail("\(error)") }
 
-        let listenFD: Int32
+        let listener: UnixSocket
         if let fd = Systemd.activatedSocket() {
-            listenFD = fd
+            listener = UnixSocket(fd: fd, path: c.socketPath)
             logger.info("using the socket passed by systemd")
         } else {
-            do { listenFD = try ControlServer.bind(path: c.socketPath, group: c.socketGroup) } catch { throw fail("\(error)") }
+            do { listener = try UnixSocket.listen(path: c.socketPath, group: c.socketGroup) } catch { throw fail("\(error)") }
             logger.info("listening", metadata: ["socket": "\(c.socketPath)"])
         }
         let modelNames = [ModelCatalog.miniLM.id] + service.analyzer.predictor.imageEncoders.map(\.variant.id)
             + service.analyzer.clip.map { "clip:" + $0.encoder.name }
         let handler = ControlHandler(service: service, models: modelNames)
-        let server = ControlServer(listening: listenFD, logger: logger) { request, fds, peer throws(ControlError) in
+        let server = ControlServer(listening: listener, logger: logger) { request, fds, peer throws(ControlError) in
             try handler.handle(request, &fds, peer)
         }
         server.start()

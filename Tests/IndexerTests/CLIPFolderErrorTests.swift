@@ -1,7 +1,7 @@
 import Foundation
 import Inference
 import XCTest
-@testable import Indexer
+@testable import Models
 
 /// A wrong or partial CLIP folder is refused with one line that names the
 /// file and the problem.

@@ -1,7 +1,8 @@
 import Foundation
 import Inference
 import XCTest
-@testable import Indexer
+@testable import Imaging
+@testable import Models
 
 /// revsd's CLIP (tokenizer, both towers, preprocessing) against transformers
 /// on two tiny random CLIP models: golden file Golden/clip-golden.json and the

@@ -1,7 +1,8 @@
 import Foundation
 import Inference
 import XCTest
-@testable import Indexer
+@testable import Models
+@testable import RevsdSystem
 
 /// `revsdctl models add clip PATH`: the folder is loaded before it is
 /// registered; registered.json is written atomically; `models list` shows

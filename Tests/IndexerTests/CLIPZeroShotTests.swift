@@ -1,7 +1,8 @@
 import Foundation
 import Inference
 import XCTest
-@testable import Indexer
+@testable import Analysis
+@testable import Imaging
 
 /// Zero-shot prediction with CLIP and RefCLIPScore, on vectors where the
 /// answer is known, then end to end on the tiny CLIP model.

@@ -1,7 +1,8 @@
 import Foundation
 import Inference
 import XCTest
-@testable import Indexer
+@testable import Analysis
+@testable import Models
 
 /// `revsdctl caption` and the zero-shot prediction behind it.
 final class CaptionTests: XCTestCase {

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Indexer
+@testable import Learning
 
 /// The paper's curriculum: ordering by difficulty, the growing exposed
 /// share, the epoch-weighted scores, and a run that sees only that share.

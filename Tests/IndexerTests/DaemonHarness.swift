@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Indexer
+@testable import RevsdProtocol
 
 /// Runs the real revsdd binary on temporary folders and talks to it only
 /// through its socket (and revsdctl), as a user would.

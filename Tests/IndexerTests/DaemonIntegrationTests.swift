@@ -1,7 +1,9 @@
 import CSocket
 import Foundation
 import XCTest
-@testable import Indexer
+@testable import Daemon
+@testable import Store
+@testable import RevsdSystem
 
 /// The real revsdd, through its socket: watching, indexing, crash recovery,
 /// socket abuse, systemd readiness. Needs the installed models.
@@ -111,21 +113,23 @@ final class DaemonIntegrationTests: XCTestCase {
     /// Garbage, a 100 MB line, 200 concurrent clients, a client that never
     /// reads: the daemon answers the next well-formed request each time.
     func socketAbuse(_ h: DaemonHarness) throws {
-        func raw() throws -> Int32 { try ControlServer.connect(path: h.socket, timeout: 30) }
+        func raw() throws -> Int32 { try UnixSocket.connect(path: h.socket, timeout: 30).fd }
+        let socketPath = h.socket
+        @Sendable func send(_ c: Int32, _ d: Data) -> Bool { (try? UnixSocket(fd: c, path: socketPath).send([UInt8](d))) != nil }
         func readLine(_ c: Int32) -> String {
             var out: [UInt8] = []; var b: UInt8 = 0
             while recv(c, &b, 1, 0) == 1 { if b == 0x0A { break }; out.append(b) }
             return String(decoding: out, as: UTF8.self)
         }
         let g = try raw()
-        _ = ControlServer.send(g, Data("this is not json\n".utf8))
+        _ = send(g, Data("this is not json\n".utf8))
         XCTAssert(readLine(g).contains("\"bad_request\""))
         close(g)
 
         let big = try raw()
         let chunk = Data(repeating: 0x61, count: 1 << 20)
         var sentMB = 0
-        for _ in 0..<100 { guard ControlServer.send(big, chunk) else { break }; sentMB += 1 }
+        for _ in 0..<100 { guard send(big, chunk) else { break }; sentMB += 1 }
         XCTAssert(readLine(big).contains("\"too_large\""), "a 100 MB line gets too_large (sent \(sentMB) MB before the daemon hung up)")
         close(big)
         XCTAssertNotNil(try h.status())
@@ -138,7 +142,7 @@ final class DaemonIntegrationTests: XCTestCase {
 
         let silent = try raw()
         let flood = Data(String(repeating: "{\"op\":\"status\"}\n", count: 20000).utf8)
-        DispatchQueue.global().async { _ = ControlServer.send(silent, flood) }
+        DispatchQueue.global().async { _ = send(silent, flood) }
         Thread.sleep(forTimeInterval: 1)
         let start = Date()
         XCTAssertNotNil(try h.status())
@@ -152,9 +156,9 @@ final class DaemonIntegrationTests: XCTestCase {
         try copy(Self.unique[0], to: h.watch + "/one.png")
         let notifyPath = h.dir.path("notify.sock")
         let n = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        var addr = try ControlServer.address(notifyPath)
+        var addr = try UnixSocket.address(notifyPath)
         XCTAssertEqual(withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(n, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }, 0)
-        ControlServer.setTimeouts(n, receive: 1, send: 1)
+        UnixSocket(fd: n, path: notifyPath).setTimeouts(receive: 1, send: 1)
         defer { close(n) }
         // systemd-socket-activate binds the socket and starts revsdd on the first connection.
         // It hands the child only the variables named with -E.

@@ -1,7 +1,8 @@
 import Foundation
 import Inference
 import XCTest
-@testable import Indexer
+@testable import Imaging
+@testable import Models
 
 /// Preprocessing and EfficientNet-Lite0/1/2 against timm + Pillow
 /// (golden: tools/make_image_golden.py). Needs the installed models.

@@ -1,7 +1,7 @@
 import Foundation
 import Inference
 import XCTest
-@testable import Indexer
+@testable import Imaging
 
 /// Decoding against Pillow (golden: tools/make_image_golden.py → Golden/decoded),
 /// on images the script draws in every container variant the issue lists.

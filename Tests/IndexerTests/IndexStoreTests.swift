@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
-@testable import Indexer
+@testable import Daemon
+@testable import Metadata
+@testable import Store
 
 final class IndexStoreTests: XCTestCase {
     let dir = TemporaryDirectory()

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Indexer
+@testable import Watch
 
 final class InotifyWatcherTests: XCTestCase {
     func e(_ mask: InotifyMask, _ name: String = "x.png", cookie: UInt32 = 0) -> InotifyEvent {

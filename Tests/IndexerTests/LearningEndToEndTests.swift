@@ -1,7 +1,10 @@
 import Foundation
 import SyntheticImages
 import XCTest
-@testable import Indexer
+@testable import Analysis
+@testable import Daemon
+@testable import Models
+@testable import Store
 
 /// The learnable end-to-end test: revsd's own generator draws images whose
 /// prompts say what is drawn; the real revsdd indexes the labelled ones,

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import Indexer
+@testable import Learning
+@testable import RevsdSystem
 
 /// Prompt corpora, the prompt bank, ensemble weights, tiers and the learned
 /// model's storage, on data where the answer is known.
@@ -123,7 +124,7 @@ final class LearningPiecesTests: XCTestCase {
         let n = 240, d = 24, m = 16, classes = 8
         let centres = (0..<classes).map { _ -> [Float] in var v = (0..<m).map { _ in r() }; EnsembleWeights.normalizeRows(&v, m); return v }
         let map = (0..<(m * d)).map { _ in r() }
-        var data = LabelledRows()
+        var data = TrainingSet()
         var xs: [Float] = []
         for i in 0..<n {
             let c = i % classes

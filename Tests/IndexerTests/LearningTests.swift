@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import Indexer
+@testable import Learning
+@testable import RevsdSystem
 
 /// The learning pieces on data where the answer is known.
 final class LearningTests: XCTestCase {

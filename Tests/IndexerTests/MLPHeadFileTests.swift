@@ -1,7 +1,7 @@
 import Foundation
 import Inference
 import XCTest
-@testable import Indexer
+@testable import Learning
 
 /// Saving and loading an MLP head as safetensors.
 final class MLPHeadFileTests: XCTestCase {

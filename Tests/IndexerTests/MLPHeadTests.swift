@@ -1,7 +1,7 @@
 import Foundation
 import Inference
 import XCTest
-@testable import Indexer
+@testable import Learning
 
 /// Planted data for the MLP head: features x ~ N(0, 1), targets y = normalize(W·x).
 struct PlantedData {

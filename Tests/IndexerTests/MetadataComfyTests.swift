@@ -1,5 +1,5 @@
 import XCTest
-@testable import Indexer
+@testable import Metadata
 
 /// The ComfyUI graph walk on small hand-written graphs.
 final class MetadataComfyTests: XCTestCase {

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Indexer
+@testable import Metadata
 
 /// Containers built by hand: where each format keeps its text, and how the
 /// reader chooses when a file carries several.

@@ -1,6 +1,5 @@
 import Foundation
 import XCTest
-@testable import Indexer
 
 /// Every real file in ../shared/fixtures/sd-meta: the prompt read must be the
 /// expected one (whitespace normalised; a ComfyUI prompt made of several texts

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Indexer
+@testable import Metadata
 
 /// Broken and hostile files: every one gives a report (nil metadata and/or
 /// notes), never a crash, with bounded memory and time.

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Indexer
+@testable import Metadata
 
 /// The text formats on their own: A1111 parameters, InvokeAI Dream, JSON.
 final class MetadataParserTests: XCTestCase {

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Indexer
+@testable import Metadata
 
 /// Metadata kept beside the image: DiffusionDB part files and .txt captions.
 final class MetadataSidecarTests: XCTestCase {

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Indexer
+@testable import Metadata
 
 /// The stealth copy hidden in pixel LSBs, on RGBA buffers built here with the
 /// encoding the A1111 extension and NovelAI use. (Fixtures that carry metadata

@@ -1,7 +1,7 @@
 import CZlib
 import Foundation
 import XCTest
-@testable import Indexer
+@testable import Metadata
 
 /// Where the shared SD fixtures are, and helpers to read them and to build
 /// small image containers by hand.

@@ -1,6 +1,5 @@
 import Foundation
 import Inference
-import Indexer
 import XCTest
 
 /// revsd's all-MiniLM-L6-v2 against sentence-transformers (PyTorch, CPU):

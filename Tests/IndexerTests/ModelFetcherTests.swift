@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import Indexer
+@testable import Models
+@testable import RevsdSystem
 
 final class ModelFetcherTests: XCTestCase {
     let dir = TemporaryDirectory()

@@ -1,6 +1,6 @@
 import Foundation
-import Indexer
 import XCTest
+import RevsdSystem
 
 /// revsdctl as a user runs it: arguments in, text or JSON out, exit codes.
 final class RevsdCtlTests: XCTestCase {

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import Indexer
+import RevsdSystem
 
 final class SHA256Tests: XCTestCase {
     func hex(_ s: String) -> String { sha256Hex(Data(s.utf8)) }

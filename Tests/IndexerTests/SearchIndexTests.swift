@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import Indexer
+@testable import Search
+@testable import Store
 
 /// The in-memory search matrix against a brute-force model, through random
 /// inserts, replacements and removals.
@@ -15,8 +16,8 @@ final class SearchIndexTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         let d = 16
         let index = SearchIndex(dimension: d)
-        var model: [Int64: [String: [Float]]] = [:]
-        let kinds = [EmbeddingKind.predicted, EmbeddingKind.knownPrompt]
+        var model: [Int64: [SearchIndex.RowKind: [Float]]] = [:]
+        let kinds = SearchIndex.RowKind.allCases
         for step in 0..<3000 {
             let id = Int64.random(in: 0..<400, using: &rng)
             if Int.random(in: 0..<4, using: &rng) == 0 {
@@ -45,9 +46,9 @@ final class SearchIndexTests: XCTestCase {
 
     func testAnImageScoresItsBestVector() {
         let index = SearchIndex(dimension: 2)
-        index.set(1, kind: EmbeddingKind.predicted, vector: [1, 0])
-        index.set(2, kind: EmbeddingKind.predicted, vector: [0.6, 0.8])
-        index.set(2, kind: EmbeddingKind.knownPrompt, vector: [0, 1])
+        index.set(1, kind: .predicted, vector: [1, 0])
+        index.set(2, kind: .predicted, vector: [0.6, 0.8])
+        index.set(2, kind: .knownPrompt, vector: [0, 1])
         let r = index.search([0, 1], k: 5)
         XCTAssertEqual(r.map(\.id), [2, 1])
         XCTAssertEqual(r[0].score, 1, accuracy: 1e-6, "the known prompt's vector counts")

@@ -1,7 +1,8 @@
 import CZlib
 import Foundation
-import Indexer
 import XCTest
+import Models
+import RevsdSystem
 
 /// A temporary directory, removed with its content when the test ends.
 final class TemporaryDirectory {

@@ -3,7 +3,8 @@ import Foundation
 import Inference
 import SyntheticImages
 import XCTest
-@testable import Indexer
+@testable import Imaging
+@testable import Metadata
 
 /// The synthetic library's files: valid PNG that libpng decodes to exactly
 /// the rendered pixels, A1111 parameters the metadata reader reads back, and

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Daemon
 
 /// The units in systemd/ pass `systemd-analyze verify`, and the system
 /// service's `systemd-analyze security` exposure stays at or below 2.0.
@@ -59,10 +60,9 @@ final class SystemdUnitsTests: XCTestCase {
     }
 
     func testTheExampleConfigurationParses() throws {
-        var c = Indexer.DaemonConfig.defaults()
+        var c = Daemon.DaemonConfig.defaults()
         XCTAssertNoThrow(try c.apply(file: Self.root.appendingPathComponent("config/revsdd.toml").path, required: true))
         XCTAssertEqual(c.imageEncoders, ["efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"])
     }
 }
 
-import Indexer

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Indexer
+@testable import Models
 
 final class ZipArchiveTests: XCTestCase {
     let dir = TemporaryDirectory()

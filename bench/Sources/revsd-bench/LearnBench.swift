@@ -1,7 +1,8 @@
 import Foundation
-import Indexer
 import Inference
 import SyntheticImages
+import Learning
+import RevsdSystem
 
 /// The whole library trainer on synthetic labelled rows of a real shape, for
 /// training time per technique and peak memory:
@@ -29,7 +30,7 @@ func benchTrain() {
         let a: Character = letters[1 + i % 25], b: Character = letters[(i / 25) % 26], c: Character = letters[(i / 650) % 26]
         words.append(String([a, b, c]))
     }
-    var data = LabelledRows()
+    var data = TrainingSet()
     data.targets.reserveCapacity(n * m)
     for i in 0..<n {
         let t = Int(rng.next() % UInt64(topics))

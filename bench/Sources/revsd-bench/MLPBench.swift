@@ -1,6 +1,6 @@
 import Foundation
-import Indexer
 import Inference
+import Learning
 
 /// Training time of the MLP head on synthetic data of a real shape:
 /// features x ~ N(0, 1) (n, d), targets y = normalize(W·tanh(x)) (n, 384),

@@ -1,6 +1,11 @@
 import Foundation
-import Indexer
 import Inference
+import Analysis
+import Imaging
+import Models
+import RevsdSystem
+import Search
+import Store
 
 // revsd-bench: throughput drivers for bench/*.sh (not installed, not a test).
 //
@@ -169,8 +174,8 @@ func benchSearch() {
         var v = (0..<384).map { _ in Float.random(in: -1...1, using: &rng) }
         let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
         v = v.map { $0 / norm }
-        index.set(Int64(i), kind: EmbeddingKind.predicted, vector: v)
-        if i % 3 == 0 { index.set(Int64(i), kind: EmbeddingKind.knownPrompt, vector: v) }   // a third carry their prompt
+        index.set(Int64(i), kind: .predicted, vector: v)
+        if i % 3 == 0 { index.set(Int64(i), kind: .knownPrompt, vector: v) }   // a third carry their prompt
     }
     let words = ["a horse", "castle on a hill at sunset", "portrait of a woman, highly detailed", "cyberpunk city", "a cat"]
     _ = index.search(encoder.embed(["warm up"])[0], k: 10)

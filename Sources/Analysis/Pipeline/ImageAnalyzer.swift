@@ -1,0 +1,221 @@
+import Foundation
+import Inference
+import Imaging
+import Metadata
+import Models
+import RevsdSystem
+
+/// What revsd says about one file (the `caption` contract).
+public struct ImageAnalysis: Sendable {
+    public var path: String
+    public var metadata: GenerationMetadata?
+    public var metadataNotes: [String]
+    public var caption: String?
+    public var keywords: [String]
+    /// Cosine between the predicted embedding and MiniLM(metadata.prompt).
+    public var knownPromptCosine: Float?
+    public var embedding: [Float]?
+    public var classes: [(name: String, probability: Float)]
+    public var error: String?
+    /// Pooled features of each image encoder, by model id (when asked for).
+    public var features: [String: [Float]] = [:]
+    public var width: Int?
+    public var height: Int?
+    public var format: ImageFormat?
+    /// MiniLM embedding of the embedded prompt, when there is one.
+    public var knownPromptEmbedding: [Float]?
+    /// sha256 of the file's bytes (when asked for).
+    public var contentHash: String?
+    public var size: Int?
+
+    /// The analysis of a file that could not be read at all.
+    public static func failure(path: String, error: String?) -> ImageAnalysis {
+        ImageAnalysis(path: path, metadata: nil, metadataNotes: [], caption: nil, keywords: [], knownPromptCosine: nil,
+                      embedding: nil, classes: [], error: error)
+    }
+
+    /// The JSON object `revsdctl caption --json` prints for this file.
+    public func jsonObject(includeEmbedding: Bool) -> [String: Any] {
+        var o: [String: Any] = [
+            "path": path,
+            "metadata": metadata.map(Self.metadataObject) ?? NSNull(),
+            "caption": caption ?? NSNull(),
+            "keywords": keywords,
+            "known_prompt_cosine": knownPromptCosine.map { Double($0) } ?? NSNull(),
+            "error": error ?? NSNull(),
+        ]
+        if includeEmbedding { o["embedding"] = embedding.map { $0.map(Double.init) } ?? NSNull() }
+        return o
+    }
+
+    static func metadataObject(_ m: GenerationMetadata) -> [String: Any] {
+        [
+            "prompt": m.prompt ?? NSNull(), "negative_prompt": m.negativePrompt ?? NSNull(), "source": m.source,
+            "steps": m.steps ?? NSNull(), "sampler": m.sampler ?? NSNull(), "cfg_scale": m.cfgScale ?? NSNull(),
+            "seed": m.seed.map { NSNumber(value: $0) } ?? NSNull(), "width": m.width ?? NSNull(), "height": m.height ?? NSNull(),
+            "model": m.model ?? NSNull(), "model_hash": m.modelHash ?? NSNull(),
+        ]
+    }
+}
+
+/// Decodes a file, reads the metadata it carries, and predicts its prompt
+/// embedding zero-shot. Safe to call from several tasks (the models
+/// serialise their own forward passes).
+public final class ImageAnalyzer: Sendable {
+    /// A CLIP model in the ensemble: its image embedding is stored as features;
+    /// with a text tower it also predicts zero-shot against a prompt vocabulary.
+    public struct CLIPMember: Sendable {
+        public let encoder: CLIPEncoder
+        public let zeroShot: CLIPZeroShot?
+    }
+
+    public let promptEncoder: SentenceEncoder
+    public let predictor: ZeroShotPredictor
+    public let clip: [CLIPMember]
+    public let limits: ImageLimits
+
+    public init(promptEncoder: SentenceEncoder, predictor: ZeroShotPredictor, clip: [CLIPMember] = [], limits: ImageLimits = ImageLimits()) {
+        self.promptEncoder = promptEncoder
+        self.predictor = predictor
+        self.clip = clip
+        self.limits = limits
+    }
+
+    /// CLIP members from the models registered in `store` (`revsdctl models
+    /// add clip`) and from extra folders (the daemon's `[models] clip`).
+    public static func loadCLIP(store: ModelStore, extraFolders: [String], promptEncoder: SentenceEncoder) throws -> [CLIPMember] {
+        let registry = ModelRegistry(store: store)
+        var encoders = try registry.load().map(registry.clipEncoder)
+        for folder in extraFolders where !encoders.contains(where: { $0.name == URL(fileURLWithPath: folder).lastPathComponent }) {
+            encoders.append(try CLIPEncoder(folder: URL(fileURLWithPath: folder)))
+        }
+        let vocabulary = CLIPPromptVocabulary(prompts: PromptPrior.builtinPrompts, keywords: ImageNetClasses.names)
+        return encoders.map { e in
+            CLIPMember(encoder: e, zeroShot: e.hasText && e.hasVision
+                ? CLIPZeroShot(clip: e, promptEncoder: promptEncoder, vocabulary: vocabulary, cacheDirectory: store.root.appendingPathComponent("cache"))
+                : nil)
+        }
+    }
+
+    /// Loads the installed default models from `store`.
+    public convenience init(store: ModelStore, promptModelFolder: String? = nil, clipFolders: [String] = []) throws {
+        let text = try SentenceEncoder(folder: store.promptEncoderFolder(override: promptModelFolder))
+        var encoders: [EfficientNetLiteEncoder] = []
+        for v in EfficientNetLiteVariant.allCases {
+            let folder = store.folder(for: v.pinned)
+            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(ModelFetcher.manifestName).path) else {
+                throw ModelStoreError.notInstalled(model: v.id, store: store)
+            }
+            encoders.append(try EfficientNetLiteEncoder(folder: folder, variant: v))
+        }
+        let predictor = try ZeroShotPredictor(promptEncoder: text, imageEncoders: encoders,
+                                              cacheDirectory: store.root.appendingPathComponent("cache"))
+        let clip = try Self.loadCLIP(store: store, extraFolders: clipFolders, promptEncoder: text)
+        self.init(promptEncoder: text, predictor: predictor, clip: clip)
+    }
+
+    /// Names of the features `analyze(includeFeatures:)` gives (the learned
+    /// model's encoders): the EfficientNet ids and "clip:NAME" per CLIP folder.
+    public var featureNames: [String] {
+        (predictor.imageEncoders.map(\.variant.id) + clip.filter(\.encoder.hasVision).map { "clip:" + $0.encoder.name }).sorted()
+    }
+
+    public func analyze(path: String, includeEmbedding: Bool = false, includeFeatures: Bool = false,
+                        computeHash: Bool = false, embedKnownPrompt: Bool = true) -> ImageAnalysis {
+        let bytes: [UInt8]
+        do { bytes = try ImageDecoder.read(path: path, limits: limits) } catch {
+            return .failure(path: path, error: "\(error)")
+        }
+        return analyze(bytes: bytes, path: path, includeEmbedding: includeEmbedding, includeFeatures: includeFeatures,
+                       computeHash: computeHash, sidecars: true, embedKnownPrompt: embedKnownPrompt)
+    }
+
+    /// Analyses a file read whole (the caller bounded it by `limits`).
+    /// Sidecar files are looked up next to `path` only when `sidecars`
+    /// (never for a descriptor a client passed). With `embedKnownPrompt`
+    /// false, the caller embeds the known prompts of a batch of files in one
+    /// pass (`completeKnownPrompts`).
+    public func analyze(bytes: [UInt8], path: String, includeEmbedding: Bool = false, includeFeatures: Bool = false,
+                        computeHash: Bool = false, sidecars: Bool, embedKnownPrompt: Bool = true) -> ImageAnalysis {
+        bytes.withUnsafeBytes { raw in
+            analyze(raw, path: path, includeEmbedding: includeEmbedding, includeFeatures: includeFeatures,
+                    computeHash: computeHash, sidecars: sidecars, embedKnownPrompt: embedKnownPrompt)
+        }
+    }
+
+    func analyze(_ bytes: UnsafeRawBufferPointer, path: String, includeEmbedding: Bool, includeFeatures: Bool,
+                 computeHash: Bool, sidecars: Bool, embedKnownPrompt: Bool) -> ImageAnalysis {
+        var result = ImageAnalysis.failure(path: path, error: nil)
+        guard bytes.count <= limits.maxFileBytes else {
+            result.error = "\(ImageError.tooLarge(path: path, reason: "file is \(bytes.count) bytes, over the \(limits.maxFileBytes)-byte limit"))"
+            return result
+        }
+        result.size = bytes.count
+        if computeHash { result.contentHash = SHA256.hex(bytes) }
+        let report = MetadataReader.read(bytes, path: path)
+        result.metadata = report.metadata
+        result.metadataNotes = report.notes
+        let decoded: DecodedImage
+        do { decoded = try ImageDecoder.decode(bytes, path: path, limits: limits) } catch {
+            result.error = "\(error)"
+            return result
+        }
+        if result.metadata?.hasRealPrompt != true {  // stealth copies: alpha or RGB low bits (the signature check is cheap)
+            let stealth = decoded.image.pixels.withUnsafeBytes {
+                MetadataReader.stealth(width: decoded.image.width, height: decoded.image.height, rgba: $0)
+            }
+            if let stealth { result.metadata = stealth }
+        }
+        if result.metadata == nil, sidecars { result.metadata = MetadataReader.sidecar(forImageAt: path) }
+        result.width = decoded.image.width
+        result.height = decoded.image.height
+        result.format = decoded.format
+        let encodings = predictor.encode(decoded.image)
+        if includeFeatures { result.features = encodings.mapValues(\.features) }
+        var prediction = predictor.predict(posterior: predictor.posterior(encodings))
+        // CLIP members: features, and zero-shot predictions averaged (equal
+        // weights) with the EfficientNet one; CLIP's caption and keywords win.
+        var members: [[Float]] = [prediction.embedding]
+        for m in clip where m.encoder.hasVision {
+            let e = m.encoder.embed(image: decoded.image)
+            if includeFeatures { result.features["clip:" + m.encoder.name] = e }
+            if let z = m.zeroShot?.predict(imageEmbedding: e) {
+                members.append(z.embedding)
+                prediction.caption = z.caption
+                prediction.keywords = z.keywords
+            }
+        }
+        if members.count > 1 {
+            var mean = [Float](repeating: 0, count: members[0].count)
+            for v in members { for i in 0..<mean.count { mean[i] += v[i] } }
+            let n = mean.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            prediction.embedding = mean.map { $0 / max(n, 1e-12) }
+        }
+        result.caption = prediction.caption
+        result.keywords = prediction.keywords
+        result.classes = prediction.classes
+        result.embedding = prediction.embedding
+        if embedKnownPrompt { completeKnownPrompts(&result) }
+        if !includeEmbedding { result.embedding = nil }
+        return result
+    }
+
+    /// Embeds the known prompts of analysed files in one batch (packed
+    /// sequences: several times faster than one at a time) and sets their
+    /// cosine with the prediction. Needs the analyses' embeddings.
+    public func completeKnownPrompts(_ results: inout [ImageAnalysis]) {
+        let wanted = results.indices.filter { results[$0].metadata?.hasRealPrompt == true && results[$0].metadata?.prompt != nil }
+        guard !wanted.isEmpty else { return }
+        let vectors = promptEncoder.embed(wanted.map { results[$0].metadata!.prompt! })
+        for (i, v) in zip(wanted, vectors) {
+            results[i].knownPromptEmbedding = v
+            if let e = results[i].embedding { results[i].knownPromptCosine = zip(v, e).reduce(0) { $0 + $1.0 * $1.1 } }
+        }
+    }
+
+    func completeKnownPrompts(_ result: inout ImageAnalysis) {
+        var one = [result]
+        completeKnownPrompts(&one)
+        result = one[0]
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import Models
+import Store
+
+extension IndexingService {
+    /// Health for the watchdog: true while workers are idle or made progress
+    /// within `window`.
+    public func isHealthy(within window: Duration) -> Bool {
+        lock.withLock { busyWorkers == 0 || ContinuousClock.now - lastHeartbeat < window }
+    }
+
+    func heartbeat(busy delta: Int) {
+        lock.withLock { lastHeartbeat = ContinuousClock.now; busyWorkers += delta }
+        if delta < 0 { doneSignal.signal() }
+    }
+
+    func workLoop() {
+        while !signal.isStopping {
+            let seen = signal.currentGeneration
+            let jobs: [Job]
+            do { jobs = try store.claimJobs(limit: batchSize, sharedBy: workerCount) } catch {
+                logger.error("cannot read the job queue", metadata: ["error": "\(error)"])
+                Thread.sleep(forTimeInterval: 1)
+                continue
+            }
+            guard !jobs.isEmpty else {
+                learner?.maybeRetrain()
+                if !signal.wait(after: seen) { return }
+                continue
+            }
+            heartbeat(busy: +1)
+            if signal.isStopping {
+                try? store.release(jobs); heartbeat(busy: -1); return
+            }
+            process(jobs)
+            heartbeat(busy: -1)
+        }
+    }
+
+    /// Indexes a batch of files: files that need no encoding (gone,
+    /// unchanged, a copy or move of indexed content) are settled one by one;
+    /// the others are analysed, their known prompts embedded together, and
+    /// their results stored with their jobs' deletion in one transaction.
+    /// A crash before that transaction leaves the batch's jobs started:
+    /// they are retried one at a time (see `IndexStore.claimJobs`).
+    func process(_ jobs: [Job]) {
+        var pending: [(job: Job, stat: FileStat, hash: String?)] = []
+        for job in jobs {
+            do {
+                if let work = try settleWithoutEncoding(job) { pending.append((job, work.stat, work.hash)) }
+            } catch {
+                fail(job, error)
+            }
+        }
+        guard !pending.isEmpty else { return }
+        var analyses = pending.map { p in
+            defer { heartbeat(busy: 0) }   // progress for the watchdog, file by file
+            return analyzer.analyze(path: p.job.path, includeEmbedding: true, includeFeatures: true, computeHash: p.hash == nil,
+                                    embedKnownPrompt: false)
+        }
+        analyzer.completeKnownPrompts(&analyses)
+        var batch: [(file: IndexedFile, job: Job)] = []
+        var vectorsByJob: [[String: [Float]]] = []
+        for (p, a) in zip(pending, analyses) {
+            var vectors: [String: [Float]] = [:]
+            var caption = a.caption, keywords = a.keywords
+            if let e = a.embedding { vectors[EmbeddingKind.predicted] = e }
+            // After training, the learned ensemble replaces the zero-shot prediction.
+            if a.error == nil, let learned = learner?.predict(features: a.features) {
+                vectors[EmbeddingKind.predicted] = learned.embedding
+                caption = learned.candidates.first?.prompt ?? caption
+                keywords = learned.keywords
+            }
+            if let k = a.knownPromptEmbedding { vectors[EmbeddingKind.knownPrompt] = k }
+            for (model, f) in a.features { vectors[EmbeddingKind.features(model)] = f }
+            batch.append((IndexedFile(path: p.job.path, contentHash: p.hash ?? a.contentHash, size: p.stat.size, mtimeNs: p.stat.mtimeNs,
+                                      width: a.width, height: a.height, format: a.format?.rawValue, metadata: a.metadata,
+                                      caption: caption, keywords: keywords, embeddings: vectors, error: a.error), p.job))
+            vectorsByJob.append(vectors)
+        }
+        do {
+            let ids = try store.store(batch: batch)
+            for ((f, _), (id, vectors)) in zip(batch, zip(ids, vectorsByJob)) {
+                if f.error == nil { publish(id, vectors) } else { search.remove(id) }
+                if let e = f.error { logger.warning("file not indexed", metadata: ["path": "\(f.path)", "error": "\(e)"]) }
+                count(failed: f.error != nil)
+            }
+        } catch {
+            for (_, job) in batch { fail(job, error) }
+        }
+    }
+
+    /// Settles a job that needs no encoding; returns what the encoding needs otherwise.
+    func settleWithoutEncoding(_ job: Job) throws -> (stat: FileStat, hash: String?)? {
+        let path = job.path
+        guard let st = FileStat.of(path) else {
+            for id in try store.imageIDs(under: path) { search.remove(id) }
+            try store.remove(path: path)   // gone meanwhile (also drops the job)
+            return nil
+        }
+        if let rec = try store.image(path: path), rec.size == st.size, rec.mtimeNs == st.mtimeNs, rec.status == .indexed {
+            try store.finish(job)
+            return nil
+        }
+        // Same content already indexed (a move or a copy): reuse, do not re-encode.
+        let hash = try? ModelFetcher.sha256(ofFile: path)
+        if let hash, let twin = try store.indexedImage(contentHash: hash), twin.path != path {
+            let vectors = try store.embeddings(imageID: twin.id)
+            let f = IndexedFile(path: path, contentHash: hash, size: st.size, mtimeNs: st.mtimeNs, width: twin.width,
+                                height: twin.height, format: twin.format, metadata: twin.metadata, caption: twin.caption,
+                                keywords: twin.keywords, embeddings: vectors)
+            let id = try store.store(f, completing: job)
+            publish(id, vectors)
+            count(failed: false)
+            return nil
+        }
+        return (st, hash)
+    }
+
+    func fail(_ job: Job, _ error: Error) {
+        logger.error("indexing failed", metadata: ["path": "\(job.path)", "error": "\(error)"])
+        _ = try? store.store(IndexedFile(path: job.path, contentHash: nil, size: 0, mtimeNs: 0, error: "\(job.path): \(error)"), completing: job)
+        count(failed: true)
+    }
+
+    func publish(_ id: Int64, _ vectors: [String: [Float]]) {
+        search.remove(id)
+        if let v = vectors[EmbeddingKind.predicted] { search.set(id, kind: .predicted, vector: v) }
+        if let v = vectors[EmbeddingKind.knownPrompt] { search.set(id, kind: .knownPrompt, vector: v) }
+    }
+
+    func count(failed: Bool) {
+        lock.withLock { processedSinceStart += 1; if failed { failuresSinceStart += 1 } }
+        onProgress?()
+    }
+}

@@ -1,0 +1,15 @@
+/// What the trainer learns from, in a form it owns (the store produces it):
+/// the labelled examples of the library, each image with a known prompt, its
+/// MiniLM embedding and its cached features per encoder, in contiguous
+/// row-major matrices.
+public struct TrainingSet: Sendable {
+    public var ids: [Int64] = []
+    public var contentHashes: [String] = []
+    public var prompts: [String] = []
+    /// (n, 384) unit rows.
+    public var targets: [Float] = []
+    /// Per encoder kind (e.g. "efficientnet-lite0"): (n, d).
+    public var features: [String: [Float]] = [:]
+    public var count: Int { ids.count }
+    public init() {}
+}

@@ -1,0 +1,225 @@
+import Foundation
+import GRDB
+import Metadata
+
+extension IndexStore {
+    // MARK: Reading
+
+    static func record(_ row: Row) -> ImageRecord {
+        let metadata: GenerationMetadata? = (row["metadataJSON"] as String?).flatMap {
+            try? JSONDecoder().decode(GenerationMetadata.self, from: Data($0.utf8))
+        }
+        let keywords: [String] = (row["keywordsJSON"] as String?).flatMap {
+            try? JSONDecoder().decode([String].self, from: Data($0.utf8))
+        } ?? []
+        return ImageRecord(
+            id: row["id"], path: row["path"], contentHash: row["contentHash"], size: row["size"], mtimeNs: row["mtimeNs"],
+            width: row["width"], height: row["height"], format: row["format"],
+            status: ImageRecord.Status(rawValue: row["status"]) ?? .failed, error: row["error"],
+            metadata: metadata, caption: row["caption"], keywords: keywords,
+            indexedAt: Date(timeIntervalSince1970: row["indexedAt"]),
+            alignment: (row["alignment"] as Double?).map(Float.init), tier: row["tier"])
+    }
+
+    public func image(path: String) throws -> ImageRecord? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM image WHERE path = ?", arguments: [path]).map(Self.record) }
+    }
+
+    public func images(ids: [Int64]) throws -> [Int64: ImageRecord] {
+        guard !ids.isEmpty else { return [:] }
+        return try read { db in
+            var out: [Int64: ImageRecord] = [:]
+            for chunk in stride(from: 0, to: ids.count, by: 500) {
+                let part = Array(ids[chunk..<min(ids.count, chunk + 500)])
+                let marks = part.map { _ in "?" }.joined(separator: ",")
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM image WHERE id IN (\(marks))", arguments: StatementArguments(part)) {
+                    let r = Self.record(row); out[r.id] = r
+                }
+            }
+            return out
+        }
+    }
+
+    /// An indexed image with this content, preferring one whose file is gone
+    /// (a move) over a live one (a copy).
+    public func indexedImage(contentHash: String) throws -> ImageRecord? {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM image WHERE contentHash = ? AND status = 'indexed'", arguments: [contentHash]).map(Self.record)
+        }.sorted { a, _ in !FileManager.default.fileExists(atPath: a.path) }.first
+    }
+
+    public func embeddings(imageID: Int64) throws -> [String: [Float]] {
+        try read { db in
+            var out: [String: [Float]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, vector FROM embedding WHERE imageId = ?", arguments: [imageID]) {
+                out[row["kind"]] = [Float](blob: row["vector"])
+            }
+            return out
+        }
+    }
+
+    /// Every vector of one kind: (image id, vector), for the search matrix.
+    public func vectors(kind: String) throws -> [(Int64, [Float])] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT imageId, vector FROM embedding WHERE kind = ?", arguments: [kind]).map {
+                ($0["imageId"], [Float](blob: $0["vector"]))
+            }
+        }
+    }
+
+    /// What reconciliation compares with the disk: path → (size, mtime).
+    public func fileStates(under root: String? = nil) throws -> [String: (size: Int64, mtimeNs: Int64)] {
+        try read { db in
+            var out: [String: (Int64, Int64)] = [:]
+            let rows: [Row]
+            if let root {
+                rows = try Row.fetchAll(db, sql: "SELECT path, size, mtimeNs FROM image WHERE path = ? OR substr(path, 1, ?) = ?",
+                                        arguments: [root, root.count + 1, root + "/"])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT path, size, mtimeNs FROM image")
+            }
+            for r in rows { out[r["path"]] = (r["size"], r["mtimeNs"]) }
+            return out
+        }
+    }
+
+    public func counts() throws -> IndexCounts {
+        try read { db in
+            IndexCounts(
+                indexed: try Int.fetchOne(db, sql: "SELECT count(*) FROM image WHERE status = 'indexed'") ?? 0,
+                failed: try Int.fetchOne(db, sql: "SELECT count(*) FROM image WHERE status = 'failed'") ?? 0,
+                queued: try Int.fetchOne(db, sql: "SELECT count(*) FROM job") ?? 0,
+                withPrompt: try Int.fetchOne(db, sql: "SELECT count(*) FROM image WHERE prompt IS NOT NULL") ?? 0)
+        }
+    }
+
+    /// Image ids whose known prompt matches an FTS5 query.
+    public func promptMatches(_ query: String) throws -> Set<Int64> {
+        try read { db in
+            let pattern = FTS5Pattern(matchingAllPrefixesIn: query)
+            guard let pattern else { return [] }
+            return Set(try Int64.fetchAll(db, sql: "SELECT rowid FROM image_prompt WHERE image_prompt MATCH ?", arguments: [pattern]))
+        }
+    }
+
+    // MARK: Writing
+
+    /// Stores a result (success or failure) and, when `job` is given, deletes
+    /// that job in the same transaction.
+    @discardableResult
+    public func store(_ f: IndexedFile, completing job: Job? = nil) throws -> Int64 {
+        try write { db in
+            let id = try Self.upsert(f, db)
+            if let job { try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id]) }
+            return id
+        }
+    }
+
+    /// Stores a batch of results and deletes their jobs, in one transaction.
+    @discardableResult
+    public func store(batch: [(file: IndexedFile, job: Job)]) throws -> [Int64] {
+        guard !batch.isEmpty else { return [] }
+        return try write { db in
+            var ids: [Int64] = []
+            for (f, job) in batch {
+                ids.append(try Self.upsert(f, db))
+                try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id])
+            }
+            return ids
+        }
+    }
+
+    /// Drops a job whose file needs no work (unchanged, or gone).
+    public func finish(_ job: Job) throws {
+        try write { db in try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id]) }
+    }
+
+    /// Image ids at `path` or under it (for a folder).
+    public func imageIDs(under path: String) throws -> [Int64] {
+        try read { db in
+            try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE path = ? OR substr(path, 1, ?) = ?",
+                               arguments: [path, path.count + 1, path + "/"])
+        }
+    }
+
+    @discardableResult
+    static func upsert(_ f: IndexedFile, _ db: Database) throws -> Int64 {
+        let metadataJSON = try f.metadata.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        let keywordsJSON = String(decoding: try JSONEncoder().encode(f.keywords), as: UTF8.self)
+        let prompt = f.metadata?.hasRealPrompt == true ? f.metadata?.prompt : nil
+        try db.execute(sql: """
+            INSERT INTO image (path, contentHash, size, mtimeNs, width, height, format, status, error, metadataJSON,
+                               prompt, negativePrompt, source, caption, keywordsJSON, indexedAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(path) DO UPDATE SET contentHash = excluded.contentHash, size = excluded.size,
+                mtimeNs = excluded.mtimeNs, width = excluded.width, height = excluded.height, format = excluded.format,
+                status = excluded.status, error = excluded.error, metadataJSON = excluded.metadataJSON,
+                prompt = excluded.prompt, negativePrompt = excluded.negativePrompt, source = excluded.source,
+                caption = excluded.caption, keywordsJSON = excluded.keywordsJSON, indexedAt = excluded.indexedAt,
+                alignment = NULL, tier = NULL
+            """, arguments: [f.path, f.contentHash, f.size, f.mtimeNs, f.width, f.height, f.format,
+                             f.error == nil ? "indexed" : "failed", f.error, metadataJSON, prompt,
+                             f.metadata?.negativePrompt, f.metadata?.source, f.caption, keywordsJSON,
+                             Date().timeIntervalSince1970])
+        let id = try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE path = ?", arguments: [f.path])!
+        try db.execute(sql: "DELETE FROM embedding WHERE imageId = ?", arguments: [id])
+        for (kind, v) in f.embeddings {
+            try db.execute(sql: "INSERT INTO embedding (imageId, kind, vector) VALUES (?, ?, ?)", arguments: [id, kind, v.blob])
+        }
+        return id
+    }
+
+    /// A file moved: its record (and, for a folder, every record under it)
+    /// takes the new path; nothing is re-encoded.
+    @discardableResult
+    public func move(from old: String, to new: String) throws -> Int {
+        try write { db in
+            try db.execute(sql: "DELETE FROM image WHERE path = ? AND ? != ?", arguments: [new, new, old])
+            try db.execute(sql: "UPDATE image SET path = ? WHERE path = ?", arguments: [new, old])
+            var n = db.changesCount
+            try db.execute(sql: """
+                UPDATE image SET path = ? || substr(path, ?) WHERE substr(path, 1, ?) = ?
+                """, arguments: [new, old.count + 1, old.count + 1, old + "/"])
+            n += db.changesCount
+            try db.execute(sql: "UPDATE job SET path = ? WHERE path = ?", arguments: [new, old])
+            try db.execute(sql: "UPDATE job SET path = ? || substr(path, ?) WHERE substr(path, 1, ?) = ?",
+                           arguments: [new, old.count + 1, old.count + 1, old + "/"])
+            return n
+        }
+    }
+
+    /// A file (or a folder's worth of files) is gone.
+    @discardableResult
+    public func remove(path: String) throws -> Int {
+        try write { db in
+            try db.execute(sql: "DELETE FROM image WHERE path = ? OR substr(path, 1, ?) = ?",
+                           arguments: [path, path.count + 1, path + "/"])
+            let n = db.changesCount
+            try db.execute(sql: "DELETE FROM job WHERE path = ? OR substr(path, 1, ?) = ?",
+                           arguments: [path, path.count + 1, path + "/"])
+            return n
+        }
+    }
+}
+
+extension IndexStore {
+    /// Ids of indexed images matching the search filters (nil filter = any).
+    public func filteredIDs(folder: String?, hasPrompt: Bool?, since: Double?, until: Double?,
+                            model: String?, text: String?, maxAlignment: Double? = nil, tier: String? = nil) throws -> Set<Int64> {
+        var clauses = ["status = 'indexed'"]
+        var args: [(any DatabaseValueConvertible)?] = []
+        if let folder { clauses.append("(path = ? OR substr(path, 1, ?) = ?)"); args += [folder, folder.count + 1, folder + "/"] }
+        if let hasPrompt { clauses.append(hasPrompt ? "prompt IS NOT NULL" : "prompt IS NULL") }
+        if let since { clauses.append("mtimeNs >= ?"); args.append(Int64(since * 1e9)) }
+        if let until { clauses.append("mtimeNs < ?"); args.append(Int64(until * 1e9)) }
+        if let model { clauses.append("metadataJSON LIKE ?"); args.append("%\"model\":\"" + model.replacingOccurrences(of: "\"", with: "") + "%") }
+        if let maxAlignment { clauses.append("alignment IS NOT NULL AND alignment <= ?"); args.append(maxAlignment) }
+        if let tier { clauses.append("tier = ?"); args.append(tier) }
+        var ids = try read { db in
+            Set(try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE " + clauses.joined(separator: " AND "),
+                                   arguments: StatementArguments(args.map { $0?.databaseValue ?? .null })))
+        }
+        if let text { ids.formIntersection(try promptMatches(text)) }
+        return ids
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import GRDB
+import Learning
+
+/// Images to predict for: ids and features per encoder.
+public struct FeatureRows: Sendable {
+    public var ids: [Int64] = []
+    /// The last image id looked at (with or without features); nil when none was left.
+    public var lastScannedID: Int64?
+    public var features: [String: [Float]] = [:]
+    public var count: Int { ids.count }
+    public init() {}
+}
+
+extension IndexStore {
+    /// Encoders whose features are cached for indexed images (without the
+    /// "features." prefix), with how many images have them.
+    public func featureEncoders() throws -> [String: Int] {
+        try read { db in
+            var out: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, count(*) AS n FROM embedding WHERE kind LIKE 'features.%' GROUP BY kind") {
+                let kind: String = row["kind"]
+                out[String(kind.dropFirst("features.".count))] = row["n"]
+            }
+            return out
+        }
+    }
+
+    /// Labelled images that have features for every encoder in `encoders`.
+    /// `excluding` drops images by content hash (evaluation never trains on
+    /// what it evaluates).
+    public func labelledRows(encoders: [String], excluding: Set<String> = []) throws -> TrainingSet {
+        try read { db in
+            var out = TrainingSet()
+            let kinds = [EmbeddingKind.knownPrompt] + encoders.map(EmbeddingKind.features)
+            let marks = kinds.map { _ in "?" }.joined(separator: ",")
+            // One pass over the embeddings of labelled images, ordered by image.
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT i.id, i.contentHash, i.prompt, e.kind, e.vector FROM image i JOIN embedding e ON e.imageId = i.id
+                WHERE i.status = 'indexed' AND i.prompt IS NOT NULL AND e.kind IN (\(marks))
+                ORDER BY i.id
+                """, arguments: StatementArguments(kinds))
+            var current: (id: Int64, hash: String, prompt: String)?
+            var vectors: [String: [Float]] = [:]
+            func flush() {
+                guard let c = current, vectors.count == kinds.count, !excluding.contains(c.hash) else { return }
+                out.ids.append(c.id); out.contentHashes.append(c.hash); out.prompts.append(c.prompt)
+                out.targets.append(contentsOf: vectors[EmbeddingKind.knownPrompt]!)
+                for e in encoders { out.features[e, default: []].append(contentsOf: vectors[EmbeddingKind.features(e)]!) }
+            }
+            while let row = try cursor.next() {
+                let id: Int64 = row["id"]
+                if current?.id != id {
+                    flush()
+                    current = (id, row["contentHash"] ?? "", row["prompt"])
+                    vectors.removeAll(keepingCapacity: true)
+                }
+                vectors[row["kind"]] = [Float](blob: row["vector"])
+            }
+            flush()
+            return out
+        }
+    }
+
+    /// Indexed images with features for every encoder, in id order from
+    /// `afterID`, at most `limit` of them.
+    public func featureRows(encoders: [String], afterID: Int64, limit: Int) throws -> FeatureRows {
+        try read { db in
+            var out = FeatureRows()
+            let kinds = encoders.map(EmbeddingKind.features)
+            let marks = kinds.map { _ in "?" }.joined(separator: ",")
+            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE status = 'indexed' AND id > ? ORDER BY id LIMIT ?",
+                                         arguments: [afterID, limit])
+            guard let first = ids.first, let last = ids.last else { return out }
+            out.lastScannedID = last
+            var byImage: [Int64: [String: [Float]]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT imageId, kind, vector FROM embedding WHERE imageId BETWEEN ? AND ? AND kind IN (\(marks))",
+                                        arguments: StatementArguments([first, last] as [Int64]) + StatementArguments(kinds)) {
+                byImage[row["imageId"], default: [:]][row["kind"]] = [Float](blob: row["vector"])
+            }
+            for id in ids {
+                guard let v = byImage[id], v.count == kinds.count else { continue }
+                out.ids.append(id)
+                for e in encoders { out.features[e, default: []].append(contentsOf: v[EmbeddingKind.features(e)]!) }
+            }
+            return out
+        }
+    }
+
+    /// The largest image id (0 when empty).
+    public func lastImageID() throws -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT max(id) FROM image") ?? 0 }
+    }
+
+    /// A prediction replacing an image's zero-shot one.
+    public struct Prediction: Sendable {
+        public var id: Int64
+        public var embedding: [Float]
+        public var caption: String?
+        public var keywords: [String]
+        public init(id: Int64, embedding: [Float], caption: String?, keywords: [String]) {
+            self.id = id; self.embedding = embedding; self.caption = caption; self.keywords = keywords
+        }
+    }
+
+    /// Writes predictions in one transaction, skipping images gone meanwhile;
+    /// returns the ids it updated.
+    @discardableResult
+    public func updatePredictions(_ predictions: [Prediction]) throws -> Set<Int64> {
+        try write { db in
+            var updated = Set<Int64>()
+            for p in predictions {
+                let keywords = String(decoding: try JSONEncoder().encode(p.keywords), as: UTF8.self)
+                try db.execute(sql: "UPDATE image SET caption = ?, keywordsJSON = ? WHERE id = ?", arguments: [p.caption, keywords, p.id])
+                guard db.changesCount > 0 else { continue }
+                try db.execute(sql: "INSERT OR REPLACE INTO embedding (imageId, kind, vector) VALUES (?, ?, ?)",
+                               arguments: [p.id, EmbeddingKind.predicted, p.embedding.blob])
+                updated.insert(p.id)
+            }
+            return updated
+        }
+    }
+
+    /// Replaces every alignment score and tier (one transaction).
+    public func replaceAlignments(_ rows: [(id: Int64, alignment: Float, tier: String)]) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE image SET alignment = NULL, tier = NULL WHERE alignment IS NOT NULL OR tier IS NOT NULL")
+            for r in rows {
+                try db.execute(sql: "UPDATE image SET alignment = ?, tier = ? WHERE id = ?", arguments: [Double(r.alignment), r.tier, r.id])
+            }
+        }
+    }
+
+    /// Adds prompts to the imported bank; returns how many were new.
+    @discardableResult
+    public func addBankPrompts(_ prompts: [String], vectors: [[Float]], source: String) throws -> Int {
+        precondition(prompts.count == vectors.count, "one vector per prompt")
+        return try write { db in
+            var added = 0
+            let now = Date().timeIntervalSince1970
+            for (p, v) in zip(prompts, vectors) {
+                try db.execute(sql: "INSERT OR IGNORE INTO prompt_bank (prompt, source, embedding, addedAt) VALUES (?, ?, ?, ?)",
+                               arguments: [p, source, v.blob, now])
+                added += db.changesCount
+            }
+            return added
+        }
+    }
+
+    /// Which of `prompts` the imported bank already holds.
+    public func bankContains(_ prompts: [String]) throws -> Set<String> {
+        try read { db in
+            var out = Set<String>()
+            for chunk in stride(from: 0, to: prompts.count, by: 500) {
+                let part = Array(prompts[chunk..<min(prompts.count, chunk + 500)])
+                let marks = part.map { _ in "?" }.joined(separator: ",")
+                out.formUnion(try String.fetchAll(db, sql: "SELECT prompt FROM prompt_bank WHERE prompt IN (\(marks))", arguments: StatementArguments(part)))
+            }
+            return out
+        }
+    }
+
+    /// Every imported prompt with its embedding, in insertion order.
+    public func bankPrompts() throws -> (prompts: [String], vectors: [Float]) {
+        try read { db in
+            var prompts: [String] = [], vectors: [Float] = []
+            let cursor = try Row.fetchCursor(db, sql: "SELECT prompt, embedding FROM prompt_bank ORDER BY id")
+            while let row = try cursor.next() {
+                prompts.append(row["prompt"])
+                vectors.append(contentsOf: [Float](blob: row["embedding"]))
+            }
+            return (prompts, vectors)
+        }
+    }
+
+    public func bankCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM prompt_bank") ?? 0 }
+    }
+
+    public func trainingState(_ key: String) throws -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT value FROM training_state WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setTrainingState(_ key: String, _ value: String) throws {
+        try write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO training_state (key, value) VALUES (?, ?)", arguments: [key, value])
+        }
+    }
+
+    /// Ids of labelled images with an alignment score, lowest first.
+    public func leastAligned(maxAlignment: Double?, tier: String?, folder: String?, limit: Int) throws -> [Int64] {
+        var clauses = ["status = 'indexed'", "alignment IS NOT NULL"]
+        var args: [(any DatabaseValueConvertible)?] = []
+        if let maxAlignment { clauses.append("alignment <= ?"); args.append(maxAlignment) }
+        if let tier { clauses.append("tier = ?"); args.append(tier) }
+        if let folder { clauses.append("(path = ? OR substr(path, 1, ?) = ?)"); args += [folder, folder.count + 1, folder + "/"] }
+        args.append(limit)
+        return try read { db in
+            try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE " + clauses.joined(separator: " AND ") + " ORDER BY alignment ASC, id LIMIT ?",
+                               arguments: StatementArguments(args.map { $0?.databaseValue ?? .null }))
+        }
+    }
+}
