@@ -124,7 +124,7 @@ extension ControlHandler {
         if o["embedding"] != nil { o["embedding"] = p.embedding.map(Double.init) }
         if let hash = a.contentHash, let rec = try? service.store.indexedImage(contentHash: hash) {
             o["alignment"] = rec.alignment.map { Double($0) } ?? NSNull()
-            o["tier"] = rec.tier ?? NSNull()
+            o["tier"] = rec.tier?.rawValue ?? NSNull()
         }
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Inference
+import Learning
 import Analysis
 import RevsdProtocol
 import RevsdSystem
@@ -126,7 +127,7 @@ public struct ControlHandler: Sendable {
         let allowed: Set<Int64>? = hasFilter ? try service.store.filteredIDs(
             folder: (r["folder"] as? String).map { URL(fileURLWithPath: $0).standardizedFileURL.path },
             hasPrompt: r["has_prompt"] as? Bool, since: r["since"] as? Double, until: r["until"] as? Double,
-            model: r["model"] as? String, text: r["text"] as? String, maxAlignment: maxAlignment, tier: r["tier"] as? String) : nil
+            model: r["model"] as? String, text: r["text"] as? String, maxAlignment: maxAlignment, tier: (r["tier"] as? String).flatMap(Tier.init(rawValue:))) : nil
         let hits = service.search.search(q, k: k, allowed: allowed)
         return ["query": query, "results": try results(hits)]
     }
@@ -138,13 +139,13 @@ public struct ControlHandler: Sendable {
         if let t = r["tier"], !["easy", "medium", "hard"].contains(t as? String ?? "") {
             throw ControlError(.badRequest, "\"tier\" must be easy, medium or hard")
         }
-        let ids = try service.store.leastAligned(maxAlignment: maxAlignment, tier: r["tier"] as? String,
+        let ids = try service.store.leastAligned(maxAlignment: maxAlignment, tier: (r["tier"] as? String).flatMap(Tier.init(rawValue:)),
                                                  folder: (r["folder"] as? String).map { URL(fileURLWithPath: $0).standardizedFileURL.path }, limit: k)
         let records = try service.store.images(ids: ids)
         return ["query": NSNull(), "results": ids.compactMap { id -> [String: Any]? in
             guard let rec = records[id] else { return nil }
             return ["path": rec.path, "score": rec.alignment.map { Double($0) } ?? NSNull(), "caption": rec.caption ?? NSNull(),
-                    "prompt": rec.prompt ?? NSNull(), "alignment": rec.alignment.map { Double($0) } ?? NSNull(), "tier": rec.tier ?? NSNull()]
+                    "prompt": rec.prompt ?? NSNull(), "alignment": rec.alignment.map { Double($0) } ?? NSNull(), "tier": rec.tier?.rawValue ?? NSNull()]
         }]
     }
 
@@ -163,7 +164,7 @@ public struct ControlHandler: Sendable {
         return hits.compactMap { h in
             guard let rec = records[h.id] else { return nil }
             return ["path": rec.path, "score": Double(h.score), "caption": rec.caption ?? NSNull(), "prompt": rec.prompt ?? NSNull(),
-                    "alignment": rec.alignment.map { Double($0) } ?? NSNull(), "tier": rec.tier ?? NSNull()]
+                    "alignment": rec.alignment.map { Double($0) } ?? NSNull(), "tier": rec.tier?.rawValue ?? NSNull()]
         }
     }
 }

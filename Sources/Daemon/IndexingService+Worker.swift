@@ -61,9 +61,9 @@ extension IndexingService {
         }
         analyzer.completeKnownPrompts(&analyses)
         var batch: [(file: IndexedFile, job: Job)] = []
-        var vectorsByJob: [[String: [Float]]] = []
+        var vectorsByJob: [[EmbeddingKind: [Float]]] = []
         for (p, a) in zip(pending, analyses) {
-            var vectors: [String: [Float]] = [:]
+            var vectors: [EmbeddingKind: [Float]] = [:]
             var caption = a.caption, keywords = a.keywords
             if let e = a.embedding { vectors[EmbeddingKind.predicted] = e }
             // After training, the learned ensemble replaces the zero-shot prediction.
@@ -124,7 +124,7 @@ extension IndexingService {
         count(failed: true)
     }
 
-    func publish(_ id: Int64, _ vectors: [String: [Float]]) {
+    func publish(_ id: Int64, _ vectors: [EmbeddingKind: [Float]]) {
         search.remove(id)
         if let v = vectors[EmbeddingKind.predicted] { search.set(id, kind: .predicted, vector: v) }
         if let v = vectors[EmbeddingKind.knownPrompt] { search.set(id, kind: .knownPrompt, vector: v) }

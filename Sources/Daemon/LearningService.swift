@@ -64,7 +64,7 @@ public final class LearningService: @unchecked Sendable {
         }
         do { try rebuildBank() } catch { logger.error("cannot load the prompt bank", metadata: ["error": "\(error)"]) }
         // A run whose re-prediction was cut short (the daemon stopped) finishes it now.
-        if let m = model, (try? store.trainingState(Self.predictedWithKey)) != Self.stamp(m) {
+        if let m = model, (try? store.trainingState(.predictedWithModel)) != Self.stamp(m) {
             lock.withLock { _state = .predicting(done: 0, total: 0) }
             let t = Thread { [self] in
                 do { try repredictAll() } catch { logger.error("re-predicting failed", metadata: ["error": "\(error)"]) }
@@ -76,7 +76,6 @@ public final class LearningService: @unchecked Sendable {
         }
     }
 
-    static let predictedWithKey = "predicted_with_model"
     static func stamp(_ m: LearnedModel) -> String { "\(m.report.trainedAt.timeIntervalSince1970)" }
 
     /// The bank: every known prompt of the library, then imported prompts.
@@ -131,8 +130,8 @@ public final class LearningService: @unchecked Sendable {
         guard retrainAfter > 0, case .idle = state else { return }
         do {
             let labelled = try store.counts().withPrompt
-            let last = Int(try store.trainingState("labelled_at_last_training") ?? "0") ?? 0
-            let lastFailedAt = Int(try store.trainingState("labelled_at_last_failure") ?? "-1") ?? -1
+            let last = Int(try store.trainingState(.labelledAtLastTraining) ?? "0") ?? 0
+            let lastFailedAt = Int(try store.trainingState(.labelledAtLastFailure) ?? "-1") ?? -1
             guard labelled >= LibraryTrainer.minimumExamples, labelled - last >= retrainAfter, labelled != lastFailedAt else { return }
             startTraining(reason: "\(labelled - last) new labelled images")
         } catch {
@@ -162,7 +161,7 @@ public final class LearningService: @unchecked Sendable {
             }
             try result.model.save(to: modelPath)
             try store.replaceAlignments(result.alignments)
-            try store.setTrainingState("labelled_at_last_training", "\(labelledNow)")
+            try store.setTrainingState(.labelledAtLastTraining, "\(labelledNow)")
             lock.withLock { _model = result.model; _lastError = nil }
             try rebuildBank()
             try repredictAll()
@@ -179,7 +178,7 @@ public final class LearningService: @unchecked Sendable {
             } else {
                 logger.error("training failed", metadata: ["error": "\(error)"])
                 let labelled = (try? store.counts().withPrompt) ?? 0
-                try? store.setTrainingState("labelled_at_last_failure", "\(labelled)")
+                try? store.setTrainingState(.labelledAtLastFailure, "\(labelled)")
                 lock.withLock { _lastError = "\(error)" }
             }
         }
@@ -197,7 +196,7 @@ public final class LearningService: @unchecked Sendable {
         while true {
             let rows = try store.featureRows(encoders: model.encoders, afterID: after, limit: 512)
             guard let last = rows.lastScannedID else {
-                try store.setTrainingState(Self.predictedWithKey, Self.stamp(model))
+                try store.setTrainingState(.predictedWithModel, Self.stamp(model))
                 break
             }
             after = last
@@ -245,7 +244,7 @@ public final class LearningService: @unchecked Sendable {
             o["examples"] = m.report.examples
             o["validation_mean_cosine"] = Double(m.report.ensembleCosine)
             o["constant_mean_cosine"] = Double(m.report.constantCosine)
-            o["members"] = m.members
+            o["members"] = m.members.map(\.name)
         }
         o["prompt_bank"] = bank.count
         o["last_error"] = lastError ?? NSNull()

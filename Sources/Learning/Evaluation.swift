@@ -21,12 +21,8 @@ public struct EvaluationItem: Sendable {
 /// ensemble, beside the constant baseline (the mean training embedding) and
 /// the zero-shot prediction; and 1-NN captioning (exact match, mean cosine).
 public struct EvaluationResult: Sendable {
-    public struct Row: Sendable, Equatable {
-        public var encoder: String
-        public var head: String
-        public var technique: String
-        public var meanCosine: Float
-    }
+    /// Mean cosine of one encoder/head/technique.
+    public typealias Row = TrainingReport.Row
     public var images: Int
     public var rows: [Row]
     public var ensemble: Float
@@ -45,7 +41,7 @@ public struct EvaluationResult: Sendable {
     public func jsonObject() -> [String: Any] {
         var o: [String: Any] = [
             "images": images,
-            "rows": rows.map { ["encoder": $0.encoder, "head": $0.head, "technique": $0.technique, "mean_cosine": Double($0.meanCosine)] },
+            "rows": rows.map { ["encoder": $0.encoder, "head": $0.head.rawValue, "technique": $0.technique.rawValue, "mean_cosine": Double($0.meanCosine)] },
             "ensemble": ["mean_cosine": Double(ensemble)],
             "constant": ["mean_cosine": Double(constant)],
             "zero_shot": zeroShot.map { ["mean_cosine": Double($0)] as Any } ?? NSNull(),
@@ -66,10 +62,8 @@ public struct EvaluationResult: Sendable {
         let targets = items.flatMap(\.target)
         let out = model.predict(features: features, rows: n, allTechniques: true)
         var rows: [Row] = []
-        for key in out.techniques.keys.sorted() {
-            let parts = key.split(separator: "/", maxSplits: 2).map(String.init)
-            rows.append(Row(encoder: parts[0], head: parts[1], technique: parts[2],
-                            meanCosine: EnsembleWeights.meanCosine(out.techniques[key]!, targets, dimension: dim)))
+        for (variant, p) in out.techniques.sorted(by: { $0.key < $1.key }) {
+            rows.append(Row(variant, meanCosine: EnsembleWeights.meanCosine(p, targets, dimension: dim)))
         }
         let constant = EnsembleWeights.meanCosine([Float]((0..<n).flatMap { _ in model.meanTarget }), targets, dimension: dim)
         var zeroShot: Float?
@@ -103,7 +97,7 @@ public struct EvaluationResult: Sendable {
     /// ensemble, the baselines and the captions.
     public func table() -> String {
         var lines: [[String]] = [["encoder", "head", "technique", "mean cosine"]]
-        for r in rows { lines.append([r.encoder, r.head, r.technique, String(format: "%.4f", r.meanCosine)]) }
+        for r in rows { lines.append([r.encoder, r.head.rawValue, r.technique.rawValue, String(format: "%.4f", r.meanCosine)]) }
         lines.append(["ensemble", "all", "weighted", String(format: "%.4f", ensemble)])
         lines.append(["constant", "mean", "baseline", String(format: "%.4f", constant)])
         if let zeroShot { lines.append(["zero-shot", "imagenet", "prior", String(format: "%.4f", zeroShot)]) }

@@ -7,10 +7,6 @@ import Inference
 /// vocabulary and the constant baseline. Immutable: training builds a new
 /// one and the daemon swaps it in whole.
 public struct LearnedModel: Sendable {
-    public enum Technique: String, Sendable, CaseIterable, Codable {
-        case vanilla, mlc = "+MLC", curriculum = "+MLC+CL"
-    }
-
     public struct EncoderHeads: Sendable {
         public var ridge: RidgeRegressor
         public var ridgeAlpha: Float
@@ -37,16 +33,15 @@ public struct LearnedModel: Sendable {
     public var report: TrainingReport
     public let dimension: Int
 
-    /// Member names in ensemble order, without DAKL.
-    public var baseMembers: [String] { encoders.flatMap { ["\($0)/ridge", "\($0)/mlp", "\($0)/knn"] } }
-    public var members: [String] { baseMembers + (dakl == nil ? [] : ["dakl"]) }
+    /// Members in ensemble order, without DAKL.
+    public var baseMembers: [EnsembleMember] { encoders.flatMap(EnsembleMember.base) }
+    public var members: [EnsembleMember] { baseMembers + (dakl == nil ? [] : [.dakl]) }
 
     /// Every member's unit predictions for `rows` images.
     public struct Outputs: Sendable {
-        /// By member name ("enc/ridge", "enc/mlp", "enc/knn", "dakl").
-        public var members: [String: [Float]] = [:]
-        /// By encoder and technique, for evaluation ("enc/mlp/+MLC").
-        public var techniques: [String: [Float]] = [:]
+        public var members: [EnsembleMember: [Float]] = [:]
+        /// By encoder, head and technique, for evaluation.
+        public var techniques: [HeadVariant: [Float]] = [:]
         public var ensemble: [Float] = []
         /// MLC probabilities (rows, vocabulary), averaged over the encoders.
         public var keywordProbabilities: [Float] = []
@@ -64,33 +59,33 @@ public struct LearnedModel: Sendable {
             guard let h = heads[e], let x = features[e], x.count == rows * h.ridge.inputs else { continue }
             var ridge = h.ridge.predict(x)
             EnsembleWeights.normalizeRows(&ridge, dimension)
-            out.members["\(e)/ridge"] = ridge
-            out.techniques["\(e)/ridge/vanilla"] = ridge
+            out.members[.head(encoder: e, .ridge)] = ridge
+            out.techniques[HeadVariant(encoder: e, head: .ridge, technique: .vanilla)] = ridge
             let z = Self.standardize(x, mean: h.inputMean, inverseStd: h.inputInverseStd)
             // Keywords come from the ensemble's MLP head when it has an MLC
             // head, else from the +MLC+CL or +MLC one.
             let keywordTechnique = [h.ensembleTechnique, .curriculum, .mlc].first { (h.mlp[$0]?.keywords ?? 0) > 0 }
-            for t in Technique.allCases where allTechniques || t == h.ensembleTechnique || t == keywordTechnique {
+            for t in Technique.mlp where allTechniques || t == h.ensembleTechnique || t == keywordTechnique {
                 guard let head = h.mlp[t] else { continue }
                 let p = head.predictWithKeywords(z, rows: rows)
-                out.techniques["\(e)/mlp/\(t.rawValue)"] = p.embeddings
-                if t == h.ensembleTechnique { out.members["\(e)/mlp"] = p.embeddings }
+                out.techniques[HeadVariant(encoder: e, head: .mlp, technique: t)] = p.embeddings
+                if t == h.ensembleTechnique { out.members[.head(encoder: e, .mlp)] = p.embeddings }
                 if t == keywordTechnique, p.keywords.count == keywordSum.count {
                     for i in 0..<p.keywords.count { keywordSum[i] += p.keywords[i] }
                     keywordHeads += 1
                 }
             }
             let knn = h.knn.predict(x)
-            out.members["\(e)/knn"] = knn
-            out.techniques["\(e)/knn/k-NN"] = knn
+            out.members[.head(encoder: e, .knn)] = knn
+            out.techniques[HeadVariant(encoder: e, head: .knn, technique: .knn)] = knn
         }
         let base = baseMembers.map { out.members[$0] ?? [Float](repeating: 0, count: rows * dimension) }
         let baseEnsemble = EnsembleWeights.combine(base, weights: baseWeights, dimension: dimension)
         if let dakl {
             var d = dakl.predict(baseEnsemble)
             EnsembleWeights.normalizeRows(&d, dimension)
-            out.members["dakl"] = d
-            out.techniques["ensemble/dakl/+DAKL"] = d
+            out.members[.dakl] = d
+            out.techniques[.dakl] = d
             out.ensemble = EnsembleWeights.combine(base + [d], weights: weights, dimension: dimension)
         } else {
             out.ensemble = baseEnsemble
@@ -135,9 +130,13 @@ public struct LearnedModel: Sendable {
 public struct TrainingReport: Sendable, Codable, Equatable {
     public struct Row: Sendable, Codable, Equatable {
         public var encoder: String
-        public var head: String
-        public var technique: String
+        public var head: HeadKind
+        public var technique: Technique
         public var meanCosine: Float
+
+        public init(_ variant: HeadVariant, meanCosine: Float) {
+            encoder = variant.encoder; head = variant.head; technique = variant.technique; self.meanCosine = meanCosine
+        }
     }
     public var trainedAt: Date
     public var examples: Int
@@ -147,6 +146,7 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     public var rows: [Row]
     public var ensembleCosine: Float
     public var constantCosine: Float
+    /// Member names in ensemble order ("efficientnet-lite0/ridge", …, "dakl").
     public var members: [String]
     public var weights: [Float]
     /// Seconds spent per technique (summed over encoders).

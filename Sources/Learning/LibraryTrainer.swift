@@ -47,7 +47,7 @@ public struct LibraryTrainer: Sendable {
     public struct Result: Sendable {
         public var model: LearnedModel
         /// Every labelled image: out-of-fold alignment and curriculum tier.
-        public var alignments: [(id: Int64, alignment: Float, tier: String)]
+        public var alignments: [(id: Int64, alignment: Float, tier: Tier)]
     }
 
     /// The deterministic split: validation by content hash (about a tenth);
@@ -71,160 +71,16 @@ public struct LibraryTrainer: Sendable {
         return out
     }
 
-    public func train(_ data: TrainingSet, progress: Progress = { _, _ in true }) throws -> Result {
-        let n = data.count
-        guard n >= Self.minimumExamples else {
-            throw TrainingFailure("\(n) labelled images; at least \(Self.minimumExamples) are needed (images whose metadata carries the prompt)")
-        }
-        let encoders = data.features.keys.sorted()
-        guard !encoders.isEmpty else { throw TrainingFailure("no image features are cached in the index") }
-        let dim = data.targets.count / n
-        let mask = Self.validationMask(hashes: data.contentHashes)
-        let trainIdx = (0..<n).filter { !mask[$0] }, valIdx = (0..<n).filter { mask[$0] }
-        let yTrain = Self.rows(data.targets, trainIdx, dim), yVal = Self.rows(data.targets, valIdx, dim)
-        let vocabulary = PromptVocabulary(prompts: trainIdx.map { data.prompts[$0] }, size: options.vocabularySize)
-        let wordsTrain = trainIdx.map { Self.wordIndices(vocabulary, data.prompts[$0]) }
-        var meanTarget = [Float](repeating: 0, count: dim)
-        for r in 0..<trainIdx.count { for j in 0..<dim { meanTarget[j] += yTrain[r * dim + j] } }
-        EnsembleWeights.normalizeRows(&meanTarget, dim)
-        let constantVal = [Float]((0..<valIdx.count).flatMap { _ in meanTarget })
-
-        var seconds: [String: Double] = [:]
-        func timed<T>(_ key: String, _ body: () throws -> T) rethrows -> T {
-            let t0 = ContinuousClock.now
-            defer { seconds[key, default: 0] += (ContinuousClock.now - t0).seconds }
-            return try body()
-        }
-        var rows: [TrainingReport.Row] = []
-        var heads: [String: LearnedModel.EncoderHeads] = [:]
-        var valPredictions: [String: [Float]] = [:]   // by member
-        var difficulty = [Float](repeating: 0, count: n), difficultyCount = 0
-        let steps = Double(encoders.count) * 4 + 3
-        var step = 0.0
-        func report(_ phase: String) throws {
-            guard progress(phase, min(step / steps, 1)) else { throw TrainingFailure("cancelled") }
-        }
-        for e in encoders {
-            guard let x = data.features[e] else { continue }
-            let d = x.count / n
-            var xTrain = Self.rows(x, trainIdx, d)
-            let xVal = Self.rows(x, valIdx, d)
-            // Ridge, penalty chosen on validation.
-            try report("\(e): ridge"); step += 1
-            let ridges = try timed("ridge") { try RidgeRegressor.fit(x: xTrain, y: yTrain, count: trainIdx.count, alphas: options.ridgeAlphas) }
-            var bestRidge = 0, bestRidgeCos = -Float.infinity, ridgeVal: [Float] = []
-            for (i, r) in ridges.enumerated() {
-                var p = r.predict(xVal); EnsembleWeights.normalizeRows(&p, dim)
-                let c = EnsembleWeights.meanCosine(p, yVal, dimension: dim)
-                if c > bestRidgeCos { bestRidgeCos = c; bestRidge = i; ridgeVal = p }
-            }
-            rows.append(.init(encoder: e, head: "ridge", technique: "vanilla", meanCosine: bestRidgeCos))
-            valPredictions["\(e)/ridge"] = ridgeVal
-            // k-NN in the encoder's feature space, k chosen on validation.
-            try report("\(e): k-NN"); step += 1
-            let knnAll = KNNRegressor(features: xTrain, targets: yTrain, count: trainIdx.count, k: options.knnKs.first ?? 10)
-            var bestK = knnAll.k, bestKnnCos = -Float.infinity, knnVal: [Float] = []
-            timed("k-NN") {
-                let predictions = knnAll.predict(xVal, ks: options.knnKs)
-                for (k, p) in zip(options.knnKs, predictions) {
-                    let c = EnsembleWeights.meanCosine(p, yVal, dimension: dim)
-                    if c > bestKnnCos { bestKnnCos = c; bestK = min(k, trainIdx.count); knnVal = p }
-                }
-            }
-            let knn = knnAll.with(k: bestK)
-            rows.append(.init(encoder: e, head: "knn", technique: "k-NN", meanCosine: bestKnnCos))
-            valPredictions["\(e)/knn"] = knnVal
-            // MLP heads: vanilla, +MLC, then +MLC+CL from the +MLC run's difficulty scores.
-            let moments = LearnedModel.moments(xTrain, dimension: d)
-            let zTrain = LearnedModel.standardize(xTrain, mean: moments.mean, inverseStd: moments.inverseStd)
-            xTrain = []   // the k-NN head keeps its own (normalised) copy
-            let zVal = LearnedModel.standardize(xVal, mean: moments.mean, inverseStd: moments.inverseStd)
-            var mlp: [LearnedModel.Technique: MLPHead] = [:]
-            var mlpVal: [LearnedModel.Technique: [Float]] = [:]
-            let runs = try MLPMember.train(
-                x: zTrain, y: yTrain, words: wordsTrain, vocabularySize: vocabulary.words.count,
-                validationX: zVal, validationY: yVal, trainingRows: trainIdx, validationRows: valIdx, dimension: d, options: options,
-                phase: { name in try report("\(e): MLP \(name)"); step += 1 }, keepGoing: { progress("\(e): MLP", min(step / steps, 1)) })
-            for (k, v) in runs.seconds { seconds[k, default: 0] += v }
-            var mlpCos: [LearnedModel.Technique: Float] = [:]
-            for t in LearnedModel.Technique.allCases {
-                guard let head = runs.heads[t] else { continue }
-                mlp[t] = head
-                let p = head.predict(zVal, rows: valIdx.count)
-                mlpVal[t] = p
-                mlpCos[t] = EnsembleWeights.meanCosine(p, yVal, dimension: dim)
-                rows.append(.init(encoder: e, head: "mlp", technique: t.rawValue, meanCosine: mlpCos[t]!))
-            }
-            for i in 0..<n { difficulty[i] += runs.difficulty[i] }
-            difficultyCount += 1
-            // The best technique on validation; on a tie the later one (+MLC+CL over +MLC over vanilla).
-            let best = LearnedModel.Technique.allCases.reversed().max { (mlpCos[$0] ?? -2) < (mlpCos[$1] ?? -2) } ?? .vanilla
-            valPredictions["\(e)/mlp"] = mlpVal[best]
-            heads[e] = .init(ridge: ridges[bestRidge], ridgeAlpha: options.ridgeAlphas[bestRidge], mlp: mlp, ensembleTechnique: best, knn: knn,
-                             inputMean: moments.mean, inputInverseStd: moments.inverseStd)
-        }
-        // Ensemble weights on validation, then DAKL over the base ensemble.
-        try report("ensemble"); step += 1
-        var model = LearnedModel(encoders: encoders, heads: heads, dakl: nil, baseWeights: [], weights: [], vocabulary: vocabulary,
-                                 meanTarget: meanTarget, report: TrainingReport(
-                                    trainedAt: Date(), examples: n, trainExamples: trainIdx.count, validationExamples: valIdx.count,
-                                    rows: [], ensembleCosine: 0, constantCosine: 0, members: [], weights: [], seconds: [:],
-                                    daklGamma: nil, daklCentroids: 0, knnK: 0), dimension: dim)
-        let baseVal = model.baseMembers.map { valPredictions[$0]! }
-        model.baseWeights = options.fitEnsembleWeights ? EnsembleWeights.fit(members: baseVal, targets: yVal, dimension: dim)
-            : [Float](repeating: 1 / Float(baseVal.count), count: baseVal.count)
-        model.weights = model.baseWeights
-        try report("DAKL"); step += 1
-        timed("DAKL") {
-            // The base ensemble on the training rows, a chunk at a time (bounded memory).
-            var baseTrain = [Float]()
-            baseTrain.reserveCapacity(trainIdx.count * dim)
-            for lo in stride(from: 0, to: trainIdx.count, by: 4096) {
-                let chunk = Array(trainIdx[lo..<min(trainIdx.count, lo + 4096)])
-                let f = data.features.mapValues { Self.rows($0, chunk, $0.count / n) }
-                baseTrain += model.predict(features: f, rows: chunk.count).ensemble
-            }
-            let baseValEnsemble = EnsembleWeights.combine(baseVal, weights: model.baseWeights, dimension: dim)
-            // DAKL needs a few centroids to say anything (8: 160 training images).
-            let r = min(options.daklMaxCentroids, trainIdx.count / 20)
-            guard r >= Self.minimumDAKLCentroids else { return }
-            let km = KMeans(points: baseTrain, count: trainIdx.count, k: r, seed: options.seed, maxIterations: 25, tolerance: 0.001)
-            // Each centroid's target: the true embedding of its nearest labelled image.
-            let nearest = KNNRegressor(features: baseTrain, targets: yTrain, count: trainIdx.count, k: 1)
-            var centroids = km.centroids
-            EnsembleWeights.normalizeRows(&centroids, dim)
-            let targets = nearest.predict(centroids, k: 1)
-            var bestCos = -Float.infinity
-            for g in options.daklGammas {
-                guard let krr = try? DomainAdaptiveKernelRidge(centroids: centroids, targets: targets, dimension: dim, gamma: g, alpha: options.daklAlpha) else { continue }
-                var p = krr.predict(baseValEnsemble); EnsembleWeights.normalizeRows(&p, dim)
-                let c = EnsembleWeights.meanCosine(p, yVal, dimension: dim)
-                if c > bestCos { bestCos = c; model.dakl = krr; valPredictions["dakl"] = p }
-            }
-            if let dakl = model.dakl {
-                rows.append(.init(encoder: "ensemble", head: "dakl", technique: "+DAKL", meanCosine: bestCos))
-                model.report.daklGamma = dakl.gamma
-                model.report.daklCentroids = dakl.count
-                model.weights = options.fitEnsembleWeights
-                    ? EnsembleWeights.fit(members: baseVal + [valPredictions["dakl"]!], targets: yVal, dimension: dim)
-                    : [Float](repeating: 1 / Float(baseVal.count + 1), count: baseVal.count + 1)
-            }
-        }
-        let ensembleVal = EnsembleWeights.combine(model.members.map { valPredictions[$0]! }, weights: model.weights, dimension: dim)
-        // Out-of-fold alignment for every labelled image and curriculum tiers.
-        try report("alignment"); step += 1
-        let alignment = try timed("alignment") { try outOfFoldAlignment(data, encoders: encoders, dimension: dim, model: model) }
-        let scores = difficultyCount > 0 ? difficulty.map { $0 / Float(difficultyCount) } : alignment
-        let tiers = Self.tiers(scores: scores, trainingMask: mask.map { !$0 })
-        model.report.rows = rows
-        model.report.ensembleCosine = EnsembleWeights.meanCosine(ensembleVal, yVal, dimension: dim)
-        model.report.constantCosine = EnsembleWeights.meanCosine(constantVal, yVal, dimension: dim)
-        model.report.members = model.members
-        model.report.weights = model.weights
-        model.report.seconds = seconds
-        model.report.knnK = heads.values.first?.knn.k ?? 0
-        _ = progress("done", 1)
-        return Result(model: model, alignments: (0..<n).map { (data.ids[$0], alignment[$0], tiers[$0]) })
+    /// Trains every member on `data`, in the named steps of `TrainingRun`:
+    /// per encoder ridge, k-NN and the MLP heads; the ensemble's weights; DAKL
+    /// over it; then the out-of-fold alignment and tier of every image.
+    public func train(_ data: TrainingSet, progress: @escaping Progress = { _, _ in true }) throws -> Result {
+        var run = try TrainingRun(data: data, options: options, progress: progress)
+        for encoder in run.encoders { try run.trainHeads(of: encoder) }
+        var model = try run.fitEnsemble()
+        try run.fitDAKL(&model)
+        let alignments = try run.scoreAlignments(model, trainer: self)
+        return Result(model: run.finish(model), alignments: alignments)
     }
 
     static func wordIndices(_ v: PromptVocabulary, _ prompt: String) -> [Int32] {
@@ -234,12 +90,12 @@ public struct LibraryTrainer: Sendable {
     /// Tiers by difficulty score: the thresholds are the training examples'
     /// terciles (the curriculum's easiest third is "easy"), applied to every
     /// labelled image.
-    public static func tiers(scores: [Float], trainingMask: [Bool]) -> [String] {
+    public static func tiers(scores: [Float], trainingMask: [Bool]) -> [Tier] {
         var ref = zip(scores, trainingMask).filter(\.1).map(\.0).sorted()
         if ref.isEmpty { ref = scores.sorted() }
         guard !ref.isEmpty else { return [] }
         let hardBelow = ref[ref.count / 3], easyFrom = ref[min(ref.count - 1, (2 * ref.count) / 3)]
-        return scores.map { $0 >= easyFrom ? "easy" : ($0 < hardBelow ? "hard" : "medium") }
+        return scores.map { $0 >= easyFrom ? .easy : ($0 < hardBelow ? .hard : .medium) }
     }
 
     /// Cosine between each labelled image's prompt embedding and the

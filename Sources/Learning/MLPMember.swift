@@ -6,7 +6,7 @@ import Foundation
 /// difficulty scores).
 enum MLPMember {
     struct Runs {
-        var heads: [LearnedModel.Technique: MLPHead] = [:]
+        var heads: [Technique: MLPHead] = [:]
         /// Difficulty per labelled row (training rows: the curriculum's
         /// scores; validation rows: the +MLC head's cosine), high = easy.
         var difficulty: [Float]

@@ -1,4 +1,6 @@
 import Foundation
+import GRDB
+import Learning
 import Metadata
 
 /// A file as the index knows it.
@@ -21,7 +23,7 @@ public struct ImageRecord: Sendable, Equatable {
     /// Out-of-fold cosine between the learned ensemble's prediction and the
     /// known prompt's embedding, and the curriculum tier (labelled images, after training).
     public var alignment: Float?
-    public var tier: String?
+    public var tier: Tier?
     public var prompt: String? { metadata?.hasRealPrompt == true ? metadata?.prompt : nil }
 }
 
@@ -37,28 +39,69 @@ public struct IndexedFile: Sendable {
     public var metadata: GenerationMetadata?
     public var caption: String?
     public var keywords: [String]
-    /// Vectors by kind, e.g. `EmbeddingKind.predicted`.
-    public var embeddings: [String: [Float]]
+    public var embeddings: [EmbeddingKind: [Float]]
     /// Set when the file could not be indexed: recorded, never retried until it changes.
     public var error: String?
 
     public init(path: String, contentHash: String?, size: Int64, mtimeNs: Int64, width: Int? = nil, height: Int? = nil,
                 format: String? = nil, metadata: GenerationMetadata? = nil, caption: String? = nil, keywords: [String] = [],
-                embeddings: [String: [Float]] = [:], error: String? = nil) {
+                embeddings: [EmbeddingKind: [Float]] = [:], error: String? = nil) {
         self.path = path; self.contentHash = contentHash; self.size = size; self.mtimeNs = mtimeNs
         self.width = width; self.height = height; self.format = format; self.metadata = metadata
         self.caption = caption; self.keywords = keywords; self.embeddings = embeddings; self.error = error
     }
 }
 
-/// Names of the vectors stored per image.
-public enum EmbeddingKind {
+/// The vectors stored per image; `storageKey` is the `embedding.kind`
+/// column ("prompt.predicted", "prompt.known", "features.<encoder>").
+public enum EmbeddingKind: Hashable, Sendable, CustomStringConvertible {
     /// The predicted prompt embedding (all-MiniLM-L6-v2 space, unit length).
-    public static let predicted = "prompt.predicted"
+    case predicted
     /// MiniLM embedding of the prompt the file carries.
-    public static let knownPrompt = "prompt.known"
-    /// An image encoder's pooled features, e.g. "features.efficientnet-lite0".
-    public static func features(_ model: String) -> String { "features.\(model)" }
+    case knownPrompt
+    /// An image encoder's pooled features, e.g. efficientnet-lite0.
+    case features(String)
+
+    static let featuresPrefix = "features."
+
+    public var storageKey: String {
+        switch self {
+        case .predicted: return "prompt.predicted"
+        case .knownPrompt: return "prompt.known"
+        case .features(let encoder): return Self.featuresPrefix + encoder
+        }
+    }
+
+    public init?(storageKey: String) {
+        switch storageKey {
+        case "prompt.predicted": self = .predicted
+        case "prompt.known": self = .knownPrompt
+        case let k where k.hasPrefix(Self.featuresPrefix) && k.utf8.count > Self.featuresPrefix.utf8.count:
+            self = .features(String(k.dropFirst(Self.featuresPrefix.count)))
+        default: return nil
+        }
+    }
+
+    public var description: String { storageKey }
+}
+
+extension EmbeddingKind: DatabaseValueConvertible {
+    public var databaseValue: DatabaseValue { storageKey.databaseValue }
+    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> EmbeddingKind? {
+        String.fromDatabaseValue(dbValue).flatMap(EmbeddingKind.init(storageKey:))
+    }
+}
+
+extension Tier: DatabaseValueConvertible {}
+
+/// The keys of the training_state table.
+public enum TrainingStateKey: String, Sendable, CaseIterable {
+    /// Labelled images counted when the last run succeeded (auto-retraining counts from it).
+    case labelledAtLastTraining = "labelled_at_last_training"
+    /// Labelled images counted when the last run failed (not retried until it changes).
+    case labelledAtLastFailure = "labelled_at_last_failure"
+    /// The model every stored prediction was made with (a re-prediction cut short is finished at start).
+    case predictedWithModel = "predicted_with_model"
 }
 
 /// A queued unit of work.

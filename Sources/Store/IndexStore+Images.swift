@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Learning
 import Metadata
 
 extension IndexStore {
@@ -48,18 +49,19 @@ extension IndexStore {
         }.sorted { a, _ in !FileManager.default.fileExists(atPath: a.path) }.first
     }
 
-    public func embeddings(imageID: Int64) throws -> [String: [Float]] {
+    public func embeddings(imageID: Int64) throws -> [EmbeddingKind: [Float]] {
         try read { db in
-            var out: [String: [Float]] = [:]
+            var out: [EmbeddingKind: [Float]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT kind, vector FROM embedding WHERE imageId = ?", arguments: [imageID]) {
-                out[row["kind"]] = [Float](blob: row["vector"])
+                guard let kind: EmbeddingKind = row["kind"] else { continue }   // a kind this revsd does not know
+                out[kind] = [Float](blob: row["vector"])
             }
             return out
         }
     }
 
     /// Every vector of one kind: (image id, vector), for the search matrix.
-    public func vectors(kind: String) throws -> [(Int64, [Float])] {
+    public func vectors(kind: EmbeddingKind) throws -> [(Int64, [Float])] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT imageId, vector FROM embedding WHERE kind = ?", arguments: [kind]).map {
                 ($0["imageId"], [Float](blob: $0["vector"]))
@@ -205,7 +207,7 @@ extension IndexStore {
 extension IndexStore {
     /// Ids of indexed images matching the search filters (nil filter = any).
     public func filteredIDs(folder: String?, hasPrompt: Bool?, since: Double?, until: Double?,
-                            model: String?, text: String?, maxAlignment: Double? = nil, tier: String? = nil) throws -> Set<Int64> {
+                            model: String?, text: String?, maxAlignment: Double? = nil, tier: Tier? = nil) throws -> Set<Int64> {
         var clauses = ["status = 'indexed'"]
         var args: [(any DatabaseValueConvertible)?] = []
         if let folder { clauses.append("(path = ? OR substr(path, 1, ?) = ?)"); args += [folder, folder.count + 1, folder + "/"] }
@@ -214,7 +216,7 @@ extension IndexStore {
         if let until { clauses.append("mtimeNs < ?"); args.append(Int64(until * 1e9)) }
         if let model { clauses.append("metadataJSON LIKE ?"); args.append("%\"model\":\"" + model.replacingOccurrences(of: "\"", with: "") + "%") }
         if let maxAlignment { clauses.append("alignment IS NOT NULL AND alignment <= ?"); args.append(maxAlignment) }
-        if let tier { clauses.append("tier = ?"); args.append(tier) }
+        if let tier { clauses.append("tier = ?"); args.append(tier.rawValue) }
         var ids = try read { db in
             Set(try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE " + clauses.joined(separator: " AND "),
                                    arguments: StatementArguments(args.map { $0?.databaseValue ?? .null })))

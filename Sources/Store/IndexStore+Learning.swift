@@ -19,8 +19,7 @@ extension IndexStore {
         try read { db in
             var out: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT kind, count(*) AS n FROM embedding WHERE kind LIKE 'features.%' GROUP BY kind") {
-                let kind: String = row["kind"]
-                out[String(kind.dropFirst("features.".count))] = row["n"]
+                if case .features(let encoder)? = row["kind"] as EmbeddingKind? { out[encoder] = row["n"] }
             }
             return out
         }
@@ -41,7 +40,7 @@ extension IndexStore {
                 ORDER BY i.id
                 """, arguments: StatementArguments(kinds))
             var current: (id: Int64, hash: String, prompt: String)?
-            var vectors: [String: [Float]] = [:]
+            var vectors: [EmbeddingKind: [Float]] = [:]
             func flush() {
                 guard let c = current, vectors.count == kinds.count, !excluding.contains(c.hash) else { return }
                 out.ids.append(c.id); out.contentHashes.append(c.hash); out.prompts.append(c.prompt)
@@ -73,7 +72,7 @@ extension IndexStore {
                                          arguments: [afterID, limit])
             guard let first = ids.first, let last = ids.last else { return out }
             out.lastScannedID = last
-            var byImage: [Int64: [String: [Float]]] = [:]
+            var byImage: [Int64: [EmbeddingKind: [Float]]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT imageId, kind, vector FROM embedding WHERE imageId BETWEEN ? AND ? AND kind IN (\(marks))",
                                         arguments: StatementArguments([first, last] as [Int64]) + StatementArguments(kinds)) {
                 byImage[row["imageId"], default: [:]][row["kind"]] = [Float](blob: row["vector"])
@@ -122,7 +121,7 @@ extension IndexStore {
     }
 
     /// Replaces every alignment score and tier (one transaction).
-    public func replaceAlignments(_ rows: [(id: Int64, alignment: Float, tier: String)]) throws {
+    public func replaceAlignments(_ rows: [(id: Int64, alignment: Float, tier: Tier)]) throws {
         try write { db in
             try db.execute(sql: "UPDATE image SET alignment = NULL, tier = NULL WHERE alignment IS NOT NULL OR tier IS NOT NULL")
             for r in rows {
@@ -177,22 +176,22 @@ extension IndexStore {
         try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM prompt_bank") ?? 0 }
     }
 
-    public func trainingState(_ key: String) throws -> String? {
-        try read { db in try String.fetchOne(db, sql: "SELECT value FROM training_state WHERE key = ?", arguments: [key]) }
+    public func trainingState(_ key: TrainingStateKey) throws -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT value FROM training_state WHERE key = ?", arguments: [key.rawValue]) }
     }
 
-    public func setTrainingState(_ key: String, _ value: String) throws {
+    public func setTrainingState(_ key: TrainingStateKey, _ value: String) throws {
         try write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO training_state (key, value) VALUES (?, ?)", arguments: [key, value])
+            try db.execute(sql: "INSERT OR REPLACE INTO training_state (key, value) VALUES (?, ?)", arguments: [key.rawValue, value])
         }
     }
 
     /// Ids of labelled images with an alignment score, lowest first.
-    public func leastAligned(maxAlignment: Double?, tier: String?, folder: String?, limit: Int) throws -> [Int64] {
+    public func leastAligned(maxAlignment: Double?, tier: Tier?, folder: String?, limit: Int) throws -> [Int64] {
         var clauses = ["status = 'indexed'", "alignment IS NOT NULL"]
         var args: [(any DatabaseValueConvertible)?] = []
         if let maxAlignment { clauses.append("alignment <= ?"); args.append(maxAlignment) }
-        if let tier { clauses.append("tier = ?"); args.append(tier) }
+        if let tier { clauses.append("tier = ?"); args.append(tier.rawValue) }
         if let folder { clauses.append("(path = ? OR substr(path, 1, ?) = ?)"); args += [folder, folder.count + 1, folder + "/"] }
         args.append(limit)
         return try read { db in

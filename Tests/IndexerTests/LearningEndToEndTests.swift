@@ -170,12 +170,12 @@ final class LearningAutoRetrainTests: XCTestCase {
         XCTAssert(bad.stderr.contains("broken.jsonl:1:"), bad.stderr)
 
         // A re-prediction cut short by a stop is finished at the next start.
-        let stamp = try XCTUnwrap(try store.trainingState(LearningService.predictedWithKey))
+        let stamp = try XCTUnwrap(try store.trainingState(.predictedWithModel))
         h.kill(SIGTERM)
-        try store.setTrainingState(LearningService.predictedWithKey, "interrupted")
+        try store.setTrainingState(.predictedWithModel, "interrupted")
         try h.start(config: "[learning]\nretrain_after = 0\n")
         try waitUntil(timeout: 120, "the interrupted re-prediction finished") {
-            (try? store.trainingState(LearningService.predictedWithKey)) == stamp
+            (try? store.trainingState(.predictedWithModel)) == stamp
         }
     }
 }

@@ -105,7 +105,7 @@ final class LearningPiecesTests: XCTestCase {
     func testTiersSplitTheTrainingScoresInThirds() {
         let scores: [Float] = [0.9, 0.1, 0.5, 0.8, 0.2, 0.6, 0.05, 0.95]
         let tiers = LibraryTrainer.tiers(scores: scores, trainingMask: [true, true, true, true, true, true, false, false])
-        XCTAssertEqual(tiers, ["easy", "hard", "medium", "easy", "hard", "medium", "hard", "easy"], "thirds of the six training scores: {0.1, 0.2} hard, {0.5, 0.6} medium, {0.8, 0.9} easy")
+        XCTAssertEqual(tiers, [.easy, .hard, .medium, .easy, .hard, .medium, .hard, .easy], "thirds of the six training scores: {0.1, 0.2} hard, {0.5, 0.6} medium, {0.8, 0.9} easy")
     }
 
     func testTheValidationSplitIsNeverEmpty() {
@@ -144,10 +144,10 @@ final class LearningPiecesTests: XCTestCase {
         XCTAssertGreaterThan(report.ensembleCosine, 0.9)
         XCTAssertGreaterThan(report.ensembleCosine, report.constantCosine + 0.2)
         for row in report.rows { XCTAssertGreaterThan(row.meanCosine, report.constantCosine, "\(row)") }
-        XCTAssertEqual(Set(report.rows.map { "\($0.head) \($0.technique)" }),
+        XCTAssertEqual(Set(report.rows.map { "\($0.head.rawValue) \($0.technique.rawValue)" }),
                        ["ridge vanilla", "knn k-NN", "mlp vanilla", "mlp +MLC", "mlp +MLC+CL", "dakl +DAKL"])
         XCTAssertEqual(result.alignments.count, n)
-        XCTAssertEqual(Set(result.alignments.map(\.tier)), ["easy", "medium", "hard"])
+        XCTAssertEqual(Set(result.alignments.map(\.tier)), [.easy, .medium, .hard])
         let dir = TemporaryDirectory()
         let path = dir.path("heads.safetensors")
         try result.model.save(to: path)

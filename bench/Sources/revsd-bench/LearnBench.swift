@@ -73,7 +73,7 @@ func benchTrain() {
             "examples": n, "inputs": d, "max_epochs": options.maxEpochs as Any? ?? NSNull(), "seconds": total,
             "seconds_by_technique": r.seconds, "seconds_per_1000_examples": perK,
             "validation_ensemble_cosine": Double(r.ensembleCosine), "validation_constant_cosine": Double(r.constantCosine),
-            "rows": r.rows.map { ["encoder": $0.encoder, "head": $0.head, "technique": $0.technique, "mean_cosine": Double($0.meanCosine)] },
+            "rows": r.rows.map { ["encoder": $0.encoder, "head": $0.head.rawValue, "technique": $0.technique.rawValue, "mean_cosine": Double($0.meanCosine)] },
             "peak_rss_mib": Double(usage.ru_maxrss) / 1024, "dakl_centroids": r.daklCentroids, "threads": Parallel.cores,
         ]
         let json = try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])

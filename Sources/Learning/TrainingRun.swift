@@ -1,0 +1,269 @@
+import Foundation
+import Inference
+
+/// One training run's state, in the order of its steps: the split and the
+/// targets (init), each encoder's heads (`trainHeads`), the ensemble's
+/// weights (`fitEnsemble`), DAKL over the base ensemble (`fitDAKL`), the
+/// alignment and tiers of every labelled image (`scoreAlignments`) and the
+/// report (`finish`). Validation predictions of every member are kept to
+/// fit the ensemble and report each head.
+struct TrainingRun {
+    let data: TrainingSet
+    let options: TrainingOptions
+    let n: Int
+    /// Prompt-embedding dimension.
+    let dim: Int
+    let encoders: [String]
+    /// true = validation.
+    let mask: [Bool]
+    let trainIdx: [Int], valIdx: [Int]
+    /// (train, dim) and (validation, dim) unit targets.
+    let yTrain: [Float], yVal: [Float]
+    let vocabulary: PromptVocabulary
+    let wordsTrain: [[Int32]]
+    /// The constant baseline: the normalised mean training target.
+    let meanTarget: [Float]
+
+    var rows: [TrainingReport.Row] = []
+    var heads: [String: LearnedModel.EncoderHeads] = [:]
+    /// (validation, dim) predictions of each member.
+    var validationPredictions: [EnsembleMember: [Float]] = [:]
+    /// Curriculum difficulty per labelled row, summed over encoders.
+    var difficulty: [Float]
+    var difficultyCount = 0
+    let meter: ProgressMeter
+
+    init(data: TrainingSet, options: TrainingOptions, progress: @escaping LibraryTrainer.Progress) throws {
+        n = data.count
+        guard n >= LibraryTrainer.minimumExamples else {
+            throw TrainingFailure("\(n) labelled images; at least \(LibraryTrainer.minimumExamples) are needed (images whose metadata carries the prompt)")
+        }
+        encoders = data.features.keys.sorted()
+        guard !encoders.isEmpty else { throw TrainingFailure("no image features are cached in the index") }
+        self.data = data
+        self.options = options
+        dim = data.targets.count / n
+        let mask = LibraryTrainer.validationMask(hashes: data.contentHashes)
+        self.mask = mask
+        trainIdx = (0..<n).filter { !mask[$0] }
+        valIdx = (0..<n).filter { mask[$0] }
+        yTrain = LibraryTrainer.rows(data.targets, trainIdx, dim)
+        yVal = LibraryTrainer.rows(data.targets, valIdx, dim)
+        let vocabulary = PromptVocabulary(prompts: trainIdx.map { data.prompts[$0] }, size: options.vocabularySize)
+        self.vocabulary = vocabulary
+        wordsTrain = trainIdx.map { LibraryTrainer.wordIndices(vocabulary, data.prompts[$0]) }
+        var mean = [Float](repeating: 0, count: dim)
+        for r in 0..<trainIdx.count { for j in 0..<dim { mean[j] += yTrain[r * dim + j] } }
+        EnsembleWeights.normalizeRows(&mean, dim)
+        meanTarget = mean
+        difficulty = [Float](repeating: 0, count: n)
+        meter = ProgressMeter(steps: Double(encoders.count) * 4 + 3, progress: progress)
+    }
+
+    func report(_ phase: String) throws { try meter.report(phase) }
+
+    func timed<T>(_ key: String, _ body: () throws -> T) rethrows -> T { try meter.timed(key, body) }
+
+    mutating func scored(_ variant: HeadVariant, _ predictions: [Float]) -> Float {
+        let c = EnsembleWeights.meanCosine(predictions, yVal, dimension: dim)
+        rows.append(.init(variant, meanCosine: c))
+        return c
+    }
+
+    // MARK: Heads
+
+    /// Ridge, k-NN and the three MLP heads of one encoder.
+    mutating func trainHeads(of e: String) throws {
+        guard let x = data.features[e] else { return }
+        let d = x.count / n
+        var xTrain = LibraryTrainer.rows(x, trainIdx, d)
+        let xVal = LibraryTrainer.rows(x, valIdx, d)
+        let (ridge, alpha) = try trainRidge(e, xTrain, xVal)
+        let knn = try trainKNN(e, xTrain, xVal)
+        let moments = LearnedModel.moments(xTrain, dimension: d)
+        let zTrain = LearnedModel.standardize(xTrain, mean: moments.mean, inverseStd: moments.inverseStd)
+        xTrain = []   // the k-NN head keeps its own (normalised) copy
+        let zVal = LearnedModel.standardize(xVal, mean: moments.mean, inverseStd: moments.inverseStd)
+        let (mlp, best) = try trainMLPs(e, zTrain, zVal, inputs: d)
+        heads[e] = .init(ridge: ridge, ridgeAlpha: alpha, mlp: mlp, ensembleTechnique: best, knn: knn,
+                         inputMean: moments.mean, inputInverseStd: moments.inverseStd)
+    }
+
+    /// Closed-form ridge, the penalty chosen on validation.
+    mutating func trainRidge(_ e: String, _ xTrain: [Float], _ xVal: [Float]) throws -> (RidgeRegressor, alpha: Float) {
+        try report("\(e): ridge")
+        let ridges = try timed("ridge") { try RidgeRegressor.fit(x: xTrain, y: yTrain, count: trainIdx.count, alphas: options.ridgeAlphas) }
+        var best = 0, bestCos = -Float.infinity, bestVal: [Float] = []
+        for (i, r) in ridges.enumerated() {
+            var p = r.predict(xVal); EnsembleWeights.normalizeRows(&p, dim)
+            let c = EnsembleWeights.meanCosine(p, yVal, dimension: dim)
+            if c > bestCos { bestCos = c; best = i; bestVal = p }
+        }
+        rows.append(.init(HeadVariant(encoder: e, head: .ridge, technique: .vanilla), meanCosine: bestCos))
+        validationPredictions[.head(encoder: e, .ridge)] = bestVal
+        return (ridges[best], options.ridgeAlphas[best])
+    }
+
+    /// k-NN in the encoder's feature space, k chosen on validation (all k from one pass).
+    mutating func trainKNN(_ e: String, _ xTrain: [Float], _ xVal: [Float]) throws -> KNNRegressor {
+        try report("\(e): k-NN")
+        let all = KNNRegressor(features: xTrain, targets: yTrain, count: trainIdx.count, k: options.knnKs.first ?? 10)
+        var bestK = all.k, bestCos = -Float.infinity, bestVal: [Float] = []
+        let ks = options.knnKs, count = trainIdx.count
+        timed("k-NN") {
+            for (k, p) in zip(ks, all.predict(xVal, ks: ks)) {
+                let c = EnsembleWeights.meanCosine(p, yVal, dimension: dim)
+                if c > bestCos { bestCos = c; bestK = min(k, count); bestVal = p }
+            }
+        }
+        rows.append(.init(HeadVariant(encoder: e, head: .knn, technique: .knn), meanCosine: bestCos))
+        validationPredictions[.head(encoder: e, .knn)] = bestVal
+        return all.with(k: bestK)
+    }
+
+    /// The MLP heads (vanilla, +MLC, +MLC+CL from the +MLC run's difficulty
+    /// scores) and the one that joins the ensemble: the best on validation,
+    /// on a tie the later one (+MLC+CL over +MLC over vanilla).
+    mutating func trainMLPs(_ e: String, _ zTrain: [Float], _ zVal: [Float], inputs d: Int) throws
+        -> ([Technique: MLPHead], best: Technique) {
+        let meter = self.meter
+        let runs = try MLPMember.train(
+            x: zTrain, y: yTrain, words: wordsTrain, vocabularySize: vocabulary.words.count,
+            validationX: zVal, validationY: yVal, trainingRows: trainIdx, validationRows: valIdx, dimension: d, options: options,
+            phase: { name in try meter.report("\(e): MLP \(name)") }, keepGoing: { meter.keepGoing("\(e): MLP") })
+        for (k, v) in runs.seconds { meter.seconds[k, default: 0] += v }
+        var mlp: [Technique: MLPHead] = [:], cosine: [Technique: Float] = [:], predictions: [Technique: [Float]] = [:]
+        for t in Technique.mlp {
+            guard let head = runs.heads[t] else { continue }
+            mlp[t] = head
+            let p = head.predict(zVal, rows: valIdx.count)
+            predictions[t] = p
+            cosine[t] = scored(HeadVariant(encoder: e, head: .mlp, technique: t), p)
+        }
+        for i in 0..<n { difficulty[i] += runs.difficulty[i] }
+        difficultyCount += 1
+        let best = Technique.mlp.reversed().max { (cosine[$0] ?? -2) < (cosine[$1] ?? -2) } ?? .vanilla
+        validationPredictions[.head(encoder: e, .mlp)] = predictions[best]
+        return (mlp, best)
+    }
+
+    // MARK: Ensemble
+
+    /// The model of the base members, their weights fitted on validation
+    /// (or equal, `fitEnsembleWeights` false).
+    func fitEnsemble() throws -> LearnedModel {
+        try report("ensemble")
+        var model = LearnedModel(encoders: encoders, heads: heads, dakl: nil, baseWeights: [], weights: [], vocabulary: vocabulary,
+                                 meanTarget: meanTarget, report: TrainingReport(
+                                    trainedAt: Date(), examples: n, trainExamples: trainIdx.count, validationExamples: valIdx.count,
+                                    rows: [], ensembleCosine: 0, constantCosine: 0, members: [], weights: [], seconds: [:],
+                                    daklGamma: nil, daklCentroids: 0, knnK: 0), dimension: dim)
+        model.baseWeights = weights(for: model.baseMembers)
+        model.weights = model.baseWeights
+        return model
+    }
+
+    func weights(for members: [EnsembleMember]) -> [Float] {
+        options.fitEnsembleWeights
+            ? EnsembleWeights.fit(members: members.map { validationPredictions[$0]! }, targets: yVal, dimension: dim)
+            : [Float](repeating: 1 / Float(members.count), count: members.count)
+    }
+
+    /// DAKL: k-means++ over the base ensemble's predictions for the
+    /// training rows, each centroid targeted with its nearest labelled
+    /// prompt, RBF kernel ridge with γ chosen on validation; then the
+    /// weights again with DAKL as a member. Skipped below
+    /// `minimumDAKLCentroids` centroids.
+    mutating func fitDAKL(_ model: inout LearnedModel) throws {
+        try report("DAKL")
+        let t0 = ContinuousClock.now
+        defer { meter.seconds["DAKL", default: 0] += (ContinuousClock.now - t0).seconds }
+        // The base ensemble on the training rows, a chunk at a time (bounded memory).
+        var baseTrain = [Float]()
+        baseTrain.reserveCapacity(trainIdx.count * dim)
+        for lo in stride(from: 0, to: trainIdx.count, by: 4096) {
+            let chunk = Array(trainIdx[lo..<min(trainIdx.count, lo + 4096)])
+            let f = data.features.mapValues { LibraryTrainer.rows($0, chunk, $0.count / n) }
+            baseTrain += model.predict(features: f, rows: chunk.count).ensemble
+        }
+        let baseVal = model.baseMembers.map { validationPredictions[$0]! }
+        let baseValEnsemble = EnsembleWeights.combine(baseVal, weights: model.baseWeights, dimension: dim)
+        let r = min(options.daklMaxCentroids, trainIdx.count / 20)
+        guard r >= LibraryTrainer.minimumDAKLCentroids else { return }
+        let km = KMeans(points: baseTrain, count: trainIdx.count, k: r, seed: options.seed, maxIterations: 25, tolerance: 0.001)
+        let nearest = KNNRegressor(features: baseTrain, targets: yTrain, count: trainIdx.count, k: 1)
+        var centroids = km.centroids
+        EnsembleWeights.normalizeRows(&centroids, dim)
+        let targets = nearest.predict(centroids, k: 1)
+        var bestCos = -Float.infinity
+        for g in options.daklGammas {
+            guard let krr = try? DomainAdaptiveKernelRidge(centroids: centroids, targets: targets, dimension: dim, gamma: g, alpha: options.daklAlpha) else { continue }
+            var p = krr.predict(baseValEnsemble); EnsembleWeights.normalizeRows(&p, dim)
+            let c = EnsembleWeights.meanCosine(p, yVal, dimension: dim)
+            if c > bestCos { bestCos = c; model.dakl = krr; validationPredictions[.dakl] = p }
+        }
+        guard let dakl = model.dakl else { return }
+        rows.append(.init(.dakl, meanCosine: bestCos))
+        model.report.daklGamma = dakl.gamma
+        model.report.daklCentroids = dakl.count
+        model.weights = weights(for: model.members)
+    }
+
+    // MARK: Alignment and report
+
+    /// Out-of-fold alignment for every labelled image, and curriculum tiers
+    /// (from the MLP runs' difficulty, or the alignment without MLPs).
+    func scoreAlignments(_ model: LearnedModel, trainer: LibraryTrainer) throws -> [(id: Int64, alignment: Float, tier: Tier)] {
+        try report("alignment")
+        let alignment = try timed("alignment") { try trainer.outOfFoldAlignment(data, encoders: encoders, dimension: dim, model: model) }
+        let scores = difficultyCount > 0 ? difficulty.map { $0 / Float(difficultyCount) } : alignment
+        let tiers = LibraryTrainer.tiers(scores: scores, trainingMask: mask.map { !$0 })
+        return (0..<n).map { (data.ids[$0], alignment[$0], tiers[$0]) }
+    }
+
+    /// The model with its report: validation cosines of every head, the
+    /// ensemble and the constant baseline, the members and their weights.
+    func finish(_ trained: LearnedModel) -> LearnedModel {
+        var model = trained
+        let ensembleVal = EnsembleWeights.combine(model.members.map { validationPredictions[$0]! }, weights: model.weights, dimension: dim)
+        let constantVal = [Float]((0..<valIdx.count).flatMap { _ in meanTarget })
+        model.report.rows = rows
+        model.report.ensembleCosine = EnsembleWeights.meanCosine(ensembleVal, yVal, dimension: dim)
+        model.report.constantCosine = EnsembleWeights.meanCosine(constantVal, yVal, dimension: dim)
+        model.report.members = model.members.map(\.name)
+        model.report.weights = model.weights
+        model.report.seconds = meter.seconds
+        model.report.knnK = heads.values.first?.knn.k ?? 0
+        _ = meter.progress("done", 1)
+        return model
+    }
+}
+
+/// A run's progress through its steps (each named phase reports the
+/// fraction done and may cancel the run) and the seconds spent per technique.
+final class ProgressMeter {
+    let steps: Double
+    let progress: LibraryTrainer.Progress
+    private(set) var step = 0.0
+    var seconds: [String: Double] = [:]
+
+    init(steps: Double, progress: @escaping LibraryTrainer.Progress) {
+        self.steps = steps
+        self.progress = progress
+    }
+
+    /// Starts `phase`; throws when the caller asked to cancel.
+    func report(_ phase: String) throws {
+        guard keepGoing(phase) else { throw TrainingFailure("cancelled") }
+        step += 1
+    }
+
+    /// Reports progress within the current step; false = cancel.
+    func keepGoing(_ phase: String) -> Bool { progress(phase, min(step / steps, 1)) }
+
+    func timed<T>(_ key: String, _ body: () throws -> T) rethrows -> T {
+        let t0 = ContinuousClock.now
+        defer { seconds[key, default: 0] += (ContinuousClock.now - t0).seconds }
+        return try body()
+    }
+}
