@@ -46,11 +46,25 @@ public struct ModelStore: Sendable, Equatable {
         if let override, !override.isEmpty {
             return URL(fileURLWithPath: (override as NSString).expandingTildeInPath, isDirectory: true)
         }
-        let folder = folder(for: ModelCatalog.miniLM)
-        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(ModelFetcher.manifestName).path) else {
-            throw ModelStoreError.notInstalled(model: ModelCatalog.miniLM.id, store: self)
+        return try installedFolder(for: ModelCatalog.miniLM)
+    }
+
+    /// Whether `model` was installed here (a fetch writes its manifest last).
+    public func isInstalled(_ model: PinnedModel) -> Bool {
+        FileManager.default.fileExists(atPath: folder(for: model).appendingPathComponent(ModelFetcher.manifestName).path)
+    }
+
+    /// The folder of an installed model, or `notInstalled`.
+    public func installedFolder(for model: PinnedModel) throws(ModelStoreError) -> URL {
+        guard isInstalled(model) else { throw .notInstalled(model: model.id, store: self) }
+        return folder(for: model)
+    }
+
+    /// The installed EfficientNet-Lite encoders, every variant (all are needed).
+    public func imageEncoders() throws -> [EfficientNetLiteEncoder] {
+        try EfficientNetLiteVariant.allCases.map { v in
+            try EfficientNetLiteEncoder(folder: installedFolder(for: v.pinned), variant: v)
         }
-        return folder
     }
 }
 

@@ -134,7 +134,7 @@ struct Models: ParsableCommand {
             var rows: [[String: Any]] = []
             for model in ModelCatalog.all {
                 let folder = store.folder(for: model)
-                let installed = FileManager.default.fileExists(atPath: folder.appendingPathComponent(ModelFetcher.manifestName).path)
+                let installed = store.isInstalled(model)
                 rows.append([
                     "model": model.id, "summary": model.summary, "source": "pypi:\(model.requirement)",
                     "installed": installed, "path": folder.path,

@@ -100,15 +100,7 @@ public final class ImageAnalyzer: Sendable {
     /// Loads the installed default models from `store`.
     public convenience init(store: ModelStore, promptModelFolder: String? = nil, clipFolders: [String] = []) throws {
         let text = try SentenceEncoder(folder: store.promptEncoderFolder(override: promptModelFolder))
-        var encoders: [EfficientNetLiteEncoder] = []
-        for v in EfficientNetLiteVariant.allCases {
-            let folder = store.folder(for: v.pinned)
-            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(ModelFetcher.manifestName).path) else {
-                throw ModelStoreError.notInstalled(model: v.id, store: store)
-            }
-            encoders.append(try EfficientNetLiteEncoder(folder: folder, variant: v))
-        }
-        let predictor = try ZeroShotPredictor(promptEncoder: text, imageEncoders: encoders,
+        let predictor = try ZeroShotPredictor(promptEncoder: text, imageEncoders: try store.imageEncoders(),
                                               cacheDirectory: store.root.appendingPathComponent("cache"))
         let clip = try Self.loadCLIP(store: store, extraFolders: clipFolders, promptEncoder: text)
         self.init(promptEncoder: text, predictor: predictor, clip: clip)
