@@ -26,6 +26,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -62,6 +63,7 @@ let package = Package(
         // systemd, hashing, atomic file writes, line splitting.
         .target(name: "RevsdSystem", dependencies: [
             "CSystemd", "CSocket", .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Generation metadata readers: bytes in, metadata out (fuzzable alone).
         .target(name: "Metadata", dependencies: ["RevsdSystem", "CZlib"]),

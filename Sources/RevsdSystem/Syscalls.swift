@@ -36,6 +36,13 @@ public enum Syscalls {
         }
     }
 
+    /// Up to `buffer.count` bytes at `offset`; 0 at the end of the file.
+    public static func pread(_ fd: Int32, into buffer: inout [UInt8], at offset: Int, path: String) throws(SystemError) -> Int {
+        let (n, e) = buffer.withUnsafeMutableBytes { buf in retrying { Glibc.pread(fd, buf.baseAddress, buf.count, off_t(offset)) } }
+        if n < 0 { throw SystemError("pread", path: path, errno: e) }
+        return n
+    }
+
     public static func fsync(_ fd: Int32, path: String) throws(SystemError) {
         let (r, e) = retrying { Int(Glibc.fsync(fd)) }
         if r < 0 { throw SystemError("fsync", path: path, errno: e) }

@@ -21,7 +21,7 @@ final class CLIPRegistryTests: XCTestCase {
         let weights = folder.appendingPathComponent("model.safetensors").path
         XCTAssertEqual(m.files[0].path, weights)
         XCTAssertEqual(m.size, Syscalls.fileSize(weights))
-        XCTAssertEqual(m.sha256, try ModelFetcher.sha256(ofFile: weights))
+        XCTAssertEqual(m.sha256, try SHA256.hex(ofFile: weights))
         XCTAssertEqual(m.added, "1970-01-01T00:00:00Z")
         XCTAssertEqual(try registry.load(), [m])
         XCTAssertEqual(ModelRegistry.verify(m), [])
@@ -82,7 +82,7 @@ final class CLIPRegistryTests: XCTestCase {
         let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any])
         let row = try XCTUnwrap((obj["models"] as? [[String: Any]])?.first { $0["model"] as? String == "tiny-h14" })
         XCTAssertEqual(row["source"] as? String, "folder:\(folder)")
-        XCTAssertEqual(row["sha256"] as? String, try ModelFetcher.sha256(ofFile: folder + "/model.safetensors"))
+        XCTAssertEqual(row["sha256"] as? String, try SHA256.hex(ofFile: folder + "/model.safetensors"))
         XCTAssertEqual(row["size"] as? Int, Syscalls.fileSize(folder + "/model.safetensors"))
         XCTAssertEqual(row["registered"] as? Bool, true)
         let text = try runProduct("revsdctl", ["models", "list", "--models", models])
