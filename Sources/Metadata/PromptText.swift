@@ -1,0 +1,65 @@
+/// A prompt as words to match, without the syntax front-ends read in it:
+/// attention `(word:1.2)`, `((word))`, `[word]`; prompt editing `[a:b:0.5]`,
+/// `[a:0.5]`, `[a::0.5]`; alternation `[a|b]`; dynamic prompts `{a|b}`,
+/// `{2$$a|b|c}` and `__wildcard__`; extra networks `<lora:name:0.8>`,
+/// `<lyco:…>`, `<hypernet:…>` (dropped) and InvokeAI's `<concept>` tokens
+/// (kept as words); ComfyUI's `embedding:name`; `BREAK` and `AND` (with
+/// composable weights `:1.2`); InvokeAI's `("a", "b").blend(0.5, 0.5)`,
+/// `(a).swap(b)` and `word++`/`(words)-`/`(words)1.3`; escaped brackets
+/// `\(` `\)`. Words and commas stay in their order; nothing is added.
+///
+/// The raw prompt is what the file says and stays what revsd shows and what
+/// `eval` scores against; this text is for search (the embedding a query
+/// meets, the full-text index).
+public enum PromptText {
+    public static func cleaned(_ prompt: String) -> String {
+        var s = prompt
+        // Escaped brackets are literal characters: out of the syntax's way first.
+        s.replace(#/\\[()\[\]{}:|]/#, with: " ")
+        // Extra networks and hypernetworks (`<lora:name:w>`, `<lyco:…>`,
+        // `<cdt:…>`) say how, not what; `<concept>` names an embedding.
+        s.replace(#/<[^<>]*:[^<>]*>/#, with: " ")
+        s.replace(#/<([^<>:]+)>/#) { " " + String($0.output.1).replacing(#/[-_]/#, with: " ") + " " }
+        s.replace(#/\bembedding:[^\s,()\[\]]+/#, with: " ")
+        // InvokeAI: `.blend(0.5, 0.5)` weights, `.swap(b)` keeps b, `.and()`.
+        s.replace(#/\.(?:blend|and)\([^()]*\)/#, with: " ")
+        s.replace(#/\.swap\(([^()]*)\)/#) { " " + $0.output.1 }
+        s.replace(#/"/#, with: " ")
+        // Dynamic prompts: `{2$$a|b}` and wildcards `__name__`.
+        s.replace(#/\{\s*(?:\d+(?:-\d+)?\s*\$\$)?/#, with: " ")
+        s.replace(#/\}/#, with: " ")
+        s.replace(#/__([A-Za-z0-9/_-]+?)__/#) { " " + String($0.output.1).replacing(#/[_\/]/#, with: " ") + " " }
+        // Prompt editing `[a:b:0.5]`, `[a:0.5]`, `[a::0.5]`: the number goes, both texts stay.
+        s.replace(#/:\s*:?\s*\d*\.?\d+\s*\]/#, with: " ")
+        s.replace(#/(\[[^\[\]]*?):/#) { $0.output.1 + " " }
+        // Attention weights `(word:1.2)` and InvokeAI's `(words)1.3`, `(words)+`, `word--`.
+        s.replace(#/:\s*-?\d*\.?\d+\s*(?=\))/#, with: " ")
+        s.replace(#/\)\s*(?:[+-]+|\d*\.\d+|\d+(?![\w]))/#, with: ") ")
+        s.replace(#/(\w)(?:\++|-{2,})(?=[\s,)]|$)/#) { $0.output.1 + " " }
+        // Composable diffusion and A1111's chunk break: `a :1.2 AND b`, `BREAK`.
+        s.replace(#/\s:\s*-?\d*\.?\d+(?=\s|$)/#, with: " ")
+        s.replace(#/\b(?:AND|BREAK)\b/#, with: ", ")
+        // What is left of the syntax: brackets, alternation bars.
+        s.replace(#/[()\[\]|]/#, with: " ")
+        return tidy(s)
+    }
+
+    /// One space between words, one comma between phrases, none at the ends.
+    static func tidy(_ s: String) -> String {
+        var t = s.replacing(#/\s+/#, with: " ")
+        t.replace(#/\s+,/#, with: ",")
+        t.replace(#/,(?:\s*,)+/#, with: ",")
+        t.replace(#/,(?=\S)/#, with: ", ")
+        t = t.trimmingCharacters(in: " ,")
+        return t
+    }
+}
+
+extension String {
+    /// The string without `characters` at either end.
+    fileprivate func trimmingCharacters(in characters: String) -> String {
+        let set = Set(characters)
+        guard let first = firstIndex(where: { !set.contains($0) }), let last = lastIndex(where: { !set.contains($0) }) else { return "" }
+        return String(self[first...last])
+    }
+}
