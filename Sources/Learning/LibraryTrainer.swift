@@ -5,6 +5,8 @@ import Inference
 public struct TrainingOptions: Sendable, Equatable {
     /// MLC vocabulary size (the paper's m).
     public var vocabularySize = 1000
+    /// Keeps the MLC vocabulary to nouns, adjectives and verbs (nil: stop words only).
+    public var lexicon: PartOfSpeechLexicon?
     /// Ridge penalties tried; the best on validation is kept.
     public var ridgeAlphas: [Float] = [1, 10, 100, 1000]
     /// k-NN neighbours tried; the best on validation is kept.

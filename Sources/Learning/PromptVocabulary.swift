@@ -1,16 +1,16 @@
 /// The multi-label head's vocabulary (the paper's MLC): the m most frequent
 /// content words of the training prompts — lower-cased, alphabetic runs,
-/// English stop words and one-letter words removed; ties broken
-/// alphabetically. The paper also keeps only nouns, adjectives and verbs with
-/// a part-of-speech tagger; no lexicon ships offline, so revsd does not
-/// (the stop list removes function words, which is most of that filter).
+/// English stop words and one-letter words removed, and, as the paper does,
+/// only nouns, adjectives and verbs when a part-of-speech lexicon is given
+/// (WordNet, `PartOfSpeechLexicon`); ties broken alphabetically.
 public struct PromptVocabulary: Sendable, Equatable {
     public let words: [String]
     public let index: [String: Int]
 
-    public init(prompts: [String], size m: Int = 1000) {
+    public init(prompts: [String], size m: Int = 1000, lexicon: PartOfSpeechLexicon? = nil) {
         var counts: [String: Int] = [:]
         for p in prompts { for w in Set(Self.words(in: p)) { counts[w, default: 0] += 1 } }
+        if let lexicon { counts = counts.filter { lexicon.isContentWord($0.key) } }
         words = counts.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.prefix(m).map(\.key)
         index = Dictionary(uniqueKeysWithValues: words.enumerated().map { ($1, $0) })
     }

@@ -49,7 +49,8 @@ struct TrainingRun {
         valIdx = (0..<n).filter { mask[$0] }
         yTrain = LibraryTrainer.rows(data.targets, trainIdx, dim)
         yVal = LibraryTrainer.rows(data.targets, valIdx, dim)
-        let vocabulary = PromptVocabulary(prompts: trainIdx.map { data.prompts[$0] }, size: options.vocabularySize)
+        let vocabulary = PromptVocabulary(prompts: trainIdx.map { data.prompts[$0] }, size: options.vocabularySize,
+                                          lexicon: options.lexicon)
         self.vocabulary = vocabulary
         wordsTrain = trainIdx.map { LibraryTrainer.wordIndices(vocabulary, data.prompts[$0]) }
         var mean = [Float](repeating: 0, count: dim)
