@@ -22,7 +22,7 @@ struct MetadataInterpreter {
         var i = MetadataInterpreter(all: entries)
         i.run(entries)
         problems += i.problems
-        return i.best()
+        return i.best()?.bounded()
     }
 
     private init(all: [MetadataEntry]) { self.all = all }

@@ -10,8 +10,8 @@ enum SidecarReader {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         let name = url.lastPathComponent
-        if let m = diffusionDB(folder: folder, imageName: name) { return m }
-        return caption(url.deletingPathExtension().appendingPathExtension("txt").path)
+        if let m = diffusionDB(folder: folder, imageName: name) { return m.bounded() }
+        return caption(url.deletingPathExtension().appendingPathExtension("txt").path)?.bounded()
     }
 
     /// "part-" digits ".json"
