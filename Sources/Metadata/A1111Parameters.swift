@@ -1,4 +1,5 @@
 import Foundation
+import RevsdSystem
 
 /// The AUTOMATIC1111 "parameters" text, also written by Forge, SD.Next,
 /// Civitai, ComfyUI savers and stable-diffusion.cpp:
@@ -26,8 +27,7 @@ struct A1111Parameters: Equatable {
     /// Parses `text`; nil when it has neither a settings line nor a
     /// "Negative prompt:" line (then it is not A1111 parameters).
     static func parse(_ text: String) -> A1111Parameters? {
-        let unified = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
-        let lines = unified.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = TextInput.split(text)
         let settingsIndex = lines.lastIndex(where: isSettingsLine)
         let body = settingsIndex.map { lines[..<$0] } ?? lines[...]
         var promptLines: [String] = [], negativeLines: [String] = []

