@@ -44,6 +44,15 @@ final class LineSplittingTests: XCTestCase {
         XCTAssertThrowsError(try c.apply(file: bad, required: true)) { XCTAssert("\($0)".hasPrefix(bad + ":2: key 'workers' is defined twice"), "\($0)") }
     }
 
+    func testTOMLTrimsOnlyItsOwnWhitespace() throws {
+        // TOML whitespace is space and tab; metadata text trims every
+        // whitespace and NUL. Each module has its own, differently named helper.
+        XCTAssertEqual(try TOMLSubset.parse(" \tworkers\t = 2 \t")[""]?["workers"]?.value, .integer(2))
+        XCTAssertThrowsError(try TOMLSubset.parse("workers\u{A0} = 2")) {
+            XCTAssertEqual($0 as? TOMLError, TOMLError(line: 1, reason: "invalid key 'workers\u{A0}'"))
+        }
+    }
+
     func testCRLFAndCRCorporaReadAsTheirLines() throws {
         for end in ["\r\n", "\r"] {
             XCTAssertEqual(try PromptCorpus.parse(["a cat", "", "  a dog  ", "a cat"].joined(separator: end) + end, format: .text), ["a cat", "a dog"])
