@@ -57,12 +57,7 @@ public final class ZeroShotPredictor: Sendable {
         if let cacheFile, let dir = cacheDirectory {
             // A cache is an optimisation: failing to write one is not an error.
             try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let tmp = cacheFile.appendingPathExtension("tmp-\(getpid())")
-            // Write then rename (FileManager.replaceItemAt fails on Linux when
-            // the destination does not exist yet).
-            if (try? vectors.withUnsafeBytes { try Data($0).write(to: tmp) }) != nil {
-                do { try Syscalls.rename(tmp.path, cacheFile.path) } catch { try? FileManager.default.removeItem(at: tmp) }
-            }
+            try? vectors.withUnsafeBytes { try AtomicFile.write($0, to: cacheFile.path) }
         }
         return vectors
     }
