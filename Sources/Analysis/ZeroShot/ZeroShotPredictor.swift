@@ -68,10 +68,7 @@ public final class ZeroShotPredictor: Sendable {
         return m
     }
 
-    static func normalized(_ v: [Float]) -> [Float] {
-        let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        return n > 0 ? v.map { $0 / n } : v
-    }
+    static func normalized(_ v: [Float]) -> [Float] { VectorMath.l2Normalized(v) }
 
     /// Every encoder's output for `image`, by model id.
     public func encode(_ image: RGBAImage) -> [String: ImageEncoding] {
