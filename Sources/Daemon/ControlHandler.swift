@@ -84,7 +84,7 @@ public struct ControlHandler: Sendable {
                 let under = r["path"] as? String
                 var n = 0
                 for root in service.watchRoots {
-                    let files = service.watcher.addTree(root).filter { under == nil || $0 == under! || $0.hasPrefix(under! + "/") }
+                    let files = service.watcher.addTree(root).filter { under == nil || Paths.isSameOrInside($0, root: under!) }
                     let images = files.filter(IndexingService.looksLikeImage)
                     for p in images { try service.store.remove(path: p) }
                     try service.store.enqueue(images, reason: "reindex")

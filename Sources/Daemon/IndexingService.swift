@@ -109,7 +109,7 @@ public final class IndexingService: @unchecked Sendable {
         lock.withLock { roots.removeAll { $0 == root } }
         watcher.removeTree(root)
         // Records stay unless the folder is no longer under any other root.
-        if !watchRoots.contains(where: { root.hasPrefix($0 + "/") }) {
+        if !watchRoots.contains(where: { Paths.isSameOrInside(root, root: $0) }) {
             for id in try store.imageIDs(under: root) { search.remove(id) }
             try store.remove(path: root)
         }

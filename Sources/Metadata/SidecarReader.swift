@@ -44,7 +44,7 @@ enum SidecarReader {
         guard let size = Syscalls.fileSize(path), size <= MetadataLimits.captionBytes,
               let bytes = try? Syscalls.readFile(path, limit: MetadataLimits.captionBytes) else { return nil }
         let text = TextDecoding.utf8OrLatin1(bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes)
-        let trimmed = text.trimmingSpaces
+        let trimmed = text.trimmingWhitespaceAndNUL
         guard !trimmed.isEmpty else { return nil }
         var m = A1111Parameters.parse(trimmed)?.metadata(raw: text, source: "caption-txt")
             ?? GenerationMetadata(prompt: trimmed, source: "caption-txt", raw: text)

@@ -75,8 +75,8 @@ extension IndexStore {
             var out: [String: (Int64, Int64)] = [:]
             let rows: [Row]
             if let root {
-                rows = try Row.fetchAll(db, sql: "SELECT path, size, mtimeNs FROM image WHERE path = ? OR substr(path, 1, ?) = ?",
-                                        arguments: [root, root.count + 1, root + "/"])
+                let scope = PathScope.sameOrInside(root)
+                rows = try Row.fetchAll(db, sql: "SELECT path, size, mtimeNs FROM image WHERE " + scope.sql, arguments: scope.statementArguments)
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT path, size, mtimeNs FROM image")
             }
@@ -139,8 +139,8 @@ extension IndexStore {
     /// Image ids at `path` or under it (for a folder).
     public func imageIDs(under path: String) throws -> [Int64] {
         try read { db in
-            try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE path = ? OR substr(path, 1, ?) = ?",
-                               arguments: [path, path.count + 1, path + "/"])
+            let scope = PathScope.sameOrInside(path)
+            return try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE " + scope.sql, arguments: scope.statementArguments)
         }
     }
 
@@ -179,13 +179,13 @@ extension IndexStore {
             try db.execute(sql: "DELETE FROM image WHERE path = ? AND ? != ?", arguments: [new, new, old])
             try db.execute(sql: "UPDATE image SET path = ? WHERE path = ?", arguments: [new, old])
             var n = db.changesCount
-            try db.execute(sql: """
-                UPDATE image SET path = ? || substr(path, ?) WHERE substr(path, 1, ?) = ?
-                """, arguments: [new, old.count + 1, old.count + 1, old + "/"])
+            let inside = PathScope.inside(old), relocated = PathScope.relocated(from: old, to: new)
+            try db.execute(sql: "UPDATE image SET path = \(relocated.sql) WHERE \(inside.sql)",
+                           arguments: StatementArguments(relocated.arguments + inside.arguments))
             n += db.changesCount
             try db.execute(sql: "UPDATE job SET path = ? WHERE path = ?", arguments: [new, old])
-            try db.execute(sql: "UPDATE job SET path = ? || substr(path, ?) WHERE substr(path, 1, ?) = ?",
-                           arguments: [new, old.count + 1, old.count + 1, old + "/"])
+            try db.execute(sql: "UPDATE job SET path = \(relocated.sql) WHERE \(inside.sql)",
+                           arguments: StatementArguments(relocated.arguments + inside.arguments))
             return n
         }
     }
@@ -194,11 +194,10 @@ extension IndexStore {
     @discardableResult
     public func remove(path: String) throws -> Int {
         try write { db in
-            try db.execute(sql: "DELETE FROM image WHERE path = ? OR substr(path, 1, ?) = ?",
-                           arguments: [path, path.count + 1, path + "/"])
+            let scope = PathScope.sameOrInside(path)
+            try db.execute(sql: "DELETE FROM image WHERE " + scope.sql, arguments: scope.statementArguments)
             let n = db.changesCount
-            try db.execute(sql: "DELETE FROM job WHERE path = ? OR substr(path, 1, ?) = ?",
-                           arguments: [path, path.count + 1, path + "/"])
+            try db.execute(sql: "DELETE FROM job WHERE " + scope.sql, arguments: scope.statementArguments)
             return n
         }
     }
@@ -210,7 +209,7 @@ extension IndexStore {
                             model: String?, text: String?, maxAlignment: Double? = nil, tier: Tier? = nil) throws -> Set<Int64> {
         var clauses = ["status = 'indexed'"]
         var args: [(any DatabaseValueConvertible)?] = []
-        if let folder { clauses.append("(path = ? OR substr(path, 1, ?) = ?)"); args += [folder, folder.count + 1, folder + "/"] }
+        if let folder { let scope = PathScope.sameOrInside(folder); clauses.append(scope.sql); args += scope.arguments as [(any DatabaseValueConvertible)?] }
         if let hasPrompt { clauses.append(hasPrompt ? "prompt IS NOT NULL" : "prompt IS NULL") }
         if let since { clauses.append("mtimeNs >= ?"); args.append(Int64(since * 1e9)) }
         if let until { clauses.append("mtimeNs < ?"); args.append(Int64(until * 1e9)) }

@@ -192,7 +192,7 @@ extension IndexStore {
         var args: [(any DatabaseValueConvertible)?] = []
         if let maxAlignment { clauses.append("alignment <= ?"); args.append(maxAlignment) }
         if let tier { clauses.append("tier = ?"); args.append(tier.rawValue) }
-        if let folder { clauses.append("(path = ? OR substr(path, 1, ?) = ?)"); args += [folder, folder.count + 1, folder + "/"] }
+        if let folder { let scope = PathScope.sameOrInside(folder); clauses.append(scope.sql); args += scope.arguments as [(any DatabaseValueConvertible)?] }
         args.append(limit)
         return try read { db in
             try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE " + clauses.joined(separator: " AND ") + " ORDER BY alignment ASC, id LIMIT ?",

@@ -122,7 +122,7 @@ public final class InotifyWatcher: @unchecked Sendable {
     /// Stops watching `root` and everything below it.
     public func removeTree(_ root: String) {
         let wds: [Int32] = lock.withLock {
-            let matching = descriptors.filter { $0.key == root || $0.key.hasPrefix(root + "/") }
+            let matching = descriptors.filter { Paths.isSameOrInside($0.key, root: root) }
             for (path, wd) in matching { descriptors[path] = nil; directories[wd] = nil; removedByUs.insert(wd) }
             roots.remove(root)
             return Array(matching.values)
@@ -220,8 +220,8 @@ public final class InotifyWatcher: @unchecked Sendable {
 
     func renameWatches(from old: String, to new: String) {
         lock.withLock {
-            for (path, wd) in descriptors where path == old || path.hasPrefix(old + "/") {
-                let moved = new + path.dropFirst(old.count)
+            for (path, wd) in descriptors {
+                guard let moved = Paths.relocated(path, from: old, to: new) else { continue }
                 descriptors[path] = nil
                 descriptors[moved] = wd
                 directories[wd] = moved
@@ -231,7 +231,7 @@ public final class InotifyWatcher: @unchecked Sendable {
 
     func forget(_ path: String) {
         lock.withLock {
-            for (p, wd) in descriptors where p == path || p.hasPrefix(path + "/") {
+            for (p, wd) in descriptors where Paths.isSameOrInside(p, root: path) {
                 descriptors[p] = nil; directories[wd] = nil
             }
         }

@@ -180,8 +180,7 @@ public final class ImageAnalyzer: Sendable {
         if members.count > 1 {
             var mean = [Float](repeating: 0, count: members[0].count)
             for v in members { for i in 0..<mean.count { mean[i] += v[i] } }
-            let n = mean.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            prediction.embedding = mean.map { $0 / max(n, 1e-12) }
+            prediction.embedding = VectorMath.l2Normalized(mean)
         }
         result.caption = prediction.caption
         result.keywords = prediction.keywords

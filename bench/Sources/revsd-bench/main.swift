@@ -145,8 +145,7 @@ func benchZeroShot() {
     do { corpus = try TextInput.lines(of: corpusPath).dropFirst().map { String($0.split(separator: "\t").first ?? "") } } catch { die("\(error)") }
     var constant = [Float](repeating: 0, count: 384)
     for v in analyzer.promptEncoder.embed(corpus, batchSize: 64) { for i in 0..<384 { constant[i] += v[i] } }
-    let cn = constant.reduce(0) { $0 + $1 * $1 }.squareRoot()
-    constant = constant.map { $0 / cn }
+    VectorMath.l2Normalize(&constant)
     let truths = analyzer.promptEncoder.embed(rows.map(\.1))
     func cos(_ a: [Float], _ b: [Float]) -> Double { Double(zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }) }
     var zs = 0.0, base = 0.0, prior = 0.0, n = 0
@@ -172,8 +171,7 @@ func benchSearch() {
     var rng = SystemRandomNumberGenerator()
     for i in 0..<n {
         var v = (0..<384).map { _ in Float.random(in: -1...1, using: &rng) }
-        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        v = v.map { $0 / norm }
+        VectorMath.l2Normalize(&v)
         index.set(Int64(i), kind: .predicted, vector: v)
         if i % 3 == 0 { index.set(Int64(i), kind: .knownPrompt, vector: v) }   // a third carry their prompt
     }
