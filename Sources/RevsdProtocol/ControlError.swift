@@ -19,8 +19,6 @@ public struct ControlError: Error, Equatable, Sendable, CustomStringConvertible,
 
     public var description: String { message }
 
-    public var json: [String: Any] { ["code": code.rawValue, "message": message] }
-
     enum CodingKeys: String, CodingKey { case code, message }
 
     /// A code this client does not know (a newer daemon) reads as `internal`,
