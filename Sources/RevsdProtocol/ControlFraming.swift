@@ -22,14 +22,6 @@ public enum ControlFraming {
         return [UInt8](data)
     }
 
-    /// `object` as one line of JSON (sorted keys), ended by a newline.
-    public static func line(_ object: [String: Any]) -> [UInt8] {
-        var data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
-            ?? Data(#"{"ok":false,"v":1,"error":{"code":"internal","message":"response could not be encoded"}}"#.utf8)
-        data.append(0x0A)
-        return [UInt8](data)
-    }
-
     // MARK: Requests
 
     /// The line a client sends for `request`.
