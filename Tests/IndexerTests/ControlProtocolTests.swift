@@ -339,3 +339,44 @@ final class ControlProtocolTests: XCTestCase {
         XCTAssertEqual(e.code, .internalError)
     }
 }
+
+/// The real revsdd: a wrong-typed filter is refused, not answered unfiltered.
+final class DaemonProtocolTests: XCTestCase {
+    func testTheDaemonRefusesWrongTypedFiltersWithBadRequest() throws {
+        _ = try installedPromptEncoderFolder()
+        let h = try DaemonHarness()
+        try FileManager.default.copyItem(atPath: DaemonIntegrationTests.images.appendingPathComponent("scene-320x200.png").path,
+                                         toPath: h.watch + "/one.png")
+        try h.start()
+        try h.waitForIndex(1)
+        XCTAssertEqual(try h.call(SearchRequest(query: "a picture")).results.map(\.path), [h.watch + "/one.png"])
+
+        for (key, value, field) in [("since", "2024-01-01" as Any, "\"since\""), ("has_prompt", "yes", "\"has_prompt\""),
+                                    ("k", 0, "\"k\""), ("tier", "extreme", "\"tier\"")] {
+            let answer = try h.exchange(["op": "search", "query": "a picture", key: value, "id": "q-\(key)"])
+            XCTAssertEqual(answer["ok"] as? Bool, false, "\(key): \(value) → \(answer)")
+            XCTAssertNil(answer["result"], "no unfiltered results")
+            XCTAssertEqual(answer["id"] as? String, "q-\(key)")
+            let error = try XCTUnwrap(answer["error"] as? [String: Any])
+            XCTAssertEqual(error["code"] as? String, "bad_request")
+            XCTAssert((error["message"] as? String ?? "").contains(field), "\(error)")
+        }
+        let missing = try h.exchange(["op": "similar", "id": 5])
+        XCTAssertEqual((missing["error"] as? [String: Any])?["code"] as? String, "bad_request")
+        XCTAssertEqual(missing["id"] as? Int, 5)
+        let unknown = try h.exchange(["op": "frobnicate"])
+        XCTAssertEqual((unknown["error"] as? [String: Any])?["code"] as? String, "unknown_operation")
+        // Fields the daemon does not know are ignored, and the right types still filter.
+        let ok = try h.exchange(["op": "search", "query": "a picture", "has_prompt": true, "since": 0, "colour": "red"])
+        XCTAssertEqual(ok["ok"] as? Bool, true, "\(ok)")
+        let results = (ok["result"] as? [String: Any])?["results"] as? [[String: Any]]
+        XCTAssertEqual(results?.count, 0, "the file carries no prompt")
+        do {
+            _ = try h.call(SimilarRequest(path: h.watch + "/nope.png"))
+            XCTFail("a file not in the index")
+        } catch let ControlClient.Failure.daemon(e) {
+            XCTAssertEqual(e, ControlError(.notFound, "\(h.watch)/nope.png is not in the index"))
+        }
+        h.kill(SIGTERM)
+    }
+}
