@@ -18,7 +18,10 @@ import RevsdSystem
 /// a slow or silent client costs one sleeping thread for a bounded time, a
 /// hostile one gets an error line, and the connection count is capped.
 public final class ControlServer: @unchecked Sendable {
-    public typealias Handler = @Sendable (_ request: [String: Any], _ fds: inout [Int32], _ peer: Peer) throws(ControlError) -> [String: Any]
+    /// Answers one decoded request; `fds` holds the descriptors received on
+    /// the connection (the handler takes those it uses; the others are
+    /// closed when the connection ends).
+    public typealias Handler = @Sendable (_ request: Request, _ fds: inout [Int32], _ peer: Peer) throws(ControlError) -> any ControlResult
 
     public typealias Peer = UnixSocket.Credentials
 
@@ -112,29 +115,18 @@ public final class ControlServer: @unchecked Sendable {
         }
     }
 
+    /// One request line in, one response line out: the line is decoded
+    /// strictly into a typed request (RevsdProtocol), and anything wrong with
+    /// it is answered with its error, echoing the request's `id`.
     func respond(_ line: [UInt8], _ fds: inout [Int32], _ peer: Peer) -> [UInt8] {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line)), let request = object as? [String: Any] else {
-            return Self.errorLine(id: nil, ControlError(.badRequest, "not a JSON object on one line"))
-        }
-        let id = request["id"]
-        if let v = request["v"] as? Int, v != Self.protocolVersion {
-            return Self.errorLine(id: id, ControlError(.unsupportedVersion, "protocol version \(v) is not supported (this daemon speaks \(Self.protocolVersion))"))
-        }
-        do {
-            let result = try handler(request, &fds, peer)
-            var response: [String: Any] = ["v": Self.protocolVersion, "ok": true, "result": result]
-            if let id { response["id"] = id }
-            return Self.line(response)
+        let incoming = ControlFraming.decodeRequest(line)
+        do throws(ControlError) {
+            let result = try handler(incoming.request.get(), &fds, peer)
+            return ControlFraming.responseLine(id: incoming.id, result: result)
         } catch {
-            return Self.errorLine(id: id, error)
+            return Self.errorLine(id: incoming.id, error)
         }
     }
 
-    static func line(_ object: [String: Any]) -> [UInt8] { ControlFraming.line(object) }
-
-    static func errorLine(id: Any?, _ e: ControlError) -> [UInt8] {
-        var o: [String: Any] = ["v": protocolVersion, "ok": false, "error": e.json]
-        if let id { o["id"] = id }
-        return line(o)
-    }
+    static func errorLine(id: JSONValue?, _ e: ControlError) -> [UInt8] { ControlFraming.errorLine(id: id, e) }
 }

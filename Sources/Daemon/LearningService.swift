@@ -228,26 +228,4 @@ public final class LearningService: @unchecked Sendable {
         guard !out.ensemble.isEmpty else { return nil }
         return (out.ensemble, bank.nearest(out.ensemble, k: 3).first ?? [], model.keywords(out.keywordProbabilities, row: 0))
     }
-
-    /// For `status`: the state, and the last run's numbers.
-    public func statusObject() -> [String: Any] {
-        var o: [String: Any] = [:]
-        switch state {
-        case .idle: o["state"] = "idle"
-        case let .training(phase, fraction, reason):
-            o["state"] = "training"; o["phase"] = phase; o["fraction"] = fraction; o["reason"] = reason
-        case let .predicting(done, total):
-            o["state"] = "predicting"; o["done"] = done; o["total"] = total
-        }
-        if let m = model {
-            o["trained_at"] = m.report.trainedAt.timeIntervalSince1970
-            o["examples"] = m.report.examples
-            o["validation_mean_cosine"] = Double(m.report.ensembleCosine)
-            o["constant_mean_cosine"] = Double(m.report.constantCosine)
-            o["members"] = m.members.map(\.name)
-        }
-        o["prompt_bank"] = bank.count
-        o["last_error"] = lastError ?? NSNull()
-        return o
-    }
 }

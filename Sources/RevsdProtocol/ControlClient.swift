@@ -27,35 +27,45 @@ public struct ControlClient: Sendable {
         }
     }
 
-    /// Sends `request` (and `fd` with it, by SCM_RIGHTS) and returns `result`.
-    public func call(_ request: [String: Any], passing fd: Int32? = nil) throws(Failure) -> [String: Any] {
+    /// Sends `request` (and `fd` with it, by SCM_RIGHTS) and returns its result.
+    public func call<R: ControlRequest>(_ request: R, passing fd: Int32? = nil) throws(Failure) -> R.Result {
+        let line: [UInt8]
+        do { line = try ControlFraming.requestLine(request) } catch {
+            throw .io("cannot encode the '\(R.operation.rawValue)' request: \(error)")
+        }
+        let reply = try exchange(line, passing: fd)
+        let response: ControlResponse<R.Result>
+        do { response = try ControlFraming.decodeResponse(reply, as: R.Result.self) } catch {
+            throw .io("\(socketPath): unreadable answer to '\(R.operation.rawValue)': \(error)")
+        }
+        switch response.outcome {
+        case let .success(result): return result
+        case let .failure(e): throw .daemon(e)
+        }
+    }
+
+    /// Sends one request line (ended by a newline) and returns the answer
+    /// line, without its newline: for clients that build their own JSON.
+    public func exchange(_ line: [UInt8], passing fd: Int32? = nil) throws(Failure) -> [UInt8] {
         let c: UnixSocket
         do { c = try UnixSocket.connect(path: socketPath, timeout: timeout) } catch {
             throw .notRunning(socketPath, String(cString: strerror(error.errno)))
         }
         defer { c.close() }
-        var body = request
-        body["v"] = ControlFraming.protocolVersion
-        do { try c.send(ControlFraming.line(body), passing: fd) } catch {
+        do { try c.send(line, passing: fd) } catch {
             throw .io("\(socketPath): cannot send the request: \(String(cString: strerror(error.errno)))")
         }
         var reply: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         var ignored: [Int32] = []
-        while !reply.contains(0x0A) {
+        defer { for fd in ignored { Syscalls.close(fd) } }
+        while true {
+            if let nl = reply.firstIndex(of: 0x0A) { return Array(reply[..<nl]) }
             guard let n = try? c.receive(into: &chunk, descriptors: &ignored), n > 0 else {
                 throw .io("\(socketPath): revsdd closed the connection without an answer")
             }
             reply += chunk[0..<n]
             if reply.count > 256 << 20 { throw .io("\(socketPath): answer too large") }
         }
-        for fd in ignored { Syscalls.close(fd) }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(reply[..<reply.firstIndex(of: 0x0A)!])) as? [String: Any] else {
-            throw .io("\(socketPath): unreadable answer")
-        }
-        if object["ok"] as? Bool == true { return object["result"] as? [String: Any] ?? [:] }
-        let e = object["error"] as? [String: Any]
-        throw .daemon(ControlError(ControlError.Code(rawValue: e?["code"] as? String ?? "") ?? .internalError,
-                                   e?["message"] as? String ?? "revsdd reported an error"))
     }
 }

@@ -44,7 +44,25 @@ final class DaemonHarness: @unchecked Sendable {
 
     var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 
+    /// One request built as a client in another language would (a JSON
+    /// object), and the `result` of the answer; an error answer throws.
     func call(_ request: [String: Any]) throws -> [String: Any] {
+        let envelope = try exchange(request)
+        if envelope["ok"] as? Bool == true { return envelope["result"] as? [String: Any] ?? [:] }
+        let e = envelope["error"] as? [String: Any]
+        throw ControlClient.Failure.daemon(ControlError(ControlError.Code(rawValue: e?["code"] as? String ?? "") ?? .internalError,
+                                                        e?["message"] as? String ?? "revsdd reported an error"))
+    }
+
+    /// The whole response object (`v`, `id`, `ok`, `result` or `error`) to a raw request object.
+    func exchange(_ request: [String: Any]) throws -> [String: Any] {
+        let line = try JSONSerialization.data(withJSONObject: request.merging(["v": 1]) { a, _ in a }) + Data("\n".utf8)
+        let reply = try ControlClient(socketPath: socket, timeout: 60).exchange([UInt8](line))
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any])
+    }
+
+    /// A typed request, as revsdctl sends it.
+    func call<R: ControlRequest>(_ request: R) throws -> R.Result {
         try ControlClient(socketPath: socket, timeout: 60).call(request)
     }
 
