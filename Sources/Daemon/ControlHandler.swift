@@ -14,7 +14,7 @@ public struct ControlHandler: Sendable {
     public let service: IndexingService
     public let models: [String]
     public let statusExtra: @Sendable () -> [String: Any]
-    let daemonUID = getuid()
+    let daemonUID = CurrentProcess.userID
 
     public init(service: IndexingService, models: [String], statusExtra: @escaping @Sendable () -> [String: Any] = { [:] }) {
         self.service = service
@@ -50,7 +50,7 @@ public struct ControlHandler: Sendable {
             case "caption":
                 guard !fds.isEmpty else { throw ControlError(.badRequest, "'caption' needs the file's descriptor sent with the request (SCM_RIGHTS)") }
                 let fd = fds.removeFirst()
-                defer { close(fd) }
+                defer { Syscalls.close(fd) }
                 let name = (r["name"] as? String) ?? "fd"
                 let bytes: [UInt8]
                 do { bytes = try ImageDecoder.read(descriptor: fd, name: name, limits: service.analyzer.limits) } catch {
@@ -108,7 +108,7 @@ public struct ControlHandler: Sendable {
             "watches": service.watchRoots, "models": models, "watched_directories": service.watcher.watchCount,
             "watch_limit": service.watcher.limitMessage ?? NSNull(),
             "processed_since_start": service.processedSinceStart, "failed_since_start": service.failuresSinceStart,
-            "version": RevsdVersion.string, "pid": Int(getpid()),
+            "version": RevsdVersion.string, "pid": Int(CurrentProcess.id),
         ]
         if let l = service.learner { o["learning"] = l.statusObject() }
         for (k, v) in statusExtra() { o[k] = v }

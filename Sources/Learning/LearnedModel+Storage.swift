@@ -63,7 +63,7 @@ extension LearnedModel {
         let data = SafeTensorsWriter.encode(entries, metadata: ["revsd.learned": json])
         let dir = (path as NSString).deletingLastPathComponent
         try Syscalls.makeDirectories(dir.isEmpty ? "." : dir)
-        let temp = path + ".tmp-\(getpid())"
+        let temp = path + ".tmp-\(CurrentProcess.id)"
         let fd = try Syscalls.open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o644)
         do {
             try data.withUnsafeBytes { try Syscalls.writeAll(fd, $0, path: temp) }
@@ -72,7 +72,7 @@ extension LearnedModel {
             try Syscalls.rename(temp, path)
             try Syscalls.fsyncDirectory(dir.isEmpty ? "." : dir)
         } catch {
-            unlink(temp)
+            try? Syscalls.unlink(temp)
             throw error
         }
     }

@@ -147,7 +147,7 @@ public struct ModelRegistry: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(Document(version: 1, models: models)) + Data("\n".utf8)
-        let tmp = url.path + ".tmp-\(getpid())"
+        let tmp = url.path + ".tmp-\(CurrentProcess.id)"
         let fd = try Syscalls.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
         do {
             try data.withUnsafeBytes { try Syscalls.writeAll(fd, $0, path: tmp) }

@@ -31,13 +31,13 @@ public struct ControlClient: Sendable {
     public func call(_ request: [String: Any], passing fd: Int32? = nil) throws(Failure) -> [String: Any] {
         let c: UnixSocket
         do { c = try UnixSocket.connect(path: socketPath, timeout: timeout) } catch {
-            throw .notRunning(socketPath, String(cString: strerror(error.errno)))
+            throw .notRunning(socketPath, error.reason)
         }
         defer { c.close() }
         var body = request
         body["v"] = ControlFraming.protocolVersion
         do { try c.send(ControlFraming.line(body), passing: fd) } catch {
-            throw .io("\(socketPath): cannot send the request: \(String(cString: strerror(error.errno)))")
+            throw .io("\(socketPath): cannot send the request: \(error.reason)")
         }
         var reply: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)

@@ -52,14 +52,14 @@ struct Caption: ParsableCommand {
                 object = analyzer.analyze(path: path, includeEmbedding: embedding).jsonObject(includeEmbedding: embedding)
             } else {
                 // The daemon reads exactly what this user may read: the open descriptor travels, not the path.
-                let fd = open(path, O_RDONLY | O_CLOEXEC)
-                if fd < 0 {
-                    let reason = errno == ENOENT ? "no such file" : String(cString: strerror(errno))
+                do {
+                    let fd = try Syscalls.open(path, O_RDONLY)
+                    defer { Syscalls.close(fd) }
+                    object = try daemon.call(["op": "caption", "name": path, "embedding": embedding], passing: fd)
+                } catch let error as SystemError {
+                    let reason = error.errno == ENOENT ? "no such file" : error.reason
                     object = ImageAnalysis.failure(path: path, error: "\(ImageError.unreadable(path: path, reason: reason))")
                         .jsonObject(includeEmbedding: embedding)
-                } else {
-                    defer { close(fd) }
-                    object = try daemon.call(["op": "caption", "name": path, "embedding": embedding], passing: fd)
                 }
             }
             if !(object["error"] is NSNull) { failed = true }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Daemon
 import RevsdProtocol
+import RevsdSystem
 
 /// How to reach revsdd: --socket, $REVSD_SOCKET, this user's instance, else the system service.
 struct SocketOptions: ParsableArguments {
@@ -105,7 +106,7 @@ struct Status: ParsableCommand {
     func run() throws {
         var s = try daemon.call(["op": "status"])
         if json { try printJSON(s); return }
-        let live = isatty(1) == 1 && !once
+        let live = Syscalls.isTerminal(1) && !once
         var drew = false
         while live, let queued = s["queued"] as? Int, queued > 0 {
             let done = (s["indexed"] as? Int ?? 0) + (s["failed"] as? Int ?? 0)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Analysis
 import Learning
+import RevsdSystem
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,12 +36,12 @@ struct Train: ParsableCommand {
                 line = "predicting \(status["done"] as? Int ?? 0)/\(status["total"] as? Int ?? 0) images"
             }
             if line != last, !json {
-                if isatty(1) == 1 { FileHandle.standardOutput.write(Data("\r\u{1B}[K\(line)".utf8)) } else { print(line) }
+                if Syscalls.isTerminal(1) { FileHandle.standardOutput.write(Data("\r\u{1B}[K\(line)".utf8)) } else { print(line) }
                 last = line
             }
             Thread.sleep(forTimeInterval: 0.5)
         }
-        if isatty(1) == 1, !json, !last.isEmpty { print("") }
+        if Syscalls.isTerminal(1), !json, !last.isEmpty { print("") }
         if json { try printJSON(status); return }
         if let e = status["last_error"] as? String { throw fail(MessageError(e)) }
         print("""
@@ -88,21 +89,21 @@ struct Eval: ParsableCommand {
         var skipped = 0
         for (i, name) in names.enumerated() {
             let path = root.appendingPathComponent(name).path
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                FileHandle.standardError.write(Data("revsdctl: \(path): cannot open: \(String(cString: strerror(errno)))\n".utf8))
+            let fd: Int32
+            do { fd = try Syscalls.open(path, O_RDONLY) } catch {
+                FileHandle.standardError.write(Data("revsdctl: \(path): cannot open: \(error.reason)\n".utf8))
                 skipped += 1; continue
             }
-            defer { close(fd) }
+            defer { Syscalls.close(fd) }
             var r: [String: Any] = ["op": "eval_add", "session": session, "name": path]
             if let p = given[name] { r["prompt"] = p }
             let answer = try daemon.call(r, passing: fd)
             if let e = answer["error"] as? String {
                 FileHandle.standardError.write(Data("revsdctl: \(e)\n".utf8)); skipped += 1
             }
-            if isatty(2) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[Kanalysed \(i + 1)/\(names.count)".utf8)) }
+            if Syscalls.isTerminal(2) { FileHandle.standardError.write(Data("\r\u{1B}[Kanalysed \(i + 1)/\(names.count)".utf8)) }
         }
-        if isatty(2) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+        if Syscalls.isTerminal(2) { FileHandle.standardError.write(Data("\n".utf8)) }
         var result = try daemon.call(["op": "eval_run", "session": session, "captions": captions])
         let table = result.removeValue(forKey: "table") as? String ?? ""
         if json { try printJSON(result); return }
@@ -162,9 +163,9 @@ struct Prompts: ParsableCommand {
                     let r = try daemon.call(["op": "prompts_import", "prompts": Array(prompts[start..<end]), "source": source])
                     read += r["read"] as? Int ?? 0; added += r["added"] as? Int ?? 0; bank = r["prompt_bank"] as? Int ?? bank
                     start = end
-                    if isatty(2) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[K\(source): \(start)/\(prompts.count)".utf8)) }
+                    if Syscalls.isTerminal(2) { FileHandle.standardError.write(Data("\r\u{1B}[K\(source): \(start)/\(prompts.count)".utf8)) }
                 }
-                if isatty(2) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+                if Syscalls.isTerminal(2) { FileHandle.standardError.write(Data("\n".utf8)) }
             }
             if json { try printJSON(["read": read, "added": added, "prompt_bank": bank]); return }
             print("read \(read) prompts, \(added) new; the bank holds \(bank)")

@@ -57,7 +57,7 @@ public final class ZeroShotPredictor: Sendable {
         if let cacheFile, let dir = cacheDirectory {
             // A cache is an optimisation: failing to write one is not an error.
             try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let tmp = cacheFile.appendingPathExtension("tmp-\(getpid())")
+            let tmp = cacheFile.appendingPathExtension("tmp-\(CurrentProcess.id)")
             // Write then rename (FileManager.replaceItemAt fails on Linux when
             // the destination does not exist yet).
             if (try? vectors.withUnsafeBytes { try Data($0).write(to: tmp) }) != nil {
