@@ -112,6 +112,7 @@ let package = Package(
         .testTarget(name: "IndexerTests", dependencies: [
             "RevsdSystem", "Inference", "Metadata", "Imaging", "Learning", "Store", "Models", "Analysis", "Search",
             "Watch", "RevsdProtocol", "Daemon", "CZlib", "SyntheticImages",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], exclude: ["Golden", "Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
