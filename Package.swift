@@ -100,10 +100,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "revsdd", dependencies: [
-            "RevsdSystem", "RevsdProtocol", "Daemon", "Models", "Analysis", "Store", "Learning",
+            "RevsdSystem", "RevsdProtocol", "Daemon", "Models", "Analysis", "Store", "Learning", "Search",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // Benchmark driver (bench/minilm.sh); not installed.
         .executableTarget(name: "revsd-bench", dependencies: ["RevsdSystem", "Inference", "Metadata", "Imaging", "Learning", "Store", "Models", "Analysis", "Search", "Daemon", "SyntheticImages"], path: "bench/Sources/revsd-bench"),
@@ -113,6 +114,7 @@ let package = Package(
         .testTarget(name: "IndexerTests", dependencies: [
             "RevsdSystem", "Inference", "Metadata", "Imaging", "Learning", "Store", "Models", "Analysis", "Search",
             "Watch", "RevsdProtocol", "Daemon", "CZlib", "SyntheticImages",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], exclude: ["Golden", "Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -6,6 +6,7 @@ import Inference
 import Analysis
 import Learning
 import RevsdProtocol
+import RevsdSystem
 import Imaging
 
 /// Control requests of the learning half: train, prompts_import, eval_add,
@@ -39,7 +40,7 @@ extension ControlHandler {
         _ = try learner()
         guard !fds.isEmpty else { throw ControlError(.badRequest, "'eval_add' needs the file's descriptor (SCM_RIGHTS)") }
         let fd = fds.removeFirst()
-        defer { close(fd) }
+        defer { Syscalls.close(fd) }
         let name = r.name ?? "fd"
         let bytes: [UInt8]
         do { bytes = try ImageDecoder.read(descriptor: fd, name: name, limits: service.analyzer.limits) } catch {

@@ -16,7 +16,7 @@ import Imaging
 public struct ControlHandler: Sendable {
     public let service: IndexingService
     public let models: [String]
-    let daemonUID = getuid()
+    let daemonUID = CurrentProcess.userID
 
     public init(service: IndexingService, models: [String]) {
         self.service = service
@@ -75,7 +75,7 @@ public struct ControlHandler: Sendable {
             indexed: c.indexed, queued: c.queued, failed: c.failed, withPrompt: c.withPrompt, watches: service.watchRoots, models: models,
             watchedDirectories: service.watcher.watchCount, watchLimit: service.watcher.limitMessage,
             processedSinceStart: service.processedSinceStart, failedSinceStart: service.failuresSinceStart,
-            version: RevsdVersion.string, pid: Int(getpid()), learning: service.learner?.status())
+            version: RevsdVersion.string, pid: Int(CurrentProcess.id), learning: service.learner?.status())
     }
 
     func search(_ r: SearchRequest) throws -> SearchResult {
@@ -119,7 +119,7 @@ public struct ControlHandler: Sendable {
     func caption(_ r: CaptionRequest, _ fds: inout [Int32]) throws(ControlError) -> CaptionResult {
         guard !fds.isEmpty else { throw ControlError(.badRequest, "'caption' needs the file's descriptor sent with the request (SCM_RIGHTS)") }
         let fd = fds.removeFirst()
-        defer { close(fd) }
+        defer { Syscalls.close(fd) }
         let name = r.name ?? "fd"
         let bytes: [UInt8]
         do { bytes = try ImageDecoder.read(descriptor: fd, name: name, limits: service.analyzer.limits) } catch {

@@ -6,27 +6,49 @@ import Store
 extension IndexingService {
     /// Health for the watchdog: true while workers are idle or made progress
     /// within `window`.
-    public func isHealthy(within window: Duration) -> Bool {
-        lock.withLock { busyWorkers == 0 || ContinuousClock.now - lastHeartbeat < window }
+    func isHealthy(within window: Duration) -> Bool {
+        state.withLock { $0.busyWorkers == 0 || ContinuousClock.now - $0.lastHeartbeat < window }
     }
 
     func heartbeat(busy delta: Int) {
-        lock.withLock { lastHeartbeat = ContinuousClock.now; busyWorkers += delta }
-        if delta < 0 { doneSignal.signal() }
+        state.withLock { $0.lastHeartbeat = ContinuousClock.now; $0.busyWorkers += delta }
+        pingWatchdog()
     }
 
-    func workLoop() {
+    /// WATCHDOG=1, sent from the work loop itself (after each file, and from
+    /// idle workers, which wake for it) and only while the loop is healthy:
+    /// a worker stuck in a file stops the pings and systemd restarts us. At
+    /// most one ping per half interval, whichever worker sends it.
+    func pingWatchdog() {
+        guard let interval = watchdogInterval else { return }
+        let due = state.withLock { s -> Bool in
+            let now = ContinuousClock.now
+            guard s.busyWorkers == 0 || now - s.lastHeartbeat < interval * 2 else { return false }
+            if let last = s.lastPing, now - last < interval / 2 { return false }
+            s.lastPing = now
+            return true
+        }
+        if due { Systemd.notify("WATCHDOG=1") }
+    }
+
+    /// One worker: takes batches of jobs until the queue is empty, then
+    /// sleeps until new jobs are signalled (waking for the watchdog when
+    /// systemd expects pings). Returns when asked to stop, after the batch
+    /// in progress: its results are stored; jobs it had not started go back.
+    func workLoop() throws {
         while !signal.isStopping {
             let seen = signal.currentGeneration
             let jobs: [Job]
             do { jobs = try store.claimJobs(limit: batchSize, sharedBy: workerCount) } catch {
                 logger.error("cannot read the job queue", metadata: ["error": "\(error)"])
-                Thread.sleep(forTimeInterval: 1)
+                pingWatchdog()
+                if signal.wait(after: seen, timeout: .seconds(1)) == .stopped { return }
                 continue
             }
             guard !jobs.isEmpty else {
                 learner?.maybeRetrain()
-                if !signal.wait(after: seen) { return }
+                pingWatchdog()
+                if signal.wait(after: seen, timeout: watchdogInterval.map { $0 / 2 }) == .stopped { return }
                 continue
             }
             heartbeat(busy: +1)
@@ -35,6 +57,9 @@ extension IndexingService {
             }
             process(jobs)
             heartbeat(busy: -1)
+            if faults.failWorkerAfterFirstBatch {
+                throw TestFaults.Injected(what: "the worker loop died after its first batch")
+            }
         }
     }
 
@@ -131,7 +156,7 @@ extension IndexingService {
     }
 
     func count(failed: Bool) {
-        lock.withLock { processedSinceStart += 1; if failed { failuresSinceStart += 1 } }
-        onProgress?()
+        state.withLock { $0.processedSinceStart += 1; if failed { $0.failuresSinceStart += 1 } }
+        onProgress()
     }
 }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Logging
 import Analysis
@@ -8,11 +5,14 @@ import Imaging
 import RevsdSystem
 import Search
 import Store
+import Synchronization
 import Watch
 
 /// The indexing half of revsdd: watched folders → job queue → workers →
 /// index and search matrix. Control requests call into it from any thread.
-public final class IndexingService: @unchecked Sendable {
+/// Its two loops run as services: `runWorkers` (IndexingWorkers) and
+/// `followChanges` (WatchFollower).
+public final class IndexingService: Sendable {
     public let store: IndexStore
     public let analyzer: ImageAnalyzer
     public let search: SearchIndex
@@ -23,90 +23,101 @@ public final class IndexingService: @unchecked Sendable {
     /// together and their results stored in one transaction).
     let batchSize: Int
     let signal = WorkQueueSignal()
-    let lock = NSLock()
-    var roots: [String] = []
-    var threads: [Thread] = []
-    var watchTask: Task<Void, Never>?
-    /// Work loop health for the watchdog: last time a worker made progress or went idle.
-    var lastHeartbeat = ContinuousClock.now
-    var busyWorkers = 0
-    /// Files indexed or failed since start, and errors, for STATUS= and `status`.
-    public internal(set) var processedSinceStart = 0
-    public internal(set) var failuresSinceStart = 0
-    let doneSignal = WorkQueueSignal()
-    /// The learned model and prompt bank (set before `start`).
-    public var learner: LearningService?
+    /// The learned model and prompt bank.
+    public let learner: LearningService?
     /// Evaluation images being collected (`revsdctl eval`).
     public let evaluations = EvaluationSessions()
     /// Called (from a worker) after each file, and after queue changes.
-    public var onProgress: (@Sendable () -> Void)?
+    /// Given at init, so no thread can see it unset.
+    let onProgress: @Sendable () -> Void
+    /// Half of WatchdogSec= when systemd expects pings: the work loop sends
+    /// them, while it is healthy.
+    let watchdogInterval: Duration?
+    let faults: TestFaults
 
-    public init(store: IndexStore, analyzer: ImageAnalyzer, workers: Int, batchSize: Int = 8, logger: Logger) throws {
+    struct State {
+        var roots: [String] = []
+        /// Work loop health for the watchdog: last time a worker made progress or went idle.
+        var lastHeartbeat = ContinuousClock.now
+        var lastPing: ContinuousClock.Instant?
+        var busyWorkers = 0
+        /// Files indexed or failed since start, and errors, for STATUS= and `status`.
+        var processedSinceStart = 0
+        var failuresSinceStart = 0
+    }
+    let state = Mutex(State())
+
+    public init(store: IndexStore, analyzer: ImageAnalyzer, search: SearchIndex? = nil, learner: LearningService? = nil,
+                workers: Int, batchSize: Int = 8, watchdogInterval: Duration? = nil, faults: TestFaults = TestFaults(),
+                logger: Logger, onProgress: @escaping @Sendable () -> Void = {}) throws {
         self.store = store
         self.analyzer = analyzer
-        self.search = SearchIndex(dimension: analyzer.promptEncoder.dimension)
+        self.search = search ?? SearchIndex(dimension: analyzer.promptEncoder.dimension)
+        self.learner = learner
         self.watcher = try InotifyWatcher()
         self.workerCount = max(1, workers)
         self.batchSize = max(1, batchSize)
+        self.watchdogInterval = watchdogInterval
+        self.faults = faults
         self.logger = logger
+        self.onProgress = onProgress
     }
+
+    public var processedSinceStart: Int { state.withLock { $0.processedSinceStart } }
+    public var failuresSinceStart: Int { state.withLock { $0.failuresSinceStart } }
 
     // MARK: Lifecycle
 
-    /// Recovers from a crash, loads the search matrix, watches and reconciles
-    /// the folders, then starts the workers and the watch consumer.
-    public func start(watching folders: [String]) throws {
+    /// Recovers from a crash, loads the search matrix and the learned model,
+    /// watches and reconciles the folders. The loops start with their services.
+    public func prepare(watching folders: [String]) throws {
         let givenUp = try store.recoverInterruptedJobs()
         for p in givenUp { logger.error("gave up on a file that stopped the daemon repeatedly", metadata: ["path": "\(p)"]) }
         search.load(try store.vectors(kind: EmbeddingKind.predicted), kind: .predicted)
         search.load(try store.vectors(kind: EmbeddingKind.knownPrompt), kind: .knownPrompt)
-        if let learner {
-            learner.onPrediction = { [search] id, v in search.set(id, kind: .predicted, vector: v) }
-            learner.start()
-        }
+        learner?.prepare()
         let all = Array(Set(folders + (try store.watches()))).sorted()
         for root in all { try addRoot(root, persist: false) }
-        watcher.start()
-        let stream = watcher.changes
-        watchTask = Task.detached { [self] in
-            for await change in stream { self.apply(change) }
+    }
+
+    /// The work loop on `workerCount` threads, until graceful shutdown: then
+    /// each worker finishes the files it holds (their results are stored) and
+    /// the rest stay queued for next time. Throws when a worker dies.
+    public func runWorkers() async throws {
+        let threads = (0..<workerCount).map { i in
+            BlockingThread(name: "revsd-worker-\(i)", stackSize: 8 << 20) { [self] in try workLoop() }
         }
-        for i in 0..<workerCount {
-            let t = Thread { [self] in self.workLoop() }
-            t.name = "revsd-worker-\(i)"
-            t.stackSize = 8 << 20
-            threads.append(t)
-            t.start()
+        try await SupervisedLoops.run(threads) { [signal] in signal.stop() }
+    }
+
+    /// Follows the watched folders until graceful shutdown: the inotify
+    /// thread turns events into changes, and this task applies them to the
+    /// queue and the records. Throws when reading inotify fails.
+    public func followChanges() async throws {
+        let reader = watcher.start()
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { [watcher] in try await SupervisedLoops.run([reader]) { watcher.stop() } }
+            // Ends when the reader does (the stream finishes).
+            group.addTask { [self] in for await change in watcher.changes { apply(change) } }
         }
     }
 
-    /// Stops taking jobs, lets the running ones finish (their results are
-    /// stored), and stops the watcher. Queued jobs stay queued for next time.
-    public func drain() {
-        learner?.cancel()   // a training run stops at its next epoch; the saved heads stay as they were
-        signal.stop()
-        watcher.stop()
-        watchTask?.cancel()
-        while lock.withLock({ busyWorkers > 0 }) { _ = doneSignal.wait(after: doneSignal.currentGeneration) }
-    }
-
-    public var watchRoots: [String] { lock.withLock { roots } }
+    public var watchRoots: [String] { state.withLock { $0.roots } }
 
     /// Watches a folder (and remembers it when `persist`), queueing what it holds.
     public func addRoot(_ root: String, persist: Bool = true) throws {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
+        guard (try? Syscalls.status(root))?.kind == .directory else {
             throw SystemError("watch", path: root, errno: ENOTDIR)
         }
         if persist { try store.addWatch(root) }
-        lock.withLock { if !roots.contains(root) { roots.append(root); roots.sort() } }
+        state.withLock { s in if !s.roots.contains(root) { s.roots.append(root); s.roots.sort() } }
         let files = watcher.addTree(root)
         try reconcile(root: root, files: files)
     }
 
     public func removeRoot(_ root: String) throws {
         try store.removeWatch(root)
-        lock.withLock { roots.removeAll { $0 == root } }
+        state.withLock { $0.roots.removeAll { $0 == root } }
         watcher.removeTree(root)
         // Records stay unless the folder is no longer under any other root.
         if !watchRoots.contains(where: { Paths.isSameOrInside(root, root: $0) }) {
@@ -148,13 +159,8 @@ public final class IndexingService: @unchecked Sendable {
 
     /// PNG, JPEG or WebP by content (the first bytes), whatever the name.
     static func looksLikeImage(_ path: String) -> Bool {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var head = [UInt8](repeating: 0, count: 12)
-        let n = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, 12) }
-        guard n > 0 else { return false }
-        return head.withUnsafeBytes { ImageFormat.detect(UnsafeRawBufferPointer(rebasing: $0[0..<n])) } != nil
+        guard let head = try? Syscalls.readHead(path, count: 12), !head.isEmpty else { return false }
+        return head.withUnsafeBytes { ImageFormat.detect($0) } != nil
     }
 
     func apply(_ change: WatchChange) {

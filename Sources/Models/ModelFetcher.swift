@@ -67,7 +67,7 @@ public struct ModelFetcher: Sendable {
             return .alreadyInstalled(target)  // installed by a concurrent fetch
         }
 
-        let work = store.root.appendingPathComponent(".staging-\(model.id)-\(getpid())", isDirectory: true)
+        let work = store.root.appendingPathComponent(".staging-\(model.id)-\(CurrentProcess.id)", isDirectory: true)
         try? FileManager.default.removeItem(at: work)
         try Syscalls.makeDirectories(work.path)
         defer { try? FileManager.default.removeItem(at: work) }

@@ -49,11 +49,11 @@ public struct ControlClient: Sendable {
     public func exchange(_ line: [UInt8], passing fd: Int32? = nil) throws(Failure) -> [UInt8] {
         let c: UnixSocket
         do { c = try UnixSocket.connect(path: socketPath, timeout: timeout) } catch {
-            throw .notRunning(socketPath, String(cString: strerror(error.errno)))
+            throw .notRunning(socketPath, error.reason)
         }
         defer { c.close() }
         do { try c.send(line, passing: fd) } catch {
-            throw .io("\(socketPath): cannot send the request: \(String(cString: strerror(error.errno)))")
+            throw .io("\(socketPath): cannot send the request: \(error.reason)")
         }
         var reply: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)

@@ -1,8 +1,6 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import GRDB
+import RevsdSystem
 
 extension IndexStore {
     /// Queues files; a file already queued keeps its place.
@@ -107,8 +105,7 @@ public struct FileStat: Sendable, Equatable {
     public var mtimeNs: Int64
 
     public static func of(_ path: String) -> FileStat? {
-        var st = stat()
-        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-        return FileStat(size: Int64(st.st_size), mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
+        guard let st = try? Syscalls.status(path), st.kind == .regular else { return nil }
+        return FileStat(size: st.size, mtimeNs: st.modifiedNs)
     }
 }

@@ -54,13 +54,13 @@ struct Caption: ParsableCommand {
                 a = CaptionResult(analyzer.analyze(path: path, includeEmbedding: embedding), includeEmbedding: embedding)
             } else {
                 // The daemon reads exactly what this user may read: the open descriptor travels, not the path.
-                let fd = open(path, O_RDONLY | O_CLOEXEC)
-                if fd < 0 {
-                    let reason = errno == ENOENT ? "no such file" : String(cString: strerror(errno))
-                    a = .failure(path: path, error: "\(ImageError.unreadable(path: path, reason: reason))", includesEmbedding: embedding)
-                } else {
-                    defer { close(fd) }
+                do {
+                    let fd = try Syscalls.open(path, O_RDONLY)
+                    defer { Syscalls.close(fd) }
                     a = try daemon.call(CaptionRequest(name: path, embedding: embedding), passing: fd)
+                } catch let error as SystemError {
+                    let reason = error.errno == ENOENT ? "no such file" : error.reason
+                    a = .failure(path: path, error: "\(ImageError.unreadable(path: path, reason: reason))", includesEmbedding: embedding)
                 }
             }
             if a.error != nil { failed = true }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Daemon
 import RevsdProtocol
+import RevsdSystem
 
 /// How to reach revsdd: --socket, $REVSD_SOCKET, this user's instance, else the system service.
 struct SocketOptions: ParsableArguments {
@@ -98,7 +99,7 @@ struct Status: ParsableCommand {
     func run() throws {
         var s = try daemon.call(StatusRequest())
         if json { try printResult(s); return }
-        let live = isatty(1) == 1 && !once
+        let live = Syscalls.isTerminal(1) && !once
         var drew = false
         while live, s.queued > 0 {
             let done = s.indexed + s.failed

@@ -3,6 +3,7 @@ import Foundation
 import Analysis
 import Learning
 import RevsdProtocol
+import RevsdSystem
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -36,12 +37,12 @@ struct Train: ParsableCommand {
             }
             if line.isEmpty { break }
             if line != last, !json {
-                if isatty(1) == 1 { FileHandle.standardOutput.write(Data("\r\u{1B}[K\(line)".utf8)) } else { print(line) }
+                if Syscalls.isTerminal(1) { FileHandle.standardOutput.write(Data("\r\u{1B}[K\(line)".utf8)) } else { print(line) }
                 last = line
             }
             Thread.sleep(forTimeInterval: 0.5)
         }
-        if isatty(1) == 1, !json, !last.isEmpty { print("") }
+        if Syscalls.isTerminal(1), !json, !last.isEmpty { print("") }
         if json { try printResult(status); return }
         if let e = status.lastError { throw fail(MessageError(e)) }
         let run = status.lastRun
@@ -90,19 +91,19 @@ struct Eval: ParsableCommand {
         var skipped = 0
         for (i, name) in names.enumerated() {
             let path = root.appendingPathComponent(name).path
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                FileHandle.standardError.write(Data("revsdctl: \(path): cannot open: \(String(cString: strerror(errno)))\n".utf8))
+            let fd: Int32
+            do { fd = try Syscalls.open(path, O_RDONLY) } catch {
+                FileHandle.standardError.write(Data("revsdctl: \(path): cannot open: \(error.reason)\n".utf8))
                 skipped += 1; continue
             }
-            defer { close(fd) }
+            defer { Syscalls.close(fd) }
             let answer = try daemon.call(EvalAddRequest(session: session, name: path, prompt: given[name]), passing: fd)
             if let e = answer.error {
                 FileHandle.standardError.write(Data("revsdctl: \(e)\n".utf8)); skipped += 1
             }
-            if isatty(2) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[Kanalysed \(i + 1)/\(names.count)".utf8)) }
+            if Syscalls.isTerminal(2) { FileHandle.standardError.write(Data("\r\u{1B}[Kanalysed \(i + 1)/\(names.count)".utf8)) }
         }
-        if isatty(2) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+        if Syscalls.isTerminal(2) { FileHandle.standardError.write(Data("\n".utf8)) }
         var result = try daemon.call(EvalRunRequest(session: session, captions: captions))
         let table = result.table ?? ""
         result.table = nil
@@ -147,9 +148,9 @@ struct Prompts: ParsableCommand {
                     let r = try daemon.call(PromptsImportRequest(prompts: Array(prompts[start..<end]), source: source))
                     read += r.read; added += r.added; bank = r.promptBank
                     start = end
-                    if isatty(2) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[K\(source): \(start)/\(prompts.count)".utf8)) }
+                    if Syscalls.isTerminal(2) { FileHandle.standardError.write(Data("\r\u{1B}[K\(source): \(start)/\(prompts.count)".utf8)) }
                 }
-                if isatty(2) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+                if Syscalls.isTerminal(2) { FileHandle.standardError.write(Data("\n".utf8)) }
             }
             if json { try printResult(PromptsImportResult(read: read, added: added, promptBank: bank)); return }
             print("read \(read) prompts, \(added) new; the bank holds \(bank)")

@@ -1,14 +1,16 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Inference
 import Logging
 import ServiceLifecycle
+import UnixSignals
 import Analysis
 import Daemon
 import Models
 import RevsdSystem
+import Search
 import Store
+import Synchronization
 import RevsdProtocol
 
 /// revsdd: watches folders of generated images, indexes them, answers on a
@@ -63,6 +65,9 @@ struct Revsdd: AsyncParsableCommand {
         let underSystemd = Systemd.stderrIsJournal
         LoggingSystem.bootstrap { label -> any LogHandler in underSystemd ? JournalLogHandler(label: label) : StderrLogHandler() }
         let logger = Logger(label: "revsdd")
+        // SIGHUP is trapped first: one that arrives while the models load
+        // waits for the reload service instead of killing the daemon.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let c: DaemonConfig
         do { c = try settings() } catch { throw fail("\(error)") }
         let modelStore = ModelStore.resolve(explicit: c.modelsDirectory)
@@ -79,15 +84,24 @@ struct Revsdd: AsyncParsableCommand {
 
         do { try Syscalls.makeDirectories(c.stateDirectory, mode: 0o750) } catch { throw fail("\(error)") }
         Systemd.notify("STATUS=loading the index and the models")
+        // Progress of indexing and learning, for STATUS=: the callbacks are
+        // given to the services at init, before any of their threads start.
+        let (statusChanges, statusChanged) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let progress: @Sendable () -> Void = { statusChanged.yield() }
         let service: IndexingService
+        let learner: LearningService
         do {
             let store = try IndexStore(path: c.stateDirectory + "/index.sqlite")
             let analyzer = try ImageAnalyzer(store: modelStore, clipFolders: c.clipFolders)
-            service = try IndexingService(store: store, analyzer: analyzer, workers: c.workers, batchSize: c.batchSize, logger: logger)
-            service.learner = LearningService(store: store, promptEncoder: analyzer.promptEncoder, encoders: analyzer.featureNames,
-                                              stateDirectory: c.stateDirectory,
-                                              options: c.training, retrainAfter: c.retrainAfter, logger: logger)
-            try service.start(watching: c.watch)
+            let search = SearchIndex(dimension: analyzer.promptEncoder.dimension)
+            learner = LearningService(store: store, promptEncoder: analyzer.promptEncoder, encoders: analyzer.featureNames,
+                                      stateDirectory: c.stateDirectory, options: c.training, retrainAfter: c.retrainAfter, logger: logger,
+                                      onPrediction: { [search] id, v in search.set(id, kind: .predicted, vector: v) }, onProgress: progress)
+            service = try IndexingService(store: store, analyzer: analyzer, search: search, learner: learner, workers: c.workers,
+                                          batchSize: c.batchSize, watchdogInterval: Systemd.watchdogPingInterval,
+                                          faults: TestFaults.from(environment: ProcessInfo.processInfo.environment),
+                                          logger: logger, onProgress: progress)
+            try service.prepare(watching: c.watch)
         } catch { throw fail("\(error)") }
 
         let listener: UnixSocket
@@ -104,20 +118,36 @@ struct Revsdd: AsyncParsableCommand {
         let server = ControlServer(listening: listener, logger: logger) { request, fds, peer throws(ControlError) in
             try handler.handle(request, &fds, peer)
         }
-        server.start()
 
-        // Services start in this order and stop in reverse on SIGTERM/SIGINT:
-        // the socket stops accepting, then the workers finish their files,
-        // then the watchdog goes quiet.
-        let runtime = DaemonRuntime(service: service, logger: logger, configFile: config ?? DaemonConfig.defaultFile(), flagsWatch: !watch.isEmpty)
-        runtime.installReload()
-        let services: [any Service] = [WatchdogService(service: service), IndexingRunner(service: service, logger: logger),
-                                       ControlRunner(server: server, runtime: runtime)]
+        // Services start in this order and stop in reverse, on SIGTERM/SIGINT
+        // or when one of them fails: the socket stops accepting, the watcher
+        // stops, the workers finish their files (the queue keeps the rest),
+        // then a training run stops at its next epoch.
+        let runtime = DaemonRuntime(service: service, logger: logger, configFile: config ?? DaemonConfig.defaultFile(),
+                                    flagsWatch: !watch.isEmpty, statusChanges: statusChanges, statusChanged: statusChanged)
+        let services: [any Service] = [
+            LearningLoop(learner: learner),
+            IndexingWorkers(service: service, logger: logger),
+            WatchFollower(service: service),
+            StatusReporter(runtime: runtime),
+            ReloadOnHangup(runtime: runtime, hangups: hangups),
+            ControlService(server: server, onServing: runtime.announceReady, onStopping: runtime.announceStopping),
+        ]
+        // A service that ends, by failing or otherwise, shuts the others down
+        // gracefully; a failure then makes the group (and revsdd) fail.
         var groupConfig = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
+            services: services.map {
+                .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+            },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfig.maximumGracefulShutdownDuration = .seconds(100)
-        try await ServiceGroup(configuration: groupConfig).run()
+        do {
+            try await ServiceGroup(configuration: groupConfig).run()
+        } catch {
+            // Non-zero exit: systemd restarts us (Restart=on-failure).
+            logger.critical("stopped on a failure", metadata: ["error": "\(error)"])
+            throw fail("\(error)")
+        }
         logger.info("stopped cleanly")
     }
 
@@ -128,80 +158,44 @@ struct Revsdd: AsyncParsableCommand {
     }
 }
 
-/// The control socket as a service: READY=1 once it serves; on shutdown it
-/// stops accepting first.
-struct ControlRunner: Service {
-    let server: ControlServer
-    let runtime: DaemonRuntime
-    func run() async throws {
-        runtime.announceReady()
-        try? await gracefulShutdown()
-        Systemd.notify("STOPPING=1\nSTATUS=stopping: finishing the current files")
-        server.stop()
-    }
-}
-
-/// The workers as a service: on shutdown they finish the files in progress
-/// (results stored) and leave the rest queued.
-struct IndexingRunner: Service {
-    let service: IndexingService
-    let logger: Logger
-    func run() async throws {
-        try? await gracefulShutdown()
-        logger.info("stopping: finishing the current files")
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread { service.drain(); done.resume() }
-        }
-    }
-}
-
-/// WATCHDOG=1 at half of WatchdogSec=, only while the work loop is healthy
-/// (idle, or progressing): a stuck worker stops the pings and systemd restarts us.
-struct WatchdogService: Service {
-    let service: IndexingService
-    func run() async throws {
-        guard let interval = Systemd.watchdogPingInterval else { try? await gracefulShutdown(); return }
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                if service.isHealthy(within: interval * 2) { Systemd.notify("WATCHDOG=1") }
-            }
-        }
-    }
-}
-
-/// Readiness, STATUS= and SIGHUP reloads.
-final class DaemonRuntime: @unchecked Sendable {
+/// systemd's view of the daemon: readiness, STATUS= and SIGHUP reloads.
+final class DaemonRuntime: Sendable {
     let service: IndexingService
     let logger: Logger
     let configFile: String
     let flagsWatch: Bool
-    let queue = DispatchQueue(label: "revsdd.status")
-    var reloadSource: DispatchSourceSignal?
-    var lastStatus = ""
+    /// Something STATUS= shows changed (coalesced: the newest only).
+    let statusChanges: AsyncStream<Void>
+    let statusChanged: AsyncStream<Void>.Continuation
 
-    init(service: IndexingService, logger: Logger, configFile: String, flagsWatch: Bool) {
+    struct Status {
+        /// The STATUS= line last sent; "" once something else replaced it.
+        var last = ""
+        /// Shutdown began: STATUS= says so, and stays.
+        var stopping = false
+    }
+    let status = Mutex(Status())
+
+    init(service: IndexingService, logger: Logger, configFile: String, flagsWatch: Bool,
+         statusChanges: AsyncStream<Void>, statusChanged: AsyncStream<Void>.Continuation) {
         self.service = service; self.logger = logger; self.configFile = configFile; self.flagsWatch = flagsWatch
+        self.statusChanges = statusChanges; self.statusChanged = statusChanged
     }
 
-    func installReload() {
-        signal(SIGHUP, SIG_IGN)
-        let s = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
-        s.setEventHandler { [self] in reload() }
-        s.resume()
-        reloadSource = s
-    }
-
-    func announceReady() {
-        service.onProgress = { [weak self] in self?.updateStatus() }
-        service.learner?.onProgress = { [weak self] in self?.updateStatus() }
-        updateStatus()
+    /// READY=1: the database is migrated and the socket listens.
+    @Sendable func announceReady() {
+        statusChanged.yield()
         Systemd.notify("READY=1")
         logger.info("ready", metadata: ["watches": "\(service.watchRoots.joined(separator: ", "))"])
     }
 
-    func updateStatus() {
-        guard let c = try? service.store.counts() else { return }
+    @Sendable func announceStopping() {
+        status.withLock { $0.stopping = true }
+        Systemd.notify("STOPPING=1\nSTATUS=stopping: finishing the current files")
+    }
+
+    func statusLine() -> String? {
+        guard let c = try? service.store.counts() else { return nil }
         let total = c.indexed + c.failed + c.queued
         var s = "indexed \(c.indexed)/\(total), \(c.failed) error\(c.failed == 1 ? "" : "s")"
         if c.queued == 0 { s += ", idle" }
@@ -211,14 +205,22 @@ final class DaemonRuntime: @unchecked Sendable {
         default: break
         }
         if let limit = service.watcher.limitMessage { s += "; " + limit }
-        let status = s
-        queue.async { [self] in
-            guard status != lastStatus else { return }
-            lastStatus = status
-            Systemd.notify("STATUS=" + status)
-        }
+        return s
     }
 
+    /// Sends STATUS= when it says something new.
+    func sendStatus() {
+        guard let line = statusLine() else { return }
+        let send = status.withLock { s -> Bool in
+            guard !s.stopping, line != s.last else { return false }
+            s.last = line
+            return true
+        }
+        if send { Systemd.notify("STATUS=" + line) }
+    }
+
+    /// Re-reads the watched folders from the configuration file (unless
+    /// --watch gave them).
     func reload() {
         Systemd.notify("RELOADING=1\nSTATUS=reloading \(configFile)")
         var c = DaemonConfig.defaults()
@@ -234,6 +236,34 @@ final class DaemonRuntime: @unchecked Sendable {
             logger.error("configuration not reloaded", metadata: ["error": "\(error)"])
         }
         Systemd.notify("READY=1")
-        updateStatus()
+        status.withLock { $0.last = "" }   // STATUS= said "reloading": send the next one whatever it is
+        statusChanged.yield()
+    }
+}
+
+/// STATUS= as indexing and learning progress, off the threads that report it.
+struct StatusReporter: Service {
+    let runtime: DaemonRuntime
+    func run() async throws {
+        for await _ in runtime.statusChanges.cancelOnGracefulShutdown() { runtime.sendStatus() }
+        guard Task.isShuttingDownGracefully || Task.isCancelled else {
+            throw LoopFailure(loop: "status reporting", underlying: nil)
+        }
+    }
+}
+
+/// SIGHUP (`systemctl reload revsdd`): re-read the watched folders, one
+/// reload at a time, on a thread (a reload reconciles folders: stat, SQLite).
+struct ReloadOnHangup: Service {
+    let runtime: DaemonRuntime
+    /// Trapped at start (see `Revsdd.run`).
+    let hangups: UnixSignalsSequence
+    func run() async throws {
+        for await _ in hangups.cancelOnGracefulShutdown() {
+            try await BlockingThread(name: "revsd-reload") { [runtime] in runtime.reload() }.join()
+        }
+        guard Task.isShuttingDownGracefully || Task.isCancelled else {
+            throw LoopFailure(loop: "SIGHUP handling", underlying: nil)
+        }
     }
 }

@@ -142,11 +142,16 @@ final class DaemonIntegrationTests: XCTestCase {
 
         let silent = try raw()
         let flood = Data(String(repeating: "{\"op\":\"status\"}\n", count: 20000).utf8)
-        DispatchQueue.global().async { _ = send(silent, flood) }
+        let flooding = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async { _ = send(silent, flood); flooding.signal() }
         Thread.sleep(forTimeInterval: 1)
         let start = Date()
         XCTAssertNotNil(try h.status())
         XCTAssertLessThan(Date().timeIntervalSince(start), 5, "a client that never reads costs the others nothing")
+        // End the flood before the descriptor goes: its blocked send must not
+        // go on with a closed (or reused) descriptor (EBADF is a bug, and traps).
+        shutdown(silent, Int32(SHUT_RDWR))
+        flooding.wait()
         close(silent)
     }
 

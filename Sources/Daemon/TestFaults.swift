@@ -1,0 +1,22 @@
+/// Faults the integration tests inject into a real revsdd, to check that a
+/// dead loop ends the process instead of hanging it. TEST-ONLY: nothing in
+/// production sets these variables; they are read once, at start.
+public struct TestFaults: Sendable, Equatable {
+    /// REVSD_TEST_FAIL_WORKER=1: a worker's loop throws after its first
+    /// batch of files (stored as usual), as if the loop had died.
+    public var failWorkerAfterFirstBatch = false
+
+    public init(failWorkerAfterFirstBatch: Bool = false) {
+        self.failWorkerAfterFirstBatch = failWorkerAfterFirstBatch
+    }
+
+    public static func from(environment env: [String: String]) -> TestFaults {
+        TestFaults(failWorkerAfterFirstBatch: env["REVSD_TEST_FAIL_WORKER"] == "1")
+    }
+
+    /// What the injected fault throws.
+    public struct Injected: Error, CustomStringConvertible {
+        public let what: String
+        public var description: String { "injected test fault: \(what) (REVSD_TEST_FAIL_WORKER)" }
+    }
+}
