@@ -38,13 +38,11 @@ extension ControlHandler {
     /// the request's "prompt" (from prompts.tsv) or the file's metadata.
     func evalAdd(_ r: EvalAddRequest, _ fds: inout [Int32]) throws(ControlError) -> EvalAddResult {
         _ = try learner()
-        guard !fds.isEmpty else { throw ControlError(.badRequest, "'eval_add' needs the file's descriptor (SCM_RIGHTS)") }
-        let fd = fds.removeFirst()
-        defer { Syscalls.close(fd) }
         let name = r.name ?? "fd"
         let bytes: [UInt8]
-        do { bytes = try ImageDecoder.read(descriptor: fd, name: name, limits: service.analyzer.limits) } catch {
-            return EvalAddResult(name: name, error: "\(error)")
+        switch try passedFile(&fds, for: .evalAdd, name: name) {
+        case .success(let b): bytes = b
+        case .failure(let error): return EvalAddResult(name: name, error: "\(error)")
         }
         let a = service.analyzer.analyze(bytes: bytes, path: name, includeEmbedding: true, includeFeatures: true, computeHash: true, sidecars: false)
         if let e = a.error { return EvalAddResult(name: name, error: e) }

@@ -114,16 +114,25 @@ public struct ControlHandler: Sendable {
         return hits.compactMap { h in records[h.id].map { SearchHit($0, score: Double(h.score)) } }
     }
 
-    /// Reads exactly the descriptor that came with the request: the daemon
+    /// The file a client passed with its request (SCM_RIGHTS), read whole
+    /// within the image limits: the daemon reads exactly that descriptor and
     /// never opens a path for a client.
-    func caption(_ r: CaptionRequest, _ fds: inout [Int32]) throws(ControlError) -> CaptionResult {
-        guard !fds.isEmpty else { throw ControlError(.badRequest, "'caption' needs the file's descriptor sent with the request (SCM_RIGHTS)") }
+    func passedFile(_ fds: inout [Int32], for operation: RevsdProtocol.Operation, name: String) throws(ControlError) -> Result<[UInt8], ImageError> {
+        guard !fds.isEmpty else {
+            throw ControlError(.badRequest, "'\(operation.rawValue)' needs the file's descriptor sent with the request (SCM_RIGHTS)")
+        }
         let fd = fds.removeFirst()
         defer { Syscalls.close(fd) }
+        let limits = service.analyzer.limits
+        return Result { () throws(ImageError) in try ImageDecoder.read(descriptor: fd, name: name, limits: limits) }
+    }
+
+    func caption(_ r: CaptionRequest, _ fds: inout [Int32]) throws(ControlError) -> CaptionResult {
         let name = r.name ?? "fd"
         let bytes: [UInt8]
-        do { bytes = try ImageDecoder.read(descriptor: fd, name: name, limits: service.analyzer.limits) } catch {
-            return .failure(path: name, error: "\(error)", includesEmbedding: r.embedding)
+        switch try passedFile(&fds, for: .caption, name: name) {
+        case .success(let b): bytes = b
+        case .failure(let error): return .failure(path: name, error: "\(error)", includesEmbedding: r.embedding)
         }
         let learned = service.learner?.model != nil
         let a = service.analyzer.analyze(bytes: bytes, path: name, includeEmbedding: r.embedding,
