@@ -93,6 +93,7 @@ let package = Package(
             "Search", "Watch", "RevsdProtocol",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
 
         .executableTarget(name: "revsdctl", dependencies: [

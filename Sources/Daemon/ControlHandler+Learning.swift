@@ -75,7 +75,7 @@ extension ControlHandler {
             if model == nil || !overlap.isEmpty {
                 let encoders = try l.trainableEncoders()
                 let data = try service.store.labelledRows(encoders: encoders, excluding: hashes)
-                model = try LibraryTrainer(options: l.options).train(data).model
+                model = try LibraryTrainer(options: l.trainingOptions()).train(data).model
             }
             guard let model else { throw ControlError(.unavailable, "nothing is trained yet") }
             let bank = try l.makeBank(excluding: hashes)

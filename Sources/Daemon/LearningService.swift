@@ -23,6 +23,7 @@ public final class LearningService: Sendable {
     let promptEncoder: SentenceEncoder
     let logger: Logger
     public let modelPath: String
+    /// As configured; `trainingOptions()` adds the part-of-speech lexicon.
     let options: TrainingOptions
     let retrainAfter: Int
     /// The encoders the analyzer computes now: training uses only these (a
@@ -46,6 +47,8 @@ public final class LearningService: Sendable {
         var cancelled = false
         /// Asked for, not yet taken by the learning thread.
         var pending: Run?
+        /// WordNet, read at the first training (nil inside: not installed).
+        var lexicon: PartOfSpeechLexicon??
     }
     let shared: Mutex<Shared>
     /// Wakes the learning thread for a pending run, or to stop.
@@ -64,6 +67,24 @@ public final class LearningService: Sendable {
         self.onProgress = onProgress
         modelPath = (stateDirectory as NSString).appendingPathComponent(LearnedModel.fileName)
         shared = Mutex(Shared(bank: PromptBank(dimension: promptEncoder.dimension)))
+    }
+
+    /// The configured options with WordNet as the MLC vocabulary's
+    /// part-of-speech lexicon (nouns, adjectives, verbs, as the paper keeps),
+    /// read once, at the first training; without wordnet-base, a warning and
+    /// the stop-word filter alone.
+    public func trainingOptions() -> TrainingOptions {
+        var o = options
+        guard o.lexicon == nil else { return o }
+        if let cached = shared.withLock({ $0.lexicon }) { o.lexicon = cached; return o }
+        let loaded: PartOfSpeechLexicon?
+        do { loaded = try PartOfSpeechLexicon.wordNet() } catch {
+            logger.warning("no part-of-speech lexicon: MLC keywords are every content word", metadata: ["error": "\(error)"])
+            loaded = nil
+        }
+        shared.withLock { $0.lexicon = .some(loaded) }
+        o.lexicon = loaded
+        return o
     }
 
     public var model: LearnedModel? { shared.withLock { $0.model } }
@@ -196,7 +217,7 @@ public final class LearningService: Sendable {
             let encoders = try trainableEncoders()
             let data = try store.labelledRows(encoders: encoders)
             logger.info("training", metadata: ["reason": "\(reason)", "examples": "\(data.count)", "encoders": "\(encoders)"])
-            let result = try LibraryTrainer(options: options).train(data) { [self] phase, fraction in
+            let result = try LibraryTrainer(options: trainingOptions()).train(data) { [self] phase, fraction in
                 shared.withLock { $0.state = .training(phase: phase, fraction: fraction, reason: reason) }
                 onProgress()
                 return !shared.withLock { $0.cancelled }
