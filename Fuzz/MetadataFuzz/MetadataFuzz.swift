@@ -9,8 +9,9 @@ import Metadata
 /// - as a whole image file (`MetadataReader.read`), and the prompt it yields
 ///   cleaned (`PromptText.cleaned`) and bounded (`GenerationMetadata.bounded`);
 /// - as a small decoded RGBA image for `MetadataReader.stealthReport`: the
-///   first byte gives the width (1–32 pixels), the rest are the pixels, cut to
-///   a whole number of rows.
+///   first byte gives the width (1–32 pixels), the next bytes (at most 16 KiB,
+///   32×128 pixels: room for a payload, and cheap next to a 64 KiB file) are
+///   the pixels, cut to a whole number of rows.
 /// Nothing here checks values: bad input must come back as a report with
 /// notes, and any trap, overflow or out-of-bounds access is the finding.
 ///
@@ -26,7 +27,7 @@ enum MetadataFuzz {
         }
         guard bytes.count > 1 else { return }
         let width = Int(bytes[0] % 32) + 1
-        let pixels = UnsafeRawBufferPointer(rebasing: bytes[1...])
+        let pixels = UnsafeRawBufferPointer(rebasing: bytes[1..<min(bytes.count, 1 + 16 << 10)])
         let height = pixels.count / 4 / width
         guard height > 0 else { return }
         let rgba = UnsafeRawBufferPointer(rebasing: pixels[0..<(width * height * 4)])
