@@ -280,6 +280,7 @@ def check(label):
     elif not problem:
         violations.append("I1 status did not answer")
     entries = None
+    ranked = []
     for k in sorted(KS, reverse=True):  # all first: it gives the number of entries
         r = run_ctl("search", "an image", "-k", str(k), "--json")
         if r.returncode != 0:
@@ -295,10 +296,14 @@ def check(label):
         if twice: violations.append(f"I2 search -k {k}: {len(twice)} path(s) more than once: {twice[:20]}")
         if k == max(KS):
             entries = len(results)
+            ranked = [res["path"] for res in results]
             missing = sorted(on_disk - set(seen))
             if missing: violations.append(f"I3 search -k all: {len(missing)} file(s) on disk missing: {missing[:20]}")
         elif entries is not None and len(results) != min(k, entries):
-            violations.append(f"I2 search -k {k}: {len(results)} results, expected {min(k, entries)}")
+            got = {res["path"] for res in results}
+            absent = [q for q in ranked[:k] if q not in got]
+            violations.append(f"I2 search -k {k}: {len(results)} results, expected {min(k, entries)}; "
+                              f"of the first {k} of -k all, absent: {absent[:10]}")
     if violations:
         stats["failed"] += 1
         failures.append((label, violations, list(since_check)))
