@@ -7,11 +7,14 @@
 # kept under .build-fuzz/artifacts/ and can be replayed with the plain
 # build's replayer: .build/debug/MetadataFuzz FILE). With `record`, the
 # figures replace the fuzz section of bench/RESULTS.md.
+# FUZZ_RUNS=N also stops each target after N executions.
 # Usage: bench/fuzz.sh [seconds per target, default 120] [record]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-120}"
 record="${2:-}"
+runs=()
+[ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
 scratch=.build-fuzz
 mkdir -p "$scratch/artifacts" "$scratch/logs"
 # gold fails on ASan objects with debug info (dwarf_reader internal error):
@@ -30,7 +33,7 @@ summary=()
 run() {  # target corpus max_len
     local target="$1" corpus="$2" max_len="$3" log="$scratch/logs/$1.log" rc=0
     local seeds; seeds=$(ls "$corpus" | wc -l)
-    "$scratch/release/$target" "$corpus" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len="$max_len" \
+    "$scratch/release/$target" "$corpus" "${runs[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len="$max_len" \
         -timeout=10 -print_final_stats=1 -artifact_prefix="$scratch/artifacts/$target-" >"$log" 2>&1 || rc=$?
     local execs rate rss units
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
@@ -53,7 +56,7 @@ if [ "$record" = record ]; then
     {
         echo "## libFuzzer: the metadata readers and the protocol decoder"
         echo
-        echo "Run $(python3 bench/results.py --machine). libFuzzer with AddressSanitizer (\`-sanitize=fuzzer,address\`, release), ${seconds} s per target, \`-rss_limit_mb=2048\`; seeds from \`Fuzz/seeds.sh\` (fixtures of shared/fixtures/sd-meta cut to 64 KiB and files built like the tests' MetadataFileBuilder; request lines of docs/PROTOCOL.md)."
+        echo "Run $(python3 bench/results.py --machine). libFuzzer with AddressSanitizer (\`-sanitize=fuzzer,address\`, release), ${seconds} s per target${FUZZ_RUNS:+ or $FUZZ_RUNS executions}, \`-rss_limit_mb=2048\`; seeds from \`Fuzz/seeds.sh\` (fixtures of shared/fixtures/sd-meta cut to 64 KiB and files built like the tests' MetadataFileBuilder; request lines of docs/PROTOCOL.md)."
         echo
         echo "| target | executions | exec/s | peak RSS (MB) | corpus (seeds → inputs) | result |"
         echo "|---|---:|---:|---:|---:|---|"
