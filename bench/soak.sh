@@ -36,10 +36,23 @@ seconds, seed, rc, out, machine = sys.argv[1:]
 lines = open(out).read().splitlines()
 summary = next((l for l in reversed(lines) if l.startswith("soak: ") and "passed" in l), "soak: no summary")
 opsline = next((l for l in lines if l.startswith("soak: operations:")), "")
-fails = [l for l in lines if "FAILED" in l or l.startswith("  I")]
+kinds = [("I1 did not settle", "did not settle"), ("I1 queued ≠ 0", "I1 queued ="), ("I1 failed ≠ 0", "I1 failed ="),
+         ("I1 indexed ≠ files", "I1 status indexed"), ("I2 path gone from disk", "not on disk"),
+         ("I2 path twice", "more than once"), ("I2 fewer than min(k, entries) results", "results, expected"),
+         ("I3 file on disk missing", "missing:")]
+counts = {name: 0 for name, _ in kinds}
+check_lines = []
+for l in lines + ["soak: check end"]:
+    if l.startswith("soak: check"):
+        for name, needle in kinds:
+            if any(needle in c for c in check_lines): counts[name] += 1
+        check_lines = []
+    elif l.startswith("  I"):
+        check_lines.append(l)
+found = "; ".join(f"{name}: {n} check(s)" for name, n in counts.items() if n) or "no violation"
 path = os.path.join("bench", "RESULTS.md")
 text = open(path).read()
-entry = f"- {machine}; `bench/soak.sh {seconds} {seed}`: **{summary[6:]}**. {opsline[6:].strip()}\n" + "".join(f"  - `{l.strip()[:300]}`\n" for l in fails[:12])
+entry = f"- {machine}; `bench/soak.sh {seconds} {seed}`: **{summary[6:]}**. {opsline[6:].strip()}. Failed checks by invariant: {found}.\n"
 begin = "<!-- soak:begin (written by bench/soak.sh) -->"
 if begin not in text:
     text = text.rstrip() + f"\n\n{begin}\n## Soak: random file operations, reindex, train and restarts against revsdd\n\nInvariants (bench/soak.py): I1 status queued = failed = 0 and indexed = image files on disk; I2 `search --json -k N` (N = 1, 10, 100, 1000) lists no path gone from disk and none twice, and min(N, entries) results; I3 with k = 1000 every file on disk appears. Runs, newest last:\n\n<!-- soak:end -->\n"
