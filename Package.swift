@@ -110,6 +110,12 @@ let package = Package(
         // Benchmark driver (bench/minilm.sh); not installed.
         .executableTarget(name: "revsd-bench", dependencies: ["RevsdSystem", "Inference", "Metadata", "Imaging", "Learning", "Store", "Models", "Analysis", "Search", "Daemon", "SyntheticImages"], path: "bench/Sources/revsd-bench"),
 
+        // libFuzzer targets (bench/fuzz.sh builds them with -sanitize=fuzzer
+        // -DREVSD_FUZZ); a plain build makes replayers of saved inputs.
+        .systemLibrary(name: "CFuzzer", path: "Fuzz/CFuzzer"),
+        .executableTarget(name: "MetadataFuzz", dependencies: ["Metadata", "CFuzzer"], path: "Fuzz/MetadataFuzz"),
+        .executableTarget(name: "ProtocolFuzz", dependencies: ["RevsdProtocol", "CFuzzer"], path: "Fuzz/ProtocolFuzz"),
+
         // Golden files are read beside the test sources (#filePath), not bundled.
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], exclude: ["Golden"]),
         .testTarget(name: "IndexerTests", dependencies: [
