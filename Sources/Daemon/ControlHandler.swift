@@ -51,7 +51,7 @@ public struct ControlHandler: Sendable {
                 let under = r.path
                 var n = 0
                 for root in service.watchRoots {
-                    let files = service.watcher.addTree(root).filter { under == nil || Paths.isSameOrInside($0, root: under!) }
+                    let files = (service.watcher.addRoot(root) ?? []).filter { under == nil || Paths.isSameOrInside($0, root: under!) }
                     let images = files.filter(IndexingService.looksLikeImage)
                     for p in images { try service.store.remove(path: p) }
                     try service.store.enqueue(images, reason: "reindex")
