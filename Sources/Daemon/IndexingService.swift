@@ -183,10 +183,23 @@ public final class IndexingService: Sendable {
         }
     }
 
-    /// PNG, JPEG or WebP by content (the first bytes), whatever the name.
+    /// Whether a file is one to index: named like an image (`.png .jpg
+    /// .jpeg .webp`, any case), so that one that is not a readable image is
+    /// recorded failed with its reason rather than skipped in silence, or
+    /// PNG, JPEG or WebP by content (the first bytes) whatever its name.
     static func looksLikeImage(_ path: String) -> Bool {
+        if hasImageName(path) { return true }
         guard let head = try? Syscalls.readHead(path, count: 12), !head.isEmpty else { return false }
         return head.withUnsafeBytes { ImageFormat.detect($0) } != nil
+    }
+
+    static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "webp"]
+
+    /// The name ends in an image extension, any case (`a.PNG`, `b.JpEg`).
+    static func hasImageName(_ path: String) -> Bool {
+        let name = path.split(separator: "/").last ?? ""
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return false }
+        return imageExtensions.contains(name[name.index(after: dot)...].lowercased())
     }
 
     func apply(_ change: WatchChange) {
