@@ -95,6 +95,14 @@ extension IndexStore {
         }
     }
 
+    /// Files recorded failed, most recent first (`limit` from `offset`).
+    public func failedImages(limit: Int, offset: Int = 0) throws -> [ImageRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM image WHERE status = 'failed' ORDER BY indexedAt DESC, id DESC LIMIT ? OFFSET ?",
+                             arguments: [limit, offset]).map(Self.record)
+        }
+    }
+
     /// Image ids whose known prompt matches an FTS5 query.
     public func promptMatches(_ query: String) throws -> Set<Int64> {
         try read { db in

@@ -71,6 +71,18 @@ final class IndexStoreTests: XCTestCase {
         XCTAssertEqual(try s.queuedCount(), 0)
     }
 
+    func testFailedFilesAreListedMostRecentFirstInPages() throws {
+        let s = try store()
+        for i in 0..<5 {
+            try s.store(IndexedFile(path: "/a/\(i).png", contentHash: nil, size: 1, mtimeNs: 1, error: "/a/\(i).png: not a PNG, JPEG or WebP image"))
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+        try s.store(file("/a/ok.png"))
+        XCTAssertEqual(try s.failedImages(limit: 2).map(\.path), ["/a/4.png", "/a/3.png"])
+        XCTAssertEqual(try s.failedImages(limit: 10, offset: 3).map(\.path), ["/a/1.png", "/a/0.png"])
+        XCTAssertEqual(try s.failedImages(limit: 1).first?.error, "/a/4.png: not a PNG, JPEG or WebP image")
+    }
+
     func testAfterACrashMidBatchTheBatchIsRetriedOneFileAtATime() throws {
         let s = try store()
         let paths = (1...5).map { "/b/\($0).png" }
