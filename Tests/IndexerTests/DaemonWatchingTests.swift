@@ -40,7 +40,11 @@ final class DaemonWatchingTests: XCTestCase {
         p.standardOutput = FileHandle.nullDevice
         let started = Date()
         try p.run()
+        // Bounded: a second daemon that does not refuse would run forever.
+        let exited = (try? waitUntil(timeout: 30, "the second revsdd exits") { !p.isRunning }) != nil
+        if !exited { Foundation.kill(p.processIdentifier, SIGKILL) }
         p.waitUntilExit()
+        XCTAssert(exited, "a second daemon on the same state directory kept running")
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertNotEqual(p.terminationStatus, 0)
         XCTAssertLessThan(Date().timeIntervalSince(started), 10, "refused before loading any model")
