@@ -31,6 +31,7 @@ public struct ControlHandler: Sendable {
         do {
             switch request {
             case .status: return try status()
+            case let .failed(r): return try failed(r)
             case let .search(r): return try r.listsLeastAligned ? drifted(r) : search(r)
             case let .similar(r): return try similar(r)
             case let .caption(r): return try caption(r, &fds)
@@ -51,7 +52,7 @@ public struct ControlHandler: Sendable {
                 let under = r.path
                 var n = 0
                 for root in service.watchRoots {
-                    let files = service.watcher.addTree(root).filter { under == nil || Paths.isSameOrInside($0, root: under!) }
+                    let files = (service.watcher.addRoot(root) ?? []).filter { under == nil || Paths.isSameOrInside($0, root: under!) }
                     let images = files.filter(IndexingService.looksLikeImage)
                     for p in images { try service.store.remove(path: p) }
                     try service.store.enqueue(images, reason: "reindex")
@@ -74,8 +75,19 @@ public struct ControlHandler: Sendable {
         return StatusResult(
             indexed: c.indexed, queued: c.queued, failed: c.failed, withPrompt: c.withPrompt, watches: service.watchRoots, models: models,
             watchedDirectories: service.watcher.watchCount, watchLimit: service.watcher.limitMessage,
+            missingWatches: service.missingRoots,
+            failedFiles: try service.store.failedImages(limit: Self.statusFailedFiles).map(FailedFile.init),
             processedSinceStart: service.processedSinceStart, failedSinceStart: service.failuresSinceStart,
             version: RevsdVersion.string, pid: Int(CurrentProcess.id), learning: service.learner?.status())
+    }
+
+    /// How many of the most recent failures `status` lists.
+    static let statusFailedFiles = 20
+
+    /// A page of the failed files, most recent first.
+    func failed(_ r: FailedRequest) throws -> FailedResult {
+        let files = try service.store.failedImages(limit: r.limit, offset: r.offset).map(FailedFile.init)
+        return FailedResult(total: try service.store.counts().failed, offset: r.offset, files: files)
     }
 
     func search(_ r: SearchRequest) throws -> SearchResult {

@@ -93,3 +93,9 @@ extension LearningService {
         return LearningStatus(state: state, lastRun: run, promptBank: bank.count, lastError: lastError)
     }
 }
+
+extension FailedFile {
+    init(_ rec: ImageRecord) {
+        self.init(path: rec.path, error: rec.error ?? "failed", at: rec.indexedAt.timeIntervalSince1970)
+    }
+}

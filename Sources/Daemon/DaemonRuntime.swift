@@ -76,7 +76,7 @@ public final class DaemonRuntime: Sendable {
             if !flagsWatch {
                 let wanted = Set(c.watch)
                 for root in service.watchRoots where !wanted.contains(root) { try service.removeRoot(root) }
-                for root in wanted where !service.watchRoots.contains(root) { try service.addRoot(root) }
+                for root in wanted where !service.watchRoots.contains(root) { try service.addRoot(root, allowMissing: true) }
             }
             logger.info("reloaded the configuration", metadata: ["file": "\(configFile)"])
         } catch {

@@ -85,6 +85,7 @@ extension IndexingService {
                                     embedKnownPrompt: false)
         }
         analyzer.completeKnownPrompts(&analyses)
+        if let hold = faults.holdBatch { Thread.sleep(forTimeInterval: Double(hold.components.seconds) + Double(hold.components.attoseconds) / 1e18) }
         var batch: [(file: IndexedFile, job: Job)] = []
         var vectorsByJob: [[EmbeddingKind: [Float]]] = []
         for (p, a) in zip(pending, analyses) {

@@ -77,7 +77,9 @@ public final class IndexingService: Sendable {
         search.load(try store.vectors(kind: EmbeddingKind.knownPrompt), kind: .knownPrompt)
         learner?.prepare()
         let all = Array(Set(folders + (try store.watches()))).sorted()
-        for root in all { try addRoot(root, persist: false) }
+        // A folder missing now (an unmounted disk) is a warning, not a
+        // reason to stay down: it is watched for its return.
+        for root in all { try addRoot(root, persist: false, allowMissing: true) }
     }
 
     /// The work loop on `workerCount` threads, until graceful shutdown: then
@@ -104,16 +106,40 @@ public final class IndexingService: Sendable {
 
     public var watchRoots: [String] { state.withLock { $0.roots } }
 
-    /// Watches a folder (and remembers it when `persist`), queueing what it holds.
-    public func addRoot(_ root: String, persist: Bool = true) throws {
-        guard (try? Syscalls.status(root))?.kind == .directory else {
-            throw SystemError("watch", path: root, errno: ENOTDIR)
+    /// Why a folder cannot be watched (`watch add`).
+    public struct NotAFolder: Error, CustomStringConvertible {
+        public let path: String
+        public let exists: Bool
+        public var description: String {
+            exists ? "\(path) is not a directory"
+                : "\(path) does not exist (folders listed in the configuration that are missing at start are watched for their return; `watch add` needs an existing folder)"
         }
+    }
+
+    /// Watches a folder (and remembers it when `persist`), queueing what it
+    /// holds. A folder that is not there is refused, unless `allowMissing`
+    /// (the configured and remembered folders at start and on reload): it is
+    /// then watched for its return, and its records are kept meanwhile.
+    public func addRoot(_ root: String, persist: Bool = true, allowMissing: Bool = false) throws {
+        let kind = (try? Syscalls.status(root))?.kind
+        guard kind == .directory || (allowMissing && kind == nil) else { throw NotAFolder(path: root, exists: kind != nil) }
         if persist { try store.addWatch(root) }
         state.withLock { s in if !s.roots.contains(root) { s.roots.append(root); s.roots.sort() } }
-        let files = watcher.addTree(root)
+        try scanRoot(root)
+    }
+
+    /// Watches and reconciles a root, or, when it is missing now, leaves its
+    /// records as they are until it returns.
+    func scanRoot(_ root: String) throws {
+        guard let files = watcher.addRoot(root) else {
+            logger.warning("watched folder is missing; it will be picked up when it returns", metadata: ["folder": "\(root)"])
+            return
+        }
         try reconcile(root: root, files: files)
     }
+
+    /// Watched folders that are missing now.
+    public var missingRoots: [String] { watcher.missingRoots }
 
     public func removeRoot(_ root: String) throws {
         try store.removeWatch(root)
@@ -151,16 +177,29 @@ public final class IndexingService: Sendable {
     public func rescan(reason: String) {
         logger.warning("rescanning watched folders", metadata: ["reason": "\(reason)"])
         for root in watchRoots {
-            do { try reconcile(root: root, files: watcher.addTree(root)) } catch {
+            do { try scanRoot(root) } catch {
                 logger.error("rescan failed", metadata: ["folder": "\(root)", "error": "\(error)"])
             }
         }
     }
 
-    /// PNG, JPEG or WebP by content (the first bytes), whatever the name.
+    /// Whether a file is one to index: named like an image (`.png .jpg
+    /// .jpeg .webp`, any case), so that one that is not a readable image is
+    /// recorded failed with its reason rather than skipped in silence, or
+    /// PNG, JPEG or WebP by content (the first bytes) whatever its name.
     static func looksLikeImage(_ path: String) -> Bool {
+        if hasImageName(path) { return true }
         guard let head = try? Syscalls.readHead(path, count: 12), !head.isEmpty else { return false }
         return head.withUnsafeBytes { ImageFormat.detect($0) } != nil
+    }
+
+    static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "webp"]
+
+    /// The name ends in an image extension, any case (`a.PNG`, `b.JpEg`).
+    static func hasImageName(_ path: String) -> Bool {
+        let name = path.split(separator: "/").last ?? ""
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return false }
+        return imageExtensions.contains(name[name.index(after: dot)...].lowercased())
     }
 
     func apply(_ change: WatchChange) {
@@ -180,6 +219,13 @@ public final class IndexingService: Sendable {
                 }
             case .rescan(let reason):
                 rescan(reason: reason)
+            case .rootMissing(let root):
+                logger.warning("watched folder was deleted, moved away or unmounted; its records are kept and it will be picked up when it returns",
+                               metadata: ["folder": "\(root)"])
+            case .rootReturned(let root):
+                logger.info("watched folder is back", metadata: ["folder": "\(root)"])
+                guard watchRoots.contains(root) else { return }
+                try scanRoot(root)
             }
         } catch {
             logger.error("could not apply a file change", metadata: ["change": "\(change)", "error": "\(error)"])

@@ -5,13 +5,19 @@ public struct TestFaults: Sendable, Equatable {
     /// REVSD_TEST_FAIL_WORKER=1: a worker's loop throws after its first
     /// batch of files (stored as usual), as if the loop had died.
     public var failWorkerAfterFirstBatch = false
+    /// REVSD_TEST_HOLD_BATCH_MS=N: a worker waits N ms between reading a
+    /// batch's files and storing their results, so that a test can change a
+    /// file while its job runs.
+    public var holdBatch: Duration?
 
-    public init(failWorkerAfterFirstBatch: Bool = false) {
+    public init(failWorkerAfterFirstBatch: Bool = false, holdBatch: Duration? = nil) {
         self.failWorkerAfterFirstBatch = failWorkerAfterFirstBatch
+        self.holdBatch = holdBatch
     }
 
     public static func from(environment env: [String: String]) -> TestFaults {
-        TestFaults(failWorkerAfterFirstBatch: env["REVSD_TEST_FAIL_WORKER"] == "1")
+        TestFaults(failWorkerAfterFirstBatch: env["REVSD_TEST_FAIL_WORKER"] == "1",
+                   holdBatch: env["REVSD_TEST_HOLD_BATCH_MS"].flatMap(Int.init).map { .milliseconds($0) })
     }
 
     /// What the injected fault throws.

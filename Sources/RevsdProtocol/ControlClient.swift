@@ -16,14 +16,26 @@ public struct ControlClient: Sendable {
 
     public enum Failure: Error, CustomStringConvertible {
         case notRunning(String, String)
+        /// The socket is there but this user may not open it (EACCES).
+        case permissionDenied(String)
         case io(String)
         case daemon(ControlError)
         public var description: String {
             switch self {
             case let .notRunning(path, why): return "\(path): revsdd is not running (\(why)); start it with `systemctl start revsdd` or `revsdd`"
+            case let .permissionDenied(path):
+                return "permission denied on the socket \(path): join group revsd (sudo usermod -aG revsd $USER, then log in again) or run revsdctl as root or as the daemon's user"
             case let .io(message): return message
             case let .daemon(e): return e.message
             }
+        }
+
+        /// What a failed connect(2) means to the user: EACCES (on the
+        /// socket or a folder above it) is a permission to ask for, not a
+        /// daemon to start; anything else (ENOENT, ECONNREFUSED…) is a
+        /// daemon that is not running.
+        public static func connecting(to path: String, _ error: SystemError) -> Failure {
+            error.errno == EACCES || error.errno == EPERM ? .permissionDenied(path) : .notRunning(path, error.reason)
         }
     }
 
@@ -49,7 +61,7 @@ public struct ControlClient: Sendable {
     public func exchange(_ line: [UInt8], passing fd: Int32? = nil) throws(Failure) -> [UInt8] {
         let c: UnixSocket
         do { c = try UnixSocket.connect(path: socketPath, timeout: timeout) } catch {
-            throw .notRunning(socketPath, error.reason)
+            throw .connecting(to: socketPath, error)
         }
         defer { c.close() }
         do { try c.send(line, passing: fd) } catch {

@@ -6,12 +6,13 @@ public enum Operation: String, Codable, Sendable, CaseIterable {
     case reindex, train
     case promptsImport = "prompts_import"
     case evalAdd = "eval_add", evalRun = "eval_run"
+    case failed
 
     /// Operations that change the index: allowed to root and the daemon's user.
     public var isMutating: Bool {
         switch self {
         case .watchAdd, .watchRemove, .reindex, .train, .promptsImport: true
-        case .status, .search, .similar, .caption, .watchList, .evalAdd, .evalRun: false
+        case .status, .failed, .search, .similar, .caption, .watchList, .evalAdd, .evalRun: false
         }
     }
 }
@@ -36,6 +37,7 @@ public protocol ControlResult: Codable, Sendable, Equatable {}
 /// A decoded request of any operation.
 public enum Request: Sendable, Equatable, Decodable {
     case status(StatusRequest)
+    case failed(FailedRequest)
     case search(SearchRequest)
     case similar(SimilarRequest)
     case caption(CaptionRequest)
@@ -51,6 +53,7 @@ public enum Request: Sendable, Equatable, Decodable {
     public var operation: Operation {
         switch self {
         case .status: .status
+        case .failed: .failed
         case .search: .search
         case .similar: .similar
         case .caption: .caption
@@ -77,6 +80,7 @@ public enum Request: Sendable, Equatable, Decodable {
         }
         switch op {
         case .status: self = .status(try StatusRequest(from: decoder))
+        case .failed: self = .failed(try FailedRequest(from: decoder))
         case .search: self = .search(try SearchRequest(from: decoder))
         case .similar: self = .similar(try SimilarRequest(from: decoder))
         case .caption: self = .caption(try CaptionRequest(from: decoder))

@@ -10,6 +10,34 @@ public struct StatusRequest: ControlRequest {
     public init() {}
 }
 
+/// `failed`: a page of the files recorded failed, most recent first.
+public struct FailedRequest: ControlRequest {
+    public typealias Result = FailedResult
+    public static var operation: Operation { .failed }
+    public var request: Request { .failed(self) }
+
+    /// How many files, 1…1000 (default 100).
+    public var limit: Int
+    /// How many of the most recent to skip (default 0).
+    public var offset: Int
+
+    public init(limit: Int = 100, offset: Int = 0) { self.limit = limit; self.offset = offset }
+
+    enum CodingKeys: String, CodingKey { case limit, offset }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let limit: Int? = try c.field(.limit, must: "an integer from 1 to 1000")
+        let offset: Int? = try c.field(.offset, must: "an integer of at least 0")
+        if let limit, !(1...1000).contains(limit) {
+            throw ControlError(.badRequest, "\"limit\" must be an integer from 1 to 1000 (got \(limit))")
+        }
+        if let offset, offset < 0 { throw ControlError(.badRequest, "\"offset\" must be an integer of at least 0 (got \(offset))") }
+        self.limit = limit ?? 100
+        self.offset = offset ?? 0
+    }
+}
+
 /// `search`: a text query (or, with an alignment filter and no query, the
 /// least aligned labelled images), `k` results, optional filters.
 public struct SearchRequest: ControlRequest {

@@ -12,6 +12,10 @@ public struct StatusResult: ControlResult {
     public var watchedDirectories: Int
     /// The sticky message once the inotify watch limit was reached (null before).
     public var watchLimit: String?
+    /// Watched folders that are not there now (watched for their return).
+    public var missingWatches: [String]
+    /// The most recent failed files (at most 20; `failed` pages through all).
+    public var failedFiles: [FailedFile]
     public var processedSinceStart: Int
     public var failedSinceStart: Int
     public var version: String
@@ -20,9 +24,10 @@ public struct StatusResult: ControlResult {
     public var learning: LearningStatus?
 
     public init(indexed: Int, queued: Int, failed: Int, withPrompt: Int, watches: [String], models: [String], watchedDirectories: Int,
-                watchLimit: String?, processedSinceStart: Int, failedSinceStart: Int, version: String, pid: Int, learning: LearningStatus?) {
+                watchLimit: String?, missingWatches: [String] = [], failedFiles: [FailedFile] = [], processedSinceStart: Int, failedSinceStart: Int, version: String, pid: Int, learning: LearningStatus?) {
         self.indexed = indexed; self.queued = queued; self.failed = failed; self.withPrompt = withPrompt; self.watches = watches
         self.models = models; self.watchedDirectories = watchedDirectories; self.watchLimit = watchLimit
+        self.missingWatches = missingWatches; self.failedFiles = failedFiles
         self.processedSinceStart = processedSinceStart; self.failedSinceStart = failedSinceStart; self.version = version
         self.pid = pid; self.learning = learning
     }
@@ -30,7 +35,28 @@ public struct StatusResult: ControlResult {
     enum CodingKeys: String, CodingKey {
         case indexed, queued, failed, watches, models, version, pid, learning
         case withPrompt = "with_prompt", watchedDirectories = "watched_directories", watchLimit = "watch_limit"
+        case missingWatches = "missing_watches", failedFiles = "failed_files"
         case processedSinceStart = "processed_since_start", failedSinceStart = "failed_since_start"
+    }
+
+    /// `missing_watches` and `failed_files` are read as empty from a daemon that predates them.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        indexed = try c.decode(Int.self, forKey: .indexed)
+        queued = try c.decode(Int.self, forKey: .queued)
+        failed = try c.decode(Int.self, forKey: .failed)
+        withPrompt = try c.decode(Int.self, forKey: .withPrompt)
+        watches = try c.decode([String].self, forKey: .watches)
+        models = try c.decode([String].self, forKey: .models)
+        watchedDirectories = try c.decode(Int.self, forKey: .watchedDirectories)
+        watchLimit = try c.decodeIfPresent(String.self, forKey: .watchLimit)
+        missingWatches = try c.decodeIfPresent([String].self, forKey: .missingWatches) ?? []
+        failedFiles = try c.decodeIfPresent([FailedFile].self, forKey: .failedFiles) ?? []
+        processedSinceStart = try c.decode(Int.self, forKey: .processedSinceStart)
+        failedSinceStart = try c.decode(Int.self, forKey: .failedSinceStart)
+        version = try c.decode(String.self, forKey: .version)
+        pid = try c.decode(Int.self, forKey: .pid)
+        learning = try c.decodeIfPresent(LearningStatus.self, forKey: .learning)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -43,12 +69,33 @@ public struct StatusResult: ControlResult {
         try c.encode(models, forKey: .models)
         try c.encode(watchedDirectories, forKey: .watchedDirectories)
         try c.encode(watchLimit, forKey: .watchLimit)   // null until the limit is hit
+        try c.encode(missingWatches, forKey: .missingWatches)
+        try c.encode(failedFiles, forKey: .failedFiles)
         try c.encode(processedSinceStart, forKey: .processedSinceStart)
         try c.encode(failedSinceStart, forKey: .failedSinceStart)
         try c.encode(version, forKey: .version)
         try c.encode(pid, forKey: .pid)
         try c.encodeIfPresent(learning, forKey: .learning)
     }
+}
+
+/// A file recorded failed: where, why, and when (seconds since the epoch).
+public struct FailedFile: Codable, Sendable, Equatable {
+    public var path: String
+    /// One line naming the file and the problem.
+    public var error: String
+    public var at: Double
+
+    public init(path: String, error: String, at: Double) { self.path = path; self.error = error; self.at = at }
+}
+
+/// `failed`: how many files are failed in all, and one page of them, most recent first.
+public struct FailedResult: ControlResult {
+    public var total: Int
+    public var offset: Int
+    public var files: [FailedFile]
+
+    public init(total: Int, offset: Int, files: [FailedFile]) { self.total = total; self.offset = offset; self.files = files }
 }
 
 /// What learning is doing, and the last successful run's numbers (`status`'s

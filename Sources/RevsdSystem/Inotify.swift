@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// The inotify calls, each wrapped once, and a wake-up pipe so that a thread
 /// blocked in `wait` can be told to stop. Both descriptors are non-blocking
@@ -15,6 +16,8 @@ public final class Inotify: Sendable {
     let fd: Int32
     let wakeRead: Int32
     let wakeWrite: Int32
+    /// Set by `wake()` (a stop), before its byte is written; `nudge()` writes a byte alone.
+    let stopping = Atomic<Bool>(false)
 
     public init() throws(SystemError) {
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
@@ -66,6 +69,8 @@ public final class Inotify: Sendable {
         case events
         /// `wake()` was called.
         case woken
+        /// `nudge()` was called (and not `wake()`): look at the state again.
+        case nudged
         case timedOut
     }
 
@@ -73,6 +78,7 @@ public final class Inotify: Sendable {
     /// `timeout` passes (nil: no timeout, no wake-ups while idle). EINTR is
     /// retried. A wake-up wins over pending events.
     public func wait(timeout: Duration?) throws(SystemError) -> Readiness {
+        if stopping.load(ordering: .sequentiallyConsistent) { return .woken }
         var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
         let ms: Int32 = timeout.map { Int32(clamping: $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) } ?? -1
         while true {
@@ -81,7 +87,13 @@ public final class Inotify: Sendable {
                 if errno == EINTR { continue }
                 throw Syscalls.failure("poll", path: "inotify", errno: errno)
             }
-            if fds[1].revents != 0 { return .woken }
+            if fds[1].revents != 0 {
+                // Drain the nudges; a stop sets `stopping` before its byte, so
+                // a stop whose byte this drains is still seen here.
+                var b = [UInt8](repeating: 0, count: 64)
+                while Glibc.read(wakeRead, &b, b.count) > 0 {}
+                return stopping.load(ordering: .sequentiallyConsistent) ? .woken : .nudged
+            }
             if fds[0].revents & Int16(POLLIN) != 0 { return .events }
             if fds[0].revents != 0 { throw SystemError("poll", path: "inotify", errno: EIO) }
             return .timedOut
@@ -103,6 +115,15 @@ public final class Inotify: Sendable {
 
     /// Wakes the thread in `wait`, and every later `wait` (from any thread).
     public func wake() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        writeWakeByte()
+    }
+
+    /// Wakes the thread in `wait` once (`.nudged`), from any thread: the
+    /// state it waits on changed.
+    public func nudge() { writeWakeByte() }
+
+    func writeWakeByte() {
         var b: UInt8 = 1
         while Glibc.write(wakeWrite, &b, 1) < 0 {
             let e = errno

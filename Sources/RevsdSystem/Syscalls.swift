@@ -95,6 +95,35 @@ public enum Syscalls {
         return fd
     }
 
+    /// An exclusive advisory lock on `path` (created if needed) if no other
+    /// process holds it: the descriptor, held until closed; nil when another
+    /// process holds the lock (flock LOCK_NB, EWOULDBLOCK).
+    public static func tryLockFile(_ path: String) throws(SystemError) -> Int32? {
+        let fd = try open(path, O_RDWR | O_CREAT, mode: 0o644)
+        let (r, e) = retrying { Int(flock(fd, LOCK_EX | LOCK_NB)) }
+        if r < 0 {
+            close(fd)
+            if e == EWOULDBLOCK { return nil }
+            throw failure("flock", path: path, errno: e)
+        }
+        return fd
+    }
+
+    /// Replaces the whole content of the open file `fd` with `bytes`
+    /// (ftruncate, then pwrite from offset 0).
+    public static func overwrite(_ fd: Int32, with bytes: [UInt8], path: String) throws(SystemError) {
+        let (r, e) = retrying { Int(ftruncate(fd, 0)) }
+        if r < 0 { throw failure("ftruncate", path: path, errno: e) }
+        var done = 0
+        while done < bytes.count {
+            let (n, e) = bytes.withUnsafeBytes { buf in
+                retrying { Glibc.pwrite(fd, buf.baseAddress! + done, buf.count - done, off_t(done)) }
+            }
+            if n < 0 { throw failure("pwrite", path: path, errno: e) }
+            done += n
+        }
+    }
+
     /// The size of a regular file; nil when `path` is not one (or cannot be stat'ed).
     public static func fileSize(_ path: String) -> Int? {
         guard let st = try? status(path), st.kind == .regular else { return nil }

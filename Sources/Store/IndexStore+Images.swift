@@ -95,6 +95,14 @@ extension IndexStore {
         }
     }
 
+    /// Files recorded failed, most recent first (`limit` from `offset`).
+    public func failedImages(limit: Int, offset: Int = 0) throws -> [ImageRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM image WHERE status = 'failed' ORDER BY indexedAt DESC, id DESC LIMIT ? OFFSET ?",
+                             arguments: [limit, offset]).map(Self.record)
+        }
+    }
+
     /// Image ids whose known prompt matches an FTS5 query.
     public func promptMatches(_ query: String) throws -> Set<Int64> {
         try read { db in
@@ -112,7 +120,7 @@ extension IndexStore {
     public func store(_ f: IndexedFile, completing job: Job? = nil) throws -> Int64 {
         try write { db in
             let id = try Self.upsert(f, db)
-            if let job { try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id]) }
+            if let job { try Self.complete(jobID: job.id, db) }
             return id
         }
     }
@@ -125,15 +133,16 @@ extension IndexStore {
             var ids: [Int64] = []
             for (f, job) in batch {
                 ids.append(try Self.upsert(f, db))
-                try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id])
+                try Self.complete(jobID: job.id, db)
             }
             return ids
         }
     }
 
-    /// Drops a job whose file needs no work (unchanged, or gone).
+    /// Drops a job whose file needs no work (unchanged, or gone), unless the
+    /// file changed meanwhile (see `complete`).
     public func finish(_ job: Job) throws {
-        try write { db in try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id]) }
+        try write { db in try Self.complete(jobID: job.id, db) }
     }
 
     /// Image ids at `path` or under it (for a folder).

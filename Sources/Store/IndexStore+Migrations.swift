@@ -74,6 +74,12 @@ extension IndexStore {
                 );
                 """)
         }
+        m.registerMigration("v3: a job queued again while it runs is run again") { db in
+            // Set by `enqueue` when the file changed (IN_CLOSE_WRITE, a
+            // reconcile) while a worker had the job: completing the job then
+            // puts it back in the queue instead of deleting it.
+            try db.execute(sql: "ALTER TABLE job ADD COLUMN requeued INTEGER NOT NULL DEFAULT 0")
+        }
         return m
     }
 }

@@ -9,6 +9,11 @@ public enum WatchChange: Sendable, Equatable {
     case remove(String)
     case move(from: String, to: String, isDirectory: Bool)
     case rescan(reason: String)
+    /// A watched root disappeared (deleted, moved away, unmounted): its
+    /// records stay, and it is checked for its return.
+    case rootMissing(String)
+    /// A missing root is a directory again: watch it and reconcile it.
+    case rootReturned(String)
 }
 
 /// Watches directory trees with inotify. One thread blocks on the inotify
@@ -27,8 +32,10 @@ public final class InotifyWatcher: Sendable {
         var directories: [Int32: String] = [:]
         var descriptors: [String: Int32] = [:]
         var removedByUs: Set<Int32> = []
-        /// The trees added with `addTree` (a lost watch on one of them needs a rescan).
+        /// The trees added with `addRoot` (a lost watch on one of them makes it missing).
         var roots: Set<String> = []
+        /// Roots that are not a directory now: polled for their return.
+        var missing: Set<String> = []
         /// Set once when the per-user watch limit was hit; explained in `status`.
         var limitMessage: String?
     }
@@ -36,6 +43,9 @@ public final class InotifyWatcher: Sendable {
     /// The reading thread, once `start` made it.
     let reader = Mutex<BlockingThread?>(nil)
     static let movePairing: Duration = .milliseconds(200)
+    /// How often missing roots are looked for, while there are any. A poll,
+    /// not a watch on the parent: mounting a disk sends no inotify event.
+    public static let missingPoll: Duration = .seconds(1)
 
     public init() throws(SystemError) {
         inotify = try Inotify()
@@ -55,11 +65,31 @@ public final class InotifyWatcher: Sendable {
     /// Why some folders are not watched live (the watch limit), if they are not.
     public var limitMessage: String? { watches.withLock { $0.limitMessage } }
 
-    /// Watches `root` and every directory below it (symbolic links are not
-    /// followed). Returns the regular files found, for the caller to index.
+    /// Watched roots that are missing now (waiting for their return).
+    public var missingRoots: [String] { watches.withLock { $0.missing.sorted() } }
+
+    /// Watches the root `root` and every directory below it. Returns the
+    /// regular files found, for the caller to index; nil when `root` is not a
+    /// directory now: it is then recorded missing and polled for (`missingPoll`),
+    /// and `.rootReturned` comes when it is back.
+    @discardableResult
+    public func addRoot(_ root: String) -> [String]? {
+        let present = (try? Syscalls.status(root))?.kind == .directory
+        let newlyMissing = watches.withLock { w in
+            w.roots.insert(root)
+            if present { w.missing.remove(root); return false }
+            return w.missing.insert(root).inserted
+        }
+        // The reading thread may sleep without a timeout: it must start polling.
+        if newlyMissing { inotify.nudge() }
+        return present ? addTree(root) : nil
+    }
+
+    /// Watches `dir` (a root, or a folder that appeared under one) and every
+    /// directory below it (symbolic links are not followed). Returns the
+    /// regular files found, for the caller to index.
     @discardableResult
     public func addTree(_ root: String) -> [String] {
-        watches.withLock { _ = $0.roots.insert(root) }
         var files: [String] = []
         var stack = [root]
         while let dir = stack.popLast() {
@@ -105,6 +135,7 @@ public final class InotifyWatcher: Sendable {
             let matching = w.descriptors.filter { Paths.isSameOrInside($0.key, root: root) }
             for (path, wd) in matching { w.descriptors[path] = nil; w.directories[wd] = nil; w.removedByUs.insert(wd) }
             w.roots.remove(root)
+            w.missing.remove(root)
             return Array(matching.values)
         }
         for wd in wds { inotify.removeWatch(wd) }
@@ -132,10 +163,15 @@ public final class InotifyWatcher: Sendable {
         /// Moved-out entries waiting for their moved-in half: cookie → (path, isDir, when).
         /// Only this thread touches them.
         var pendingMoves: [UInt32: (String, Bool, ContinuousClock.Instant)] = [:]
+        var lastLook = ContinuousClock.now
         while true {
-            // Sleep until an event, or until a pending move half must be settled.
-            switch try inotify.wait(timeout: pendingMoves.isEmpty ? nil : .milliseconds(50)) {
+            // Sleep until an event, until a pending move half must be settled,
+            // or until missing roots are looked for again.
+            let anyMissing = watches.withLock { !$0.missing.isEmpty }
+            let timeout: Duration? = !pendingMoves.isEmpty ? .milliseconds(50) : anyMissing ? Self.missingPoll : nil
+            switch try inotify.wait(timeout: timeout) {
             case .woken: return
+            case .nudged: break
             case .events:
                 while true {
                     let n = try inotify.read(into: buffer)
@@ -145,6 +181,10 @@ public final class InotifyWatcher: Sendable {
             case .timedOut: break
             }
             settle(&pendingMoves, force: false)
+            if anyMissing, ContinuousClock.now - lastLook >= Self.missingPoll {
+                lastLook = .now
+                lookForMissingRoots()
+            }
         }
     }
 
@@ -172,7 +212,7 @@ public final class InotifyWatcher: Sendable {
                 continuation.yield(.rescan(reason: "the kernel's inotify queue overflowed"))
             case .watchLost(let wd):
                 let moved = e.mask.contains(.moveSelf)
-                let lostRoot: String? = watches.withLock { w in
+                let lost: (root: String, wds: [Int32])? = watches.withLock { w in
                     if w.removedByUs.contains(wd) { if !moved { w.removedByUs.remove(wd) }; return nil }
                     guard let path = w.directories[wd] else { return nil }
                     let isRoot = w.roots.contains(path)
@@ -180,17 +220,36 @@ public final class InotifyWatcher: Sendable {
                     if moved && !isRoot { return nil }
                     w.directories[wd] = nil
                     w.descriptors[path] = nil
-                    if isRoot { w.roots.remove(path) }
-                    return isRoot ? path : nil
+                    guard isRoot else { return nil }
+                    // The root is gone from its path: its sub-folders' watches
+                    // (which may follow the moved folder elsewhere) go too, and
+                    // the root waits for its return.
+                    let below = w.descriptors.filter { Paths.isSameOrInside($0.key, root: path) }
+                    for (p, d) in below { w.descriptors[p] = nil; w.directories[d] = nil; w.removedByUs.insert(d) }
+                    w.missing.insert(path)
+                    return (path, Array(below.values) + (moved ? [wd] : []))
                 }
-                if let lostRoot {
-                    if moved { inotify.removeWatch(wd) }
-                    continuation.yield(.rescan(reason: "watched folder \(lostRoot) was deleted, moved or unmounted"))
+                if let lost {
+                    for d in lost.wds { inotify.removeWatch(d) }
+                    continuation.yield(.rootMissing(lost.root))
                 }
             case .ignore: break
             }
         }
         settle(&pendingMoves, force: false)
+    }
+
+    /// Missing roots that are directories again leave `missing`, and the
+    /// index is told (`.rootReturned`: the service watches and reconciles them).
+    func lookForMissingRoots() {
+        let candidates = watches.withLock { $0.missing }
+        let present = candidates.filter { (try? Syscalls.status($0))?.kind == .directory }
+        let back: [String] = watches.withLock { w in
+            let back = present.filter { w.missing.contains($0) }   // not removed meanwhile
+            w.missing.subtract(back)
+            return back.sorted()
+        }
+        for root in back { continuation.yield(.rootReturned(root)) }
     }
 
     /// A moved-out half whose moved-in half did not come: the file left the tree.

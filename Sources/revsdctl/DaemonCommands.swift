@@ -11,6 +11,7 @@ struct SocketOptions: ParsableArguments {
 
     var path: String {
         if let socket { return socket }
+        if let root = RootArguments.socket.withLock({ $0 }) { return root }
         if let env = ProcessInfo.processInfo.environment["REVSD_SOCKET"], !env.isEmpty { return env }
         let mine = DaemonConfig.defaults().socketPath
         if FileManager.default.fileExists(atPath: mine) { return mine }
@@ -113,12 +114,44 @@ struct Status: ParsableCommand {
             s = try daemon.call(StatusRequest())
         }
         if drew { print("") }
-        let rows: [[String]] = [
+        var rows: [[String]] = [
             ["indexed", "\(s.indexed)"], ["with prompt", "\(s.withPrompt)"], ["queued", "\(s.queued)"],
             ["failed", "\(s.failed)"], ["watches", s.watches.joined(separator: ", ")],
             ["models", s.models.joined(separator: ", ")],
-        ] + (s.watchLimit.map { [["warning", $0]] } ?? []) + Status.learningRows(s.learning)
+        ]
+        if let limit = s.watchLimit { rows.append(["warning", limit]) }
+        for m in s.missingWatches { rows.append(["missing", "\(m) (watched for its return)"]) }
+        if let last = s.failedFiles.first { rows.append(["last failed", last.error + " (`revsdctl failed` lists them all)"]) }
+        rows += Status.learningRows(s.learning)
         for r in rows { print(r[0].padding(toLength: 12, withPad: " ", startingAt: 0) + r[1]) }
+    }
+}
+
+struct Failed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The files revsdd could not index, and why, most recent first.",
+        discussion: "--json prints {\"total\", \"offset\", \"files\": [{\"path\", \"error\", \"at\"}]} (at: seconds since the epoch).")
+    @OptionGroup var daemon: SocketOptions
+    @Option(help: "How many files (1–1000).") var limit = 100
+    @Option(help: "Skip this many of the most recent.") var offset = 0
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        if !(1...1000).contains(limit) { throw ValidationError("--limit must be from 1 to 1000") }
+        if offset < 0 { throw ValidationError("--offset must be at least 0") }
+    }
+
+    func run() throws {
+        let r = try daemon.call(FailedRequest(limit: limit, offset: offset))
+        if json { try printResult(r); return }
+        if r.files.isEmpty { print(r.total == 0 ? "no failed files" : "no failed files from \(offset) on (\(r.total) in all)"); return }
+        let f = DateFormatter(); f.dateFormat = "yyyy-MM-dd HH:mm:ss"; f.locale = Locale(identifier: "en_US_POSIX")
+        printTable(header: ["WHEN", "PATH", "ERROR"], rows: r.files.map { file in
+            let prefix = file.path + ": "
+            let reason = file.error.hasPrefix(prefix) ? String(file.error.dropFirst(prefix.count)) : file.error
+            return [f.string(from: Date(timeIntervalSince1970: file.at)), file.path, reason.replacingOccurrences(of: "\n", with: " ")]
+        })
+        if r.offset + r.files.count < r.total { print("… \(r.total - r.offset - r.files.count) more (--offset \(r.offset + r.files.count))") }
     }
 }
 

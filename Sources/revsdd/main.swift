@@ -82,6 +82,11 @@ struct Revsdd: AsyncParsableCommand {
         }
 
         do { try Syscalls.makeDirectories(c.stateDirectory, mode: 0o750) } catch { throw fail("\(error)") }
+        // One daemon per state directory, decided before the index is opened
+        // or a model is loaded. Held until the process exits.
+        let stateLock: StateDirectoryLock
+        do { stateLock = try StateDirectoryLock(directory: c.stateDirectory, socket: c.socketPath) } catch { throw fail("\(error)") }
+        defer { withExtendedLifetime(stateLock) {} }
         Systemd.notify("STATUS=loading the index and the models")
         // Progress of indexing and learning, for STATUS=: the callbacks are
         // given to the services at init, before any of their threads start.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import RevsdProtocol
+import RevsdSystem
 
 /// The control protocol's types (docs/PROTOCOL.md): every request and
 /// result survives the wire, decoding is strict and names the field that is
@@ -81,6 +82,39 @@ final class ControlProtocolTests: XCTestCase {
         ensemble: .init(0.75), constant: .init(0.5), zeroShot: nil, caption: .init(exactMatchRate: 0.25, meanCosine: 0.6),
         refCLIPScore: .init(clipScore: 0.3, referenceScore: 0.8, refCLIPScore: 0.43), retrainedExcluding: 4, table: "encoder  head\n",
         captions: [.init(name: "/eval/a.png", caption: nil, prompt: "a red circle")])
+
+    func testFailedListsAndStatusReportMissingWatchesAndRecentFailures() throws {
+        try assertRoundTrip(FailedRequest(limit: 5, offset: 10))
+        XCTAssertEqual(try decode(["op": "failed"]).request, .success(.failed(FailedRequest(limit: 100, offset: 0))))
+        XCTAssertEqual(try rejection(["op": "failed", "limit": 0]).message, "\"limit\" must be an integer from 1 to 1000 (got 0)")
+        XCTAssertEqual(try rejection(["op": "failed", "offset": "3"]).code, .badRequest)
+        let file = FailedFile(path: "/lib/broken.png", error: "/lib/broken.png: not a PNG, JPEG or WebP image", at: 1_736_899_200.5)
+        try assertRoundTrip(FailedResult(total: 3, offset: 0, files: [file]))
+        XCTAssertEqual(try wire(FailedResult(total: 1, offset: 0, files: [file])), try version1([
+            "total": 1, "offset": 0, "files": [["path": "/lib/broken.png", "error": "/lib/broken.png: not a PNG, JPEG or WebP image", "at": 1_736_899_200.5]],
+        ]))
+        try assertRoundTrip(StatusResult(indexed: 1, queued: 0, failed: 1, withPrompt: 0, watches: ["/lib", "/mnt/disk"], models: [],
+                                         watchedDirectories: 1, watchLimit: nil, missingWatches: ["/mnt/disk"], failedFiles: [file],
+                                         processedSinceStart: 1, failedSinceStart: 1, version: "0.1.0", pid: 2, learning: nil))
+        // A daemon from before these keys: read as empty.
+        let old = #"{"v":1,"id":1,"ok":true,"result":{"indexed":0,"queued":0,"failed":0,"with_prompt":0,"watches":[],"models":[],"# +
+            #""watched_directories":0,"watch_limit":null,"processed_since_start":0,"failed_since_start":0,"version":"0.0.9","pid":1}}"#
+        let decoded = try ControlFraming.decodeResponse(Array(old.utf8), as: StatusResult.self)
+        guard case let .success(s) = decoded.outcome else { return XCTFail("\(decoded)") }
+        XCTAssertEqual(s.missingWatches, [])
+        XCTAssertEqual(s.failedFiles, [])
+    }
+
+    /// Tests run as root, where connect(2) on a socket file never fails with
+    /// EACCES: the translation of the error is checked here instead.
+    func testASocketTheUserMayNotOpenIsAPermissionToAskForNotADaemonToStart() {
+        let denied = ControlClient.Failure.connecting(to: "/run/revsd/revsdd.sock", SystemError("connect", path: "/run/revsd/revsdd.sock", errno: EACCES))
+        XCTAssertEqual("\(denied)", "permission denied on the socket /run/revsd/revsdd.sock: join group revsd (sudo usermod -aG revsd $USER, then log in again) or run revsdctl as root or as the daemon's user")
+        let absent = ControlClient.Failure.connecting(to: "/x.sock", SystemError("connect", path: "/x.sock", errno: ENOENT))
+        XCTAssert("\(absent)".hasPrefix("/x.sock: revsdd is not running (No such file or directory)"), "\(absent)")
+        let refused = ControlClient.Failure.connecting(to: "/x.sock", SystemError("connect", path: "/x.sock", errno: ECONNREFUSED))
+        XCTAssert("\(refused)".contains("revsdd is not running"), "\(refused)")
+    }
 
     func testEveryOperationsResultRoundTrips() throws {
         try assertRoundTrip(StatusResult(indexed: 10, queued: 2, failed: 1, withPrompt: 7, watches: ["/lib"], models: ["all-MiniLM-L6-v2"],
@@ -291,7 +325,8 @@ final class ControlProtocolTests: XCTestCase {
                                              watchedDirectories: 1, watchLimit: nil, processedSinceStart: 1, failedSinceStart: 0,
                                              version: "0.1.0", pid: 9, learning: Self.learning)), try version1([
             "indexed": 1, "queued": 0, "failed": 0, "with_prompt": 1, "watches": ["/lib"], "models": ["m"], "watched_directories": 1,
-            "watch_limit": NSNull(), "processed_since_start": 1, "failed_since_start": 0, "version": "0.1.0", "pid": 9,
+            "watch_limit": NSNull(), "missing_watches": [String](), "failed_files": [[String: Any]](),
+            "processed_since_start": 1, "failed_since_start": 0, "version": "0.1.0", "pid": 9,
             "learning": ["state": "idle", "trained_at": 1_736_899_200.125, "examples": 300, "validation_mean_cosine": Double(Float(0.734)),
                          "constant_mean_cosine": 0.5, "members": ["efficientnet-lite0/ridge", "dakl"], "prompt_bank": 301,
                          "last_error": NSNull()],

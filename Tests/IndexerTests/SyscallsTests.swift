@@ -36,6 +36,25 @@ final class SyscallsTests: XCTestCase {
         }
     }
 
+    func testInotifyNudgeWakesOnceAndAStopStillWins() throws {
+        let inotify = try Inotify()
+        inotify.nudge(); inotify.nudge()
+        XCTAssertEqual(try inotify.wait(timeout: nil), .nudged)
+        XCTAssertEqual(try inotify.wait(timeout: .milliseconds(10)), .timedOut, "a nudge is not sticky")
+        inotify.nudge(); inotify.wake()
+        XCTAssertEqual(try inotify.wait(timeout: nil), .woken)
+        XCTAssertEqual(try inotify.wait(timeout: nil), .woken)
+    }
+
+    func testStateDirectoryLockFileIsExclusiveAcrossDescriptors() throws {
+        let dir = TemporaryDirectory()
+        let first = try XCTUnwrap(try Syscalls.tryLockFile(dir.path("revsdd.lock")))
+        XCTAssertNil(try Syscalls.tryLockFile(dir.path("revsdd.lock")), "a second open file description cannot take it")
+        Syscalls.close(first)
+        let again = try XCTUnwrap(try Syscalls.tryLockFile(dir.path("revsdd.lock")), "released with the descriptor")
+        Syscalls.close(again)
+    }
+
     func testInotifyWakesAWaiterAndStaysWoken() throws {
         let inotify = try Inotify()
         XCTAssertEqual(try inotify.wait(timeout: .milliseconds(10)), .timedOut)
