@@ -86,6 +86,7 @@ done <<'LINES'
 {"op": "prompts_import", "prompts": ["a cat", "a dog, oil painting"], "source": "corpus.txt"}
 {"op": "eval_add", "session": "e1", "name": "x.png", "prompt": "a cat"}
 {"op": "eval_run", "session": "e1", "captions": true}
+{"op": "failed", "limit": 20, "offset": 40}
 {"v": 2, "op": "status"}
 {"op": "nope"}
 LINES

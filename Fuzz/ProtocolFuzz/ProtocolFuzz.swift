@@ -59,6 +59,7 @@ enum ProtocolFuzz {
         case let .promptsImport(r): try ControlFraming.requestLine(r, id: id)
         case let .evalAdd(r): try ControlFraming.requestLine(r, id: id)
         case let .evalRun(r): try ControlFraming.requestLine(r, id: id)
+        case let .failed(r): try ControlFraming.requestLine(r, id: id)
         }
     }
 }
