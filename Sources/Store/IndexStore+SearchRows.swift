@@ -41,7 +41,9 @@ extension IndexStore {
         try write { db in body(try Self.searchRows(db, onlyDirty: false)) }
     }
 
-    /// The counts of `status`, from memory.
+    /// The counts of `status`, from memory: as this store's writes (and the
+    /// database when it was opened) left them. Another process writing the
+    /// same file is not seen; read `queuedCount()` for that.
     public func counts() -> IndexCounts { cachedCounts.withLock { $0.counts } }
 
     /// Distinct contents among the indexed images that carry their prompt:
