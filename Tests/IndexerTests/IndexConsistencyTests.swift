@@ -72,6 +72,8 @@ final class IndexConsistencyTests: XCTestCase {
         try h.waitForIndex(31)
         try waitUntil(timeout: 120, "the reindex is done") { (try? self.h(h, "processed_since_start")) == 36 }
         XCTAssertEqual(Set(try searchPaths(h, "a picture", k: 31)), Set(paths), "search -k 31 after reindex SUB")
+        // The automatic run (30 new labelled images) may have begun before late.png: train after it.
+        try waitUntil(timeout: 300, "any automatic run ends") { (try? self.learning(h)["state"] as? String) == "idle" }
         _ = try train(h)
         try waitUntil(timeout: 300, "training and re-prediction end") { (try? self.learning(h)["state"] as? String) == "idle" }
         XCTAssertEqual(try h.status()["indexed"] as? Int, 31)
