@@ -73,9 +73,11 @@ extension ControlHandler {
             let overlap = Set(labelled.contentHashes).intersection(hashes)
             var model = l.model
             if model == nil || !overlap.isEmpty {
-                let encoders = try l.trainableEncoders()
-                let data = try service.store.labelledRows(encoders: encoders, excluding: hashes)
-                model = try LibraryTrainer(options: l.trainingOptions()).train(data).model
+                // On the learning thread; `busy` while a daemon run holds it.
+                do { model = try l.trainForEvaluation(excluding: hashes) } catch let busy as LearningBusy {
+                    service.evaluations.restore(items, session: r.session)   // ask again later, same session
+                    throw ControlError(.busy, busy.description)
+                }
             }
             guard let model else { throw ControlError(.unavailable, "nothing is trained yet") }
             let bank = try l.makeBank(excluding: hashes)

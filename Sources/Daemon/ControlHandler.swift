@@ -49,17 +49,7 @@ public struct ControlHandler: Sendable {
                 try service.removeRoot(path)
                 return WatchesResult(watches: service.watchRoots)
             case let .reindex(r):
-                let under = r.path
-                var n = 0
-                for root in service.watchRoots {
-                    let files = (service.watcher.addRoot(root) ?? []).filter { under == nil || Paths.isSameOrInside($0, root: under!) }
-                    let images = files.filter(IndexingService.looksLikeImage)
-                    for p in images { try service.store.remove(path: p) }
-                    try service.store.enqueue(images, reason: "reindex")
-                    n += images.count
-                }
-                service.signal.signal()
-                return ReindexResult(queued: n)
+                return ReindexResult(queued: try service.reindex(under: r.path.map(Self.standardized)))
             }
         } catch let e as ControlError {
             throw e
@@ -71,7 +61,7 @@ public struct ControlHandler: Sendable {
     static func standardized(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 
     func status() throws -> StatusResult {
-        let c = try service.store.counts()
+        let c = service.store.counts()
         return StatusResult(
             indexed: c.indexed, queued: c.queued, failed: c.failed, withPrompt: c.withPrompt, watches: service.watchRoots, models: models,
             watchedDirectories: service.watcher.watchCount, watchLimit: service.watcher.limitMessage,
@@ -96,8 +86,8 @@ public struct ControlHandler: Sendable {
         let allowed: Set<Int64>? = r.hasFilter ? try service.store.filteredIDs(
             folder: r.folder.map(Self.standardized), hasPrompt: r.hasPrompt, since: r.since, until: r.until,
             model: r.model, text: r.text, maxAlignment: r.maxAlignment, tier: r.tier.map(Learning.Tier.init)) : nil
-        let hits = service.search.search(q, k: r.k, allowed: allowed)
-        return SearchResult(query: query, results: try results(hits))
+        let hits = try distinctHits(k: r.k, allowed: allowed) { service.search.search(q, k: $0, allowed: allowed) }
+        return SearchResult(query: query, results: hits)
     }
 
     /// Labelled images whose picture drifted furthest from their prompt
@@ -106,8 +96,10 @@ public struct ControlHandler: Sendable {
         let ids = try service.store.leastAligned(maxAlignment: r.maxAlignment, tier: r.tier.map(Learning.Tier.init),
                                                  folder: r.folder.map(Self.standardized), limit: r.k)
         let records = try service.store.images(ids: ids)
-        return SearchResult(query: nil, results: ids.compactMap { id in
-            records[id].map { SearchHit($0, score: $0.alignment.map(Double.init)) }
+        let groups = Self.groupedByContent(ids.compactMap { records[$0] })
+        let copies = try service.store.copies(contentHashes: groups.compactMap { $0.first?.contentHash })
+        return SearchResult(query: nil, results: groups.map { g in
+            SearchHit(g[0], score: g[0].alignment.map(Double.init), otherPaths: Self.otherPaths(of: g[0], copies, allowed: nil))
         })
     }
 
@@ -117,13 +109,54 @@ public struct ControlHandler: Sendable {
               let v = try service.store.embeddings(imageID: rec.id)[EmbeddingKind.predicted] else {
             throw ControlError(.notFound, "\(p) is not in the index")
         }
-        let hits = service.search.search(v, k: r.k + 1).filter { $0.id != rec.id }.prefix(r.k)
-        return SimilarResult(path: p, results: try results(Array(hits)))
+        // The image itself and its identical copies are not "similar": they are it.
+        let hits = try distinctHits(k: r.k, allowed: nil, excludingContent: rec.contentHash, excludingID: rec.id) {
+            service.search.search(v, k: $0)
+        }
+        return SimilarResult(path: p, results: hits)
     }
 
-    func results(_ hits: [(id: Int64, score: Float)]) throws -> [SearchHit] {
-        let records = try service.store.images(ids: hits.map(\.id))
-        return hits.compactMap { h in records[h.id].map { SearchHit($0, score: Double(h.score)) } }
+    /// The best `k` distinct pictures: identical copies score the same and
+    /// make one hit, whose `paths` lists the others (within `allowed`).
+    /// Searches deeper while copies leave fewer than `k`.
+    func distinctHits(k: Int, allowed: Set<Int64>?, excludingContent excluded: String? = nil, excludingID: Int64? = nil,
+                      _ search: (Int) -> [(id: Int64, score: Float)]) throws -> [SearchHit] {
+        var depth = k + 1
+        while true {
+            let hits = search(depth)
+            let records = try service.store.images(ids: hits.map(\.id))
+            var scored: [ImageRecord] = [], scores: [Int64: Float] = [:]
+            for h in hits {
+                guard let rec = records[h.id], rec.id != excludingID, excluded == nil || rec.contentHash != excluded else { continue }
+                scored.append(rec); scores[rec.id] = h.score
+            }
+            let groups = Self.groupedByContent(scored)
+            if groups.count >= k || hits.count < depth || depth >= service.search.count {
+                let top = groups.prefix(k)
+                let copies = try service.store.copies(contentHashes: top.compactMap { $0[0].contentHash })
+                return top.map { g in
+                    SearchHit(g[0], score: scores[g[0].id].map(Double.init), otherPaths: Self.otherPaths(of: g[0], copies, allowed: allowed))
+                }
+            }
+            depth = min(max(depth * 4, depth + k), service.search.count + 1)
+        }
+    }
+
+    /// Records in order, grouped by content (first appearance first; a
+    /// record without a content hash is its own group).
+    static func groupedByContent(_ records: [ImageRecord]) -> [[ImageRecord]] {
+        var groups: [[ImageRecord]] = [], index: [String: Int] = [:]
+        for rec in records {
+            if let h = rec.contentHash, let i = index[h] { groups[i].append(rec); continue }
+            if let h = rec.contentHash { index[h] = groups.count }
+            groups.append([rec])
+        }
+        return groups
+    }
+
+    static func otherPaths(of rec: ImageRecord, _ copies: [String: [(id: Int64, path: String)]], allowed: Set<Int64>?) -> [String] {
+        guard let h = rec.contentHash else { return [] }
+        return (copies[h] ?? []).filter { $0.id != rec.id && allowed?.contains($0.id) != false }.map(\.path)
     }
 
     /// The file a client passed with its request (SCM_RIGHTS), read whole

@@ -31,6 +31,12 @@ public final class EvaluationSessions: Sendable {
         }
     }
 
+    /// Puts a session's items back (an `eval_run` answered `busy`), so the
+    /// client can ask again without sending them again.
+    public func restore(_ items: [EvaluationItem], session: String) {
+        sessions.withLock { $0[session] = (items, Date()) }
+    }
+
     /// Takes the session's items out (nil when unknown).
     public func take(_ session: String) -> [EvaluationItem]? {
         sessions.withLock { $0.removeValue(forKey: session)?.items }

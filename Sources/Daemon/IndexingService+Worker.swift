@@ -87,7 +87,6 @@ extension IndexingService {
         analyzer.completeKnownPrompts(&analyses)
         if let hold = faults.holdBatch { Thread.sleep(forTimeInterval: Double(hold.components.seconds) + Double(hold.components.attoseconds) / 1e18) }
         var batch: [(file: IndexedFile, job: Job)] = []
-        var vectorsByJob: [[EmbeddingKind: [Float]]] = []
         for (p, a) in zip(pending, analyses) {
             var vectors: [EmbeddingKind: [Float]] = [:]
             var caption = a.caption, keywords = a.keywords
@@ -103,12 +102,10 @@ extension IndexingService {
             batch.append((IndexedFile(path: p.job.path, contentHash: p.hash ?? a.contentHash, size: p.stat.size, mtimeNs: p.stat.mtimeNs,
                                       width: a.width, height: a.height, format: a.format?.rawValue, metadata: a.metadata,
                                       caption: caption, keywords: keywords, embeddings: vectors, error: a.error), p.job))
-            vectorsByJob.append(vectors)
         }
         do {
-            let ids = try store.store(batch: batch)
-            for ((f, _), (id, vectors)) in zip(batch, zip(ids, vectorsByJob)) {
-                if f.error == nil { publish(id, vectors) } else { search.remove(id) }
+            try store.store(batch: batch)   // the search matrix follows (IndexingService.apply)
+            for (f, _) in batch {
                 if let e = f.error { logger.warning("file not indexed", metadata: ["path": "\(f.path)", "error": "\(e)"]) }
                 count(failed: f.error != nil)
             }
@@ -121,23 +118,23 @@ extension IndexingService {
     func settleWithoutEncoding(_ job: Job) throws -> (stat: FileStat, hash: String?)? {
         let path = job.path
         guard let st = FileStat.of(path) else {
-            for id in try store.imageIDs(under: path) { search.remove(id) }
             try store.remove(path: path)   // gone meanwhile (also drops the job)
             return nil
         }
-        if let rec = try store.image(path: path), rec.size == st.size, rec.mtimeNs == st.mtimeNs, rec.status == .indexed {
+        // A reindex analyses the file again, changed or not; its record
+        // answers searches until the new result replaces it (same id).
+        if !job.isReindex, let rec = try store.image(path: path), rec.size == st.size, rec.mtimeNs == st.mtimeNs, rec.status == .indexed {
             try store.finish(job)
             return nil
         }
         // Same content already indexed (a move or a copy): reuse, do not re-encode.
         let hash = try? SHA256.hex(ofFile: path)
-        if let hash, let twin = try store.indexedImage(contentHash: hash), twin.path != path {
+        if !job.isReindex, let hash, let twin = try store.indexedImage(contentHash: hash), twin.path != path {
             let vectors = try store.embeddings(imageID: twin.id)
             let f = IndexedFile(path: path, contentHash: hash, size: st.size, mtimeNs: st.mtimeNs, width: twin.width,
                                 height: twin.height, format: twin.format, metadata: twin.metadata, caption: twin.caption,
                                 keywords: twin.keywords, embeddings: vectors)
-            let id = try store.store(f, completing: job)
-            publish(id, vectors)
+            try store.store(f, completing: job)
             count(failed: false)
             return nil
         }
@@ -148,12 +145,6 @@ extension IndexingService {
         logger.error("indexing failed", metadata: ["path": "\(job.path)", "error": "\(error)"])
         _ = try? store.store(IndexedFile(path: job.path, contentHash: nil, size: 0, mtimeNs: 0, error: "\(job.path): \(error)"), completing: job)
         count(failed: true)
-    }
-
-    func publish(_ id: Int64, _ vectors: [EmbeddingKind: [Float]]) {
-        search.remove(id)
-        if let v = vectors[EmbeddingKind.predicted] { search.set(id, kind: .predicted, vector: v) }
-        if let v = vectors[EmbeddingKind.knownPrompt] { search.set(id, kind: .knownPrompt, vector: v) }
     }
 
     func count(failed: Bool) {

@@ -61,6 +61,9 @@ public final class IndexingService: Sendable {
         self.faults = faults
         self.logger = logger
         self.onProgress = onProgress
+        // The one place the search matrix changes: every committed write of
+        // the index that changes search rows, in commit order.
+        store.observeSearchRows { [search = self.search] change in Self.apply(change, to: search) }
     }
 
     public var processedSinceStart: Int { state.withLock { $0.processedSinceStart } }
@@ -73,12 +76,18 @@ public final class IndexingService: Sendable {
     public func prepare(watching folders: [String]) throws {
         let givenUp = try store.recoverInterruptedJobs()
         for p in givenUp { logger.error("gave up on a file that stopped the daemon repeatedly", metadata: ["path": "\(p)"]) }
-        search.load(try store.vectors(kind: EmbeddingKind.predicted), kind: .predicted)
-        search.load(try store.vectors(kind: EmbeddingKind.knownPrompt), kind: .knownPrompt)
-        learner?.prepare()
+        try loadSearchMatrix()
         let all = Array(Set(folders + (try store.watches()))).sorted()
+        // The index holds what the watched folders hold: records of a folder
+        // no longer watched (a restart without its --watch, a configuration
+        // edited while stopped) go, as `watch rm` and a reload drop them.
+        let dropped = try store.removeRecords(outside: all)
+        if dropped > 0 {
+            logger.notice("dropped the records of folders no longer watched", metadata: ["records": "\(dropped)", "watched": "\(all)"])
+        }
+        learner?.prepare()
         // A folder missing now (an unmounted disk) is a warning, not a
-        // reason to stay down: it is watched for its return.
+        // reason to stay down: it is watched for its return, its records kept.
         for root in all { try addRoot(root, persist: false, allowMissing: true) }
     }
 
@@ -147,7 +156,6 @@ public final class IndexingService: Sendable {
         watcher.removeTree(root)
         // Records stay unless the folder is no longer under any other root.
         if !watchRoots.contains(where: { Paths.isSameOrInside(root, root: $0) }) {
-            for id in try store.imageIDs(under: root) { search.remove(id) }
             try store.remove(path: root)
         }
     }
@@ -165,7 +173,6 @@ public final class IndexingService: Sendable {
             if Self.looksLikeImage(f) { queue.append(f) }
         }
         for path in known.keys where !present.contains(path) {
-            for id in try store.imageIDs(under: path) { search.remove(id) }
             try store.remove(path: path)
         }
         try store.enqueue(queue, reason: "reconcile")
@@ -210,7 +217,6 @@ public final class IndexingService: Sendable {
             case .scan(let dir):
                 try reconcile(root: dir, files: watcher.addTree(dir))
             case .remove(let p):
-                for id in try store.imageIDs(under: p) { search.remove(id) }
                 try store.remove(path: p)
             case .move(let from, let to, let isDir):
                 try store.move(from: from, to: to)

@@ -29,14 +29,14 @@ public final class LearningService: Sendable {
     /// The encoders the analyzer computes now: training uses only these (a
     /// CLIP folder removed from the configuration leaves old features behind).
     let encoders: [String]
-    /// Called with each predicted image (id, unit embedding) so search follows.
-    let onPrediction: @Sendable (Int64, [Float]) -> Void
     let onProgress: @Sendable () -> Void
 
     /// What the learning thread does next.
     enum Run: Sendable, Equatable {
         case repredict
         case train(reason: String)
+        /// A fresh run for `eval_run`, on this thread like every training.
+        case evaluate(EvaluationTraining)
     }
 
     struct Shared {
@@ -55,15 +55,13 @@ public final class LearningService: Sendable {
     let wakeUp = WorkQueueSignal()
 
     public init(store: IndexStore, promptEncoder: SentenceEncoder, encoders: [String], stateDirectory: String, options: TrainingOptions,
-                retrainAfter: Int, logger: Logger, onPrediction: @escaping @Sendable (Int64, [Float]) -> Void = { _, _ in },
-                onProgress: @escaping @Sendable () -> Void = {}) {
+                retrainAfter: Int, logger: Logger, onProgress: @escaping @Sendable () -> Void = {}) {
         self.store = store
         self.encoders = encoders
         self.promptEncoder = promptEncoder
         self.logger = logger
         self.options = options
         self.retrainAfter = retrainAfter
-        self.onPrediction = onPrediction
         self.onProgress = onProgress
         modelPath = (stateDirectory as NSString).appendingPathComponent(LearnedModel.fileName)
         shared = Mutex(Shared(bank: PromptBank(dimension: promptEncoder.dimension)))
@@ -134,9 +132,15 @@ public final class LearningService: Sendable {
                 onProgress()
             case .train(let reason)?:
                 runTraining(reason: reason)
+            case .evaluate(let job)?:
+                runEvaluationTraining(job)
             case nil:
-                if wakeUp.wait(after: seen) == .stopped { return }
+                if wakeUp.wait(after: seen) == .stopped { break }
             }
+        }
+        // Stopping: an evaluation still waiting for this thread is answered.
+        if case .evaluate(let job)? = shared.withLock({ s in defer { s.pending = nil }; return s.pending }) {
+            job.finish(.failure(LearningUnavailable(reason: "the daemon is stopping")))
         }
     }
 
@@ -192,7 +196,8 @@ public final class LearningService: Sendable {
     public func maybeRetrain() {
         guard retrainAfter > 0, case .idle = state else { return }
         do {
-            let labelled = try store.counts().withPrompt
+            // Distinct labelled contents: identical copies are one example.
+            let labelled = store.labelledContents()
             let last = Int(try store.trainingState(.labelledAtLastTraining) ?? "0") ?? 0
             let lastFailedAt = Int(try store.trainingState(.labelledAtLastFailure) ?? "-1") ?? -1
             guard labelled >= LibraryTrainer.minimumExamples, labelled - last >= retrainAfter, labelled != lastFailedAt else { return }
@@ -210,10 +215,10 @@ public final class LearningService: Sendable {
     func runTraining(reason: String) {
         let t0 = ContinuousClock.now
         do {
-            // Counted as `maybeRetrain` counts (images with a prompt, whatever
-            // their state), so a labelled file that fails to decode cannot
-            // make every idle moment start another run.
-            let labelledNow = try store.counts().withPrompt
+            // Counted as `maybeRetrain` counts (distinct labelled contents),
+            // so copies never start a run and a labelled file that fails to
+            // decode cannot make every idle moment start another one.
+            let labelledNow = store.labelledContents()
             let encoders = try trainableEncoders()
             let data = try store.labelledRows(encoders: encoders)
             logger.info("training", metadata: ["reason": "\(reason)", "examples": "\(data.count)", "encoders": "\(encoders)"])
@@ -240,7 +245,7 @@ public final class LearningService: Sendable {
                 shared.withLock { $0.lastError = "cancelled" }
             } else {
                 logger.error("training failed", metadata: ["error": "\(error)"])
-                let labelled = (try? store.counts().withPrompt) ?? 0
+                let labelled = store.labelledContents()
                 try? store.setTrainingState(.labelledAtLastFailure, "\(labelled)")
                 shared.withLock { $0.lastError = "\(error)" }
             }
@@ -255,7 +260,7 @@ public final class LearningService: Sendable {
     /// then not recorded, so the next start finishes it.
     func repredictAll() throws -> Bool {
         guard let model else { return true }
-        let total = try store.counts().indexed
+        let total = store.counts().indexed
         var after: Int64 = 0, done = 0
         shared.withLock { $0.state = .predicting(done: 0, total: total) }
         while true {
@@ -268,8 +273,7 @@ public final class LearningService: Sendable {
             after = last
             guard !rows.ids.isEmpty else { continue }   // a stretch of images without features (failed files)
             let predictions = predict(model: model, features: rows.features, ids: rows.ids)
-            let updated = try store.updatePredictions(predictions)
-            for p in predictions where updated.contains(p.id) { onPrediction(p.id, p.embedding) }
+            try store.updatePredictions(predictions)   // the search matrix follows (IndexingService.apply)
             done += rows.count
             shared.withLock { $0.state = .predicting(done: done, total: total) }
             onProgress()

@@ -193,12 +193,28 @@ public struct SearchHit: Codable, Sendable, Equatable {
     /// Null until a training run scored the image.
     public var alignment: Double?
     public var tier: Tier?
+    /// The other indexed paths holding the same content (identical copies
+    /// are one hit); empty when none. Added in version 1: a daemon that
+    /// does not send it is read as none.
+    public var paths: [String]
 
-    public init(path: String, score: Double?, caption: String?, prompt: String?, alignment: Double?, tier: Tier?) {
+    public init(path: String, score: Double?, caption: String?, prompt: String?, alignment: Double?, tier: Tier?, paths: [String] = []) {
         self.path = path; self.score = score; self.caption = caption; self.prompt = prompt; self.alignment = alignment; self.tier = tier
+        self.paths = paths
     }
 
-    enum CodingKeys: String, CodingKey { case path, score, caption, prompt, alignment, tier }
+    enum CodingKeys: String, CodingKey { case path, score, caption, prompt, alignment, tier, paths }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        path = try c.decode(String.self, forKey: .path)
+        score = try c.decodeIfPresent(Double.self, forKey: .score)
+        caption = try c.decodeIfPresent(String.self, forKey: .caption)
+        prompt = try c.decodeIfPresent(String.self, forKey: .prompt)
+        alignment = try c.decodeIfPresent(Double.self, forKey: .alignment)
+        tier = try c.decodeIfPresent(Tier.self, forKey: .tier)
+        paths = try c.decodeIfPresent([String].self, forKey: .paths) ?? []
+    }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -208,6 +224,7 @@ public struct SearchHit: Codable, Sendable, Equatable {
         try c.encode(prompt, forKey: .prompt)
         try c.encode(alignment, forKey: .alignment)
         try c.encode(tier, forKey: .tier)
+        try c.encode(paths, forKey: .paths)
     }
 }
 

@@ -27,7 +27,8 @@ struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rank indexed images by how well their (predicted or known) prompt matches a text.",
         discussion: """
-            --json prints {"query": …, "results": [{"path", "score", "caption", "prompt", "alignment", "tier"}]}, best first. \
+            --json prints {"query": …, "results": [{"path", "score", "caption", "prompt", "alignment", "tier", "paths"}]}, best first \
+            (identical copies are one result; "paths" lists the others). \
             Without a query, --max-alignment and --tier list the labelled images whose picture drifted furthest \
             from their prompt (lowest alignment first; score is then the alignment).
             """)
@@ -72,7 +73,9 @@ func printResults(_ results: [SearchHit]) {
     if results.isEmpty { print("no match"); return }
     printTable(header: ["SCORE", "PATH", "PROMPT (or caption)"], rows: results.map { r in
         let prompt = r.prompt ?? r.caption.map { "~ " + $0 } ?? ""
-        return [String(format: "%.3f", r.score ?? 0), r.path, String(prompt.replacingOccurrences(of: "\n", with: " ").prefix(100))]
+        // Identical copies are one hit: the others are counted after the path.
+        let path = r.paths.isEmpty ? r.path : r.path + " +\(r.paths.count) cop\(r.paths.count == 1 ? "y" : "ies")"
+        return [String(format: "%.3f", r.score ?? 0), path, String(prompt.replacingOccurrences(of: "\n", with: " ").prefix(100))]
     })
 }
 

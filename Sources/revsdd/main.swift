@@ -100,7 +100,7 @@ struct Revsdd: AsyncParsableCommand {
             let search = SearchIndex(dimension: analyzer.promptEncoder.dimension)
             learner = LearningService(store: store, promptEncoder: analyzer.promptEncoder, encoders: analyzer.featureNames,
                                       stateDirectory: c.stateDirectory, options: c.training, retrainAfter: c.retrainAfter, logger: logger,
-                                      onPrediction: { [search] id, v in search.set(id, kind: .predicted, vector: v) }, onProgress: progress)
+                                      onProgress: progress)
             service = try IndexingService(store: store, analyzer: analyzer, search: search, learner: learner, workers: c.workers,
                                           batchSize: c.batchSize, watchdogInterval: Systemd.watchdogPingInterval,
                                           faults: TestFaults.from(environment: ProcessInfo.processInfo.environment),

@@ -304,7 +304,9 @@ final class ControlProtocolTests: XCTestCase {
     func testResultsAreEncodedAsVersion1EncodedThem() throws {
         XCTAssertEqual(try wire(SearchResult(query: nil, results: [Self.hit])), try version1([
             "query": NSNull(), "results": [["path": "/lib/a.png", "score": Double(Float(0.61)), "caption": "a picture of a circle",
-                                            "prompt": NSNull(), "alignment": NSNull(), "tier": NSNull()]],
+                                            "prompt": NSNull(), "alignment": NSNull(), "tier": NSNull(),
+                                            // An addition to version 1 (identical copies are one hit).
+                                            "paths": [] as [String]]],
         ]))
         XCTAssertEqual(try wire(Self.caption), try version1([
             "path": "/lib/a.png",
