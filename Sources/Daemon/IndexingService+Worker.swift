@@ -104,9 +104,13 @@ extension IndexingService {
                                       caption: caption, keywords: keywords, embeddings: vectors, error: a.error), p.job))
         }
         do {
-            try store.store(batch: batch)   // the search matrix follows (IndexingService.apply)
-            for (f, _) in batch {
-                if let e = f.error { logger.warning("file not indexed", metadata: ["path": "\(f.path)", "error": "\(e)"]) }
+            // Committed against each job as it is now: a file deleted or moved
+            // while it was read is dropped or looked at again (IndexStore.Commit).
+            // The search matrix follows (IndexingService.apply).
+            let commits = try store.store(batch: batch)
+            for ((f, _), commit) in zip(batch, commits) {
+                guard case .stored(_, let path) = commit else { continue }
+                if let e = f.error { logger.warning("file not indexed", metadata: ["path": "\(path)", "error": "\(e)"]) }
                 count(failed: f.error != nil)
             }
         } catch {
@@ -118,7 +122,8 @@ extension IndexingService {
     func settleWithoutEncoding(_ job: Job) throws -> (stat: FileStat, hash: String?)? {
         let path = job.path
         guard let st = FileStat.of(path) else {
-            try store.remove(path: path)   // gone meanwhile (also drops the job)
+            // Gone meanwhile: the watcher's event removes or moves its record.
+            try store.settleMissing(job)
             return nil
         }
         // A reindex analyses the file again, changed or not; its record
@@ -134,8 +139,7 @@ extension IndexingService {
             let f = IndexedFile(path: path, contentHash: hash, size: st.size, mtimeNs: st.mtimeNs, width: twin.width,
                                 height: twin.height, format: twin.format, metadata: twin.metadata, caption: twin.caption,
                                 keywords: twin.keywords, embeddings: vectors)
-            try store.store(f, completing: job)
-            count(failed: false)
+            if case .stored = try store.store(f, completing: job) { count(failed: false) }
             return nil
         }
         return (st, hash)
@@ -143,8 +147,9 @@ extension IndexingService {
 
     func fail(_ job: Job, _ error: Error) {
         logger.error("indexing failed", metadata: ["path": "\(job.path)", "error": "\(error)"])
-        _ = try? store.store(IndexedFile(path: job.path, contentHash: nil, size: 0, mtimeNs: 0, error: "\(job.path): \(error)"), completing: job)
-        count(failed: true)
+        let commit = try? store.store(IndexedFile(path: job.path, contentHash: nil, size: 0, mtimeNs: 0, error: "\(job.path): \(error)"),
+                                      completing: job)
+        if case .stored? = commit { count(failed: true) }
     }
 
     func count(failed: Bool) {

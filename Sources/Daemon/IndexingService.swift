@@ -165,15 +165,16 @@ public final class IndexingService: Sendable {
     func reconcile(root: String, files: [String]) throws {
         let known = try store.fileStates(under: root)
         var queue: [String] = []
-        var present = Set<String>()
+        var present = Set<PathKey>()
         for f in files {
-            present.insert(f)
+            let key = PathKey(f)
+            present.insert(key)
             guard let st = FileStat.of(f) else { continue }
-            if let k = known[f], k.size == st.size, k.mtimeNs == st.mtimeNs { continue }
+            if let k = known[key], k.size == st.size, k.mtimeNs == st.mtimeNs { continue }
             if Self.looksLikeImage(f) { queue.append(f) }
         }
-        for path in known.keys where !present.contains(path) {
-            try store.remove(path: path)
+        for key in known.keys where !present.contains(key) {
+            try store.remove(path: key.path)
         }
         try store.enqueue(queue, reason: "reconcile")
         if !queue.isEmpty { signal.signal() }
@@ -215,12 +216,21 @@ public final class IndexingService: Sendable {
             case .index(let p):
                 if Self.looksLikeImage(p) { try store.enqueue([p], reason: "changed"); signal.signal() }
             case .scan(let dir):
+                // Gone already (moved or deleted right after it appeared): its
+                // move or delete event follows and settles it.
+                guard (try? Syscalls.status(dir))?.kind == .directory else { return }
                 try reconcile(root: dir, files: watcher.addTree(dir))
             case .remove(let p):
                 try store.remove(path: p)
             case .move(let from, let to, let isDir):
                 try store.move(from: from, to: to)
-                if !isDir, try store.image(path: to) == nil, Self.looksLikeImage(to) {
+                if isDir {
+                    // The records and jobs followed the folder. What they do not
+                    // cover (files written before its watch was added, when it
+                    // moved right after it appeared) is found by reconciling it
+                    // at its new path: a listing and a stat per file.
+                    try reconcile(root: to, files: watcher.addTree(to))
+                } else if try store.image(path: to) == nil, Self.looksLikeImage(to) {
                     try store.enqueue([to], reason: "moved in"); signal.signal()
                 }
             case .rescan(let reason):

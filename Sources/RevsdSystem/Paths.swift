@@ -21,3 +21,21 @@ public enum Paths {
         return new + Substring(path.utf8.dropFirst(old.utf8.count))
     }
 }
+
+/// A path as a dictionary key or set member, equal and hashed by its UTF-8
+/// bytes. A `[String: …]` keyed by path merges "Café.png" precomposed and
+/// decomposed (equal Strings, two files on disk): the second overwrites the
+/// first, and a file deleted beside its look-alike is never seen as gone.
+public struct PathKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public let path: String
+    public init(_ path: String) { self.path = path }
+
+    public static func == (a: PathKey, b: PathKey) -> Bool { a.path.utf8.elementsEqual(b.path.utf8) }
+    public func hash(into h: inout Hasher) {
+        h.combine(path.utf8.count)
+        for b in path.utf8 { h.combine(b) }
+    }
+    /// Byte order, as SQLite's BINARY collation sorts paths.
+    public static func < (a: PathKey, b: PathKey) -> Bool { a.path.utf8.lexicographicallyPrecedes(b.path.utf8) }
+    public var description: String { path }
+}

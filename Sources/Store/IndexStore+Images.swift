@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Learning
 import Metadata
+import RevsdSystem
 
 extension IndexStore {
     // MARK: Reading
@@ -70,9 +71,12 @@ extension IndexStore {
     }
 
     /// What reconciliation compares with the disk: path → (size, mtime).
-    public func fileStates(under root: String? = nil) throws -> [String: (size: Int64, mtimeNs: Int64)] {
+    /// Size and mtime of each record under `root` (nil: all), keyed by the
+    /// path's bytes (two names that differ only in Unicode normalization are
+    /// two files).
+    public func fileStates(under root: String? = nil) throws -> [PathKey: (size: Int64, mtimeNs: Int64)] {
         try read { db in
-            var out: [String: (Int64, Int64)] = [:]
+            var out: [PathKey: (Int64, Int64)] = [:]
             let rows: [Row]
             if let root {
                 let scope = PathScope.sameOrInside(root)
@@ -80,7 +84,7 @@ extension IndexStore {
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT path, size, mtimeNs FROM image")
             }
-            for r in rows { out[r["path"]] = (r["size"], r["mtimeNs"]) }
+            for r in rows { out[PathKey(r["path"])] = (r["size"], r["mtimeNs"]) }
             return out
         }
     }
@@ -103,37 +107,6 @@ extension IndexStore {
     }
 
     // MARK: Writing
-
-    /// Stores a result (success or failure) and, when `job` is given, deletes
-    /// that job in the same transaction.
-    @discardableResult
-    public func store(_ f: IndexedFile, completing job: Job? = nil) throws -> Int64 {
-        try write { db in
-            let id = try Self.upsert(f, db)
-            if let job { try Self.complete(jobID: job.id, db) }
-            return id
-        }
-    }
-
-    /// Stores a batch of results and deletes their jobs, in one transaction.
-    @discardableResult
-    public func store(batch: [(file: IndexedFile, job: Job)]) throws -> [Int64] {
-        guard !batch.isEmpty else { return [] }
-        return try write { db in
-            var ids: [Int64] = []
-            for (f, job) in batch {
-                ids.append(try Self.upsert(f, db))
-                try Self.complete(jobID: job.id, db)
-            }
-            return ids
-        }
-    }
-
-    /// Drops a job whose file needs no work (unchanged, or gone), unless the
-    /// file changed meanwhile (see `complete`).
-    public func finish(_ job: Job) throws {
-        try write { db in try Self.complete(jobID: job.id, db) }
-    }
 
     /// Image ids at `path` or under it (for a folder).
     public func imageIDs(under path: String) throws -> [Int64] {
@@ -183,7 +156,13 @@ extension IndexStore {
     @discardableResult
     public func move(from old: String, to new: String) throws -> Int {
         try write { db in
-            try db.execute(sql: "DELETE FROM image WHERE path = ? AND ? != ?", arguments: [new, new, old])
+            // Whatever the destination held is replaced: its record and its
+            // job go (a worker holding that job drops its result on commit).
+            if new != old {
+                let target = PathScope.sameOrInside(new)
+                try db.execute(sql: "DELETE FROM image WHERE " + target.sql, arguments: target.statementArguments)
+                try db.execute(sql: "DELETE FROM job WHERE " + target.sql, arguments: target.statementArguments)
+            }
             try db.execute(sql: "UPDATE image SET path = ? WHERE path = ?", arguments: [new, old])
             var n = db.changesCount
             let inside = PathScope.inside(old), relocated = PathScope.relocated(from: old, to: new)

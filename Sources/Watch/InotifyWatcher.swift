@@ -30,12 +30,14 @@ public final class InotifyWatcher: Sendable {
     struct Watches {
         /// wd → directory path, and the reverse.
         var directories: [Int32: String] = [:]
-        var descriptors: [String: Int32] = [:]
+        /// Keyed by the path's bytes: two folders whose names differ only in
+        /// Unicode normalization are two watches.
+        var descriptors: [PathKey: Int32] = [:]
         var removedByUs: Set<Int32> = []
         /// The trees added with `addRoot` (a lost watch on one of them makes it missing).
-        var roots: Set<String> = []
+        var roots: Set<PathKey> = []
         /// Roots that are not a directory now: polled for their return.
-        var missing: Set<String> = []
+        var missing: Set<PathKey> = []
         /// Set once when the per-user watch limit was hit; explained in `status`.
         var limitMessage: String?
     }
@@ -60,13 +62,13 @@ public final class InotifyWatcher: Sendable {
 
     public var watchCount: Int { watches.withLock { $0.directories.count } }
 
-    public func watchedDirectories() -> [String] { watches.withLock { Array($0.descriptors.keys) } }
+    public func watchedDirectories() -> [String] { watches.withLock { $0.descriptors.keys.map(\.path) } }
 
     /// Why some folders are not watched live (the watch limit), if they are not.
     public var limitMessage: String? { watches.withLock { $0.limitMessage } }
 
     /// Watched roots that are missing now (waiting for their return).
-    public var missingRoots: [String] { watches.withLock { $0.missing.sorted() } }
+    public var missingRoots: [String] { watches.withLock { $0.missing.sorted().map(\.path) } }
 
     /// Watches the root `root` and every directory below it. Returns the
     /// regular files found, for the caller to index; nil when `root` is not a
@@ -76,9 +78,9 @@ public final class InotifyWatcher: Sendable {
     public func addRoot(_ root: String) -> [String]? {
         let present = (try? Syscalls.status(root))?.kind == .directory
         let newlyMissing = watches.withLock { w in
-            w.roots.insert(root)
-            if present { w.missing.remove(root); return false }
-            return w.missing.insert(root).inserted
+            w.roots.insert(PathKey(root))
+            if present { w.missing.remove(PathKey(root)); return false }
+            return w.missing.insert(PathKey(root)).inserted
         }
         // The reading thread may sleep without a timeout: it must start polling.
         if newlyMissing { inotify.nudge() }
@@ -122,9 +124,9 @@ public final class InotifyWatcher: Sendable {
             return false
         }
         watches.withLock { w in
-            if let old = w.directories[wd], old != dir { w.descriptors[old] = nil }
+            if let old = w.directories[wd], PathKey(old) != PathKey(dir) { w.descriptors[PathKey(old)] = nil }
             w.directories[wd] = dir
-            w.descriptors[dir] = wd
+            w.descriptors[PathKey(dir)] = wd
         }
         return true
     }
@@ -132,10 +134,10 @@ public final class InotifyWatcher: Sendable {
     /// Stops watching `root` and everything below it.
     public func removeTree(_ root: String) {
         let wds: [Int32] = watches.withLock { w in
-            let matching = w.descriptors.filter { Paths.isSameOrInside($0.key, root: root) }
+            let matching = w.descriptors.filter { Paths.isSameOrInside($0.key.path, root: root) }
             for (path, wd) in matching { w.descriptors[path] = nil; w.directories[wd] = nil; w.removedByUs.insert(wd) }
-            w.roots.remove(root)
-            w.missing.remove(root)
+            w.roots.remove(PathKey(root))
+            w.missing.remove(PathKey(root))
             return Array(matching.values)
         }
         for wd in wds { inotify.removeWatch(wd) }
@@ -191,7 +193,21 @@ public final class InotifyWatcher: Sendable {
     func handle(_ events: [InotifyEvent], pendingMoves: inout [UInt32: (String, Bool, ContinuousClock.Instant)]) {
         for e in events {
             let dir = watches.withLock { $0.directories[e.wd] }
-            switch WatchAction.classify(e, directory: dir) {
+            let action = WatchAction.classify(e, directory: dir)
+            // A moved-out half whose moved-in half is not this event is settled
+            // now, before this event: the kernel queues the two halves of a
+            // rename one after the other, and changes must reach the index in
+            // the order they happened (a file moved out of a folder, then the
+            // folder renamed, must not be "removed" at the folder's new path).
+            if !pendingMoves.isEmpty {
+                switch action {
+                case .ignore: break
+                case .arrived(_, let cookie, _) where pendingMoves[cookie] != nil:
+                    settle(&pendingMoves, force: true, except: cookie)
+                default: settle(&pendingMoves, force: true)
+                }
+            }
+            switch action {
             case .fileReady(let p): continuation.yield(.index(p))
             case .directoryAppeared(let p): continuation.yield(.scan(p))
             case .gone(let p, let cookie):
@@ -215,18 +231,18 @@ public final class InotifyWatcher: Sendable {
                 let lost: (root: String, wds: [Int32])? = watches.withLock { w in
                     if w.removedByUs.contains(wd) { if !moved { w.removedByUs.remove(wd) }; return nil }
                     guard let path = w.directories[wd] else { return nil }
-                    let isRoot = w.roots.contains(path)
+                    let isRoot = w.roots.contains(PathKey(path))
                     // A moved sub-folder keeps its watch (renamed on IN_MOVED_TO).
                     if moved && !isRoot { return nil }
                     w.directories[wd] = nil
-                    w.descriptors[path] = nil
+                    w.descriptors[PathKey(path)] = nil
                     guard isRoot else { return nil }
                     // The root is gone from its path: its sub-folders' watches
                     // (which may follow the moved folder elsewhere) go too, and
                     // the root waits for its return.
-                    let below = w.descriptors.filter { Paths.isSameOrInside($0.key, root: path) }
+                    let below = w.descriptors.filter { Paths.isSameOrInside($0.key.path, root: path) }
                     for (p, d) in below { w.descriptors[p] = nil; w.directories[d] = nil; w.removedByUs.insert(d) }
-                    w.missing.insert(path)
+                    w.missing.insert(PathKey(path))
                     return (path, Array(below.values) + (moved ? [wd] : []))
                 }
                 if let lost {
@@ -243,19 +259,20 @@ public final class InotifyWatcher: Sendable {
     /// index is told (`.rootReturned`: the service watches and reconciles them).
     func lookForMissingRoots() {
         let candidates = watches.withLock { $0.missing }
-        let present = candidates.filter { (try? Syscalls.status($0))?.kind == .directory }
+        let present = candidates.filter { (try? Syscalls.status($0.path))?.kind == .directory }
         let back: [String] = watches.withLock { w in
             let back = present.filter { w.missing.contains($0) }   // not removed meanwhile
             w.missing.subtract(back)
-            return back.sorted()
+            return back.sorted().map(\.path)
         }
         for root in back { continuation.yield(.rootReturned(root)) }
     }
 
     /// A moved-out half whose moved-in half did not come: the file left the tree.
-    func settle(_ pendingMoves: inout [UInt32: (String, Bool, ContinuousClock.Instant)], force: Bool) {
+    func settle(_ pendingMoves: inout [UInt32: (String, Bool, ContinuousClock.Instant)], force: Bool, except kept: UInt32? = nil) {
         let now = ContinuousClock.now
-        for (cookie, (path, _, when)) in pendingMoves where force || now - when > Self.movePairing {
+        for (cookie, (path, _, when)) in pendingMoves.sorted(by: { $0.value.2 < $1.value.2 })
+        where cookie != kept && (force || now - when > Self.movePairing) {
             pendingMoves[cookie] = nil
             forget(path)
             continuation.yield(.remove(path))
@@ -265,9 +282,9 @@ public final class InotifyWatcher: Sendable {
     func renameWatches(from old: String, to new: String) {
         watches.withLock { w in
             for (path, wd) in w.descriptors {
-                guard let moved = Paths.relocated(path, from: old, to: new) else { continue }
+                guard let moved = Paths.relocated(path.path, from: old, to: new) else { continue }
                 w.descriptors[path] = nil
-                w.descriptors[moved] = wd
+                w.descriptors[PathKey(moved)] = wd
                 w.directories[wd] = moved
             }
         }
@@ -275,7 +292,7 @@ public final class InotifyWatcher: Sendable {
 
     func forget(_ path: String) {
         watches.withLock { w in
-            for (p, wd) in w.descriptors where Paths.isSameOrInside(p, root: path) {
+            for (p, wd) in w.descriptors where Paths.isSameOrInside(p.path, root: path) {
                 w.descriptors[p] = nil; w.directories[wd] = nil
             }
         }

@@ -18,7 +18,7 @@ final class DaemonIntegrationTests: XCTestCase {
 
     func indexedPaths(_ h: DaemonHarness) throws -> [String] {
         let store = try IndexStore(path: h.state + "/index.sqlite")
-        return try store.fileStates().keys.sorted()
+        return try store.fileStates().keys.map(\.path).sorted()
     }
 
     func testWatchesIndexesFollowsMovesAndSurvivesKill9() throws {
@@ -225,7 +225,7 @@ final class DaemonOverflowTests: XCTestCase {
         kill(pid, SIGCONT)
         try h.waitForIndex(2000, timeout: 900)
         let store = try IndexStore(path: h.state + "/index.sqlite")
-        let paths = try store.fileStates().keys
+        let paths = try store.fileStates().keys.map(\.path)
         XCTAssertEqual(paths.count, 2000)
         XCTAssertEqual(Set(paths), Set((0..<2000).map { h.watch + "/burst/\($0).png" }))
         XCTAssertEqual(try h.status()["failed"] as? Int, 0)

@@ -76,7 +76,7 @@ final class DaemonLifecycleTests: XCTestCase {
         try copy(DaemonIntegrationTests.unique[2], to: other + "/c.jpg")
         let store = try IndexStore(path: h.state + "/index.sqlite")
         try waitUntil(timeout: 120, "b.jpg and c.jpg indexed, a.png gone with its folder") {
-            (try? store.fileStates().keys.sorted()) == [other + "/b.jpg", other + "/c.jpg"] && (try? store.queuedCount()) == 0
+            (try? store.fileStates().keys.map(\.path).sorted()) == [other + "/b.jpg", other + "/c.jpg"] && (try? store.queuedCount()) == 0
         }
 
         h.kill(SIGTERM)

@@ -149,4 +149,39 @@ final class IndexConsistencyTests: XCTestCase {
         XCTAssertThrowsError(try h.call(["op": "similar", "path": dropped[1], "k": 5]), "a record of an unwatched folder is not in the index")
         XCTAssertEqual(try h.status()["indexed"] as? Int, 4)
     }
+
+    /// The image files under `root` on disk now.
+    func filesOnDisk(_ root: String) -> Set<String> {
+        let names = FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []
+        return Set(names.filter { $0.hasSuffix(".png") }.map { root + "/" + $0 })
+    }
+
+    /// Soak findings 3 and 4 (bench/RESULTS.md), on the real revsdd: files
+    /// written into a new folder that is renamed at once (before the daemon
+    /// watched it, or while its files were queued or being read) end indexed
+    /// at their new paths, none at the old; a file moved out of a folder just
+    /// before the folder is renamed does not come back under the new name.
+    func testFilesMovedWithTheirFolderWhileQueuedEndIndexedAtTheirNewPaths() throws {
+        _ = try installedPromptEncoderFolder()
+        let h = try DaemonHarness()
+        try h.start()
+        let fresh = h.watch + "/N", renamed = h.watch + "/M"
+        _ = try SyntheticLibrary.writeLibrary(to: URL(fileURLWithPath: fresh), count: 30, seed: 31, metadata: true)
+        try FileManager.default.moveItem(atPath: fresh, toPath: renamed)
+        try h.waitForIndex(30, timeout: 300)
+        XCTAssertEqual(filesOnDisk(h.watch).count, 30)
+        XCTAssertEqual(Set(try searchPaths(h, "a picture", k: 100)), filesOnDisk(h.watch), "every file once, at its new path")
+
+        let outside = h.dir.path("outside")
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        let leaving = try XCTUnwrap(filesOnDisk(renamed).sorted().first)
+        try FileManager.default.moveItem(atPath: leaving, toPath: outside + "/left.png")
+        try FileManager.default.moveItem(atPath: renamed, toPath: h.watch + "/B")
+        try h.waitForIndex(29, timeout: 300)
+        try waitUntil(timeout: 30, "the move out is applied") {
+            (try? Set(self.searchPaths(h, "a picture", k: 100))) == self.filesOnDisk(h.watch)
+        }
+        XCTAssertEqual(Set(try searchPaths(h, "a picture", k: 100)), filesOnDisk(h.watch), "no B/ path for the file that left")
+        XCTAssertEqual(try h.status()["failed"] as? Int, 0)
+    }
 }

@@ -130,4 +130,24 @@ final class InotifyWatcherTests: XCTestCase {
         XCTAssertEqual(w.addRoot(root), [root + "/sub/late.png"])
         XCTAssertEqual(Set(w.watchedDirectories()), [root, root + "/sub"])
     }
+
+    /// Soak finding 4: `mv A/f1.png ../outside/; mv A B`. The file's move out
+    /// (a moved-from half that no moved-to half follows) must reach the index
+    /// before the folder's rename, or its removal is applied at the old path
+    /// after the record moved to B/f1.png, which stays as a phantom.
+    func testAMoveOutReachesTheIndexBeforeALaterFolderRename() async throws {
+        let dir = TemporaryDirectory()
+        let root = dir.url.path + "/lib", outside = dir.url.path + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        _ = dir.write("lib/A/f1.png", "x")
+        _ = dir.write("lib/A/f2.png", "y")
+        let w = try InotifyWatcher()
+        XCTAssertEqual(Set(w.addRoot(root) ?? []), [root + "/A/f1.png", root + "/A/f2.png"])
+        w.start()
+        defer { w.stop() }
+        try FileManager.default.moveItem(atPath: root + "/A/f1.png", toPath: outside + "/f1.png")
+        try FileManager.default.moveItem(atPath: root + "/A", toPath: root + "/B")
+        let seen = await collect(w) { $0.contains(.move(from: root + "/A", to: root + "/B", isDirectory: true)) }
+        XCTAssertEqual(seen, [.remove(root + "/A/f1.png"), .move(from: root + "/A", to: root + "/B", isDirectory: true)])
+    }
 }

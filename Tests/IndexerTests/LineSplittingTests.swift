@@ -76,4 +76,13 @@ final class LineSplittingTests: XCTestCase {
         XCTAssertEqual(try PromptsTSV.read(path: dir.write("crlf.tsv", lines.joined(separator: "\r\n") + "\r\n")), want)
         XCTAssertEqual(try PromptsTSV.read(path: dir.write("cr.tsv", lines.joined(separator: "\r"))), want)
     }
+
+    /// `\\n` in prompts.tsv is a backslash and an "n" (a Windows path, a
+    /// prompt that quotes an escape), not a line break: the escapes are undone
+    /// in one pass, in both fields, `\r` too, as the library writer writes them.
+    func testPromptsTSVEscapesAreUndoneInOnePass() throws {
+        let line = #"dir\\new.png"# + "\t" + #"C:\\new\\next, a tab\there,\r\na break, \q kept, end\"#
+        let got = try PromptsTSV.read(path: dir.write("esc.tsv", "file\tprompt\n" + line + "\n"))
+        XCTAssertEqual(got, [#"dir\new.png"#: #"C:\new\next, a tab"# + "\there,\r\na break, " + #"\q kept, end\"#])
+    }
 }
