@@ -7,12 +7,14 @@ import Inference
 /// embedding. A query is one matrix-vector product through BLAS, a scatter
 /// of the row scores to their images (an image scores its best row), and a
 /// bounded top-k: an exact scan, no approximation, no hashing per row.
+/// From `approximateAbove` rows on (50,000: a 2 GB float32 matrix at a
+/// million images does not fit, nor does its 238 ms scan), the rows are held
+/// as codes and searched in two passes (`RowVectors`, ApproximateScan.swift).
 public final class SearchIndex: @unchecked Sendable {
     public let dimension: Int
     let lock = NSLock()
-    /// Row-major vectors.
-    var storage: UnsafeMutablePointer<Float>
-    var capacity = 1024
+    /// The rows' vectors: float32 while small, codes when large.
+    let vectors: RowVectors
     var rowCount = 0
     /// Which image slot each row belongs to, and its (slot, kind) key.
     var rowOwner: [Int32] = []
@@ -20,16 +22,18 @@ public final class SearchIndex: @unchecked Sendable {
     /// Images by dense slot; slot lookup by id; rows of each slot.
     var slotIDs: [Int64] = []
     var slotOf: [Int64: Int] = [:]
-    var rowsOfSlot: [[Int]] = []
+    var rowsOfSlot: [SlotRows] = []
     var slotScores: [Float] = []
     var rowScores: [Float] = []
 
-    public init(dimension: Int = 384) {
-        self.dimension = dimension
-        storage = .allocate(capacity: capacity * dimension)
-    }
+    public convenience init(dimension: Int = 384) { self.init(dimension: dimension, approximateAbove: 50_000) }
 
-    deinit { storage.deallocate() }
+    /// `approximateAbove`: the row count from which rows are held as codes
+    /// (`Int.max`: always float32 and exact, 1,536 B a row).
+    public init(dimension: Int, approximateAbove: Int) {
+        self.dimension = dimension
+        vectors = RowVectors(dimension: dimension, approximateAbove: approximateAbove)
+    }
 
     /// Which of an image's vectors a row holds: an image has at most one of each.
     public enum RowKind: UInt8, Sendable, CaseIterable {
@@ -39,9 +43,50 @@ public final class SearchIndex: @unchecked Sendable {
         case knownPrompt
     }
 
-    /// Adds `rows` of one kind (vectors of another dimension are skipped).
+    /// Adds `rows` of one kind (vectors of another dimension are skipped),
+    /// handed to `load(ids:vectors:kind:)` in batches.
     public func load(_ rows: some Sequence<(Int64, [Float])>, kind: RowKind) {
-        for (id, v) in rows where v.count == dimension { set(id, kind: kind, vector: v) }
+        var ids: [Int64] = [], batch: [Float] = []
+        for (id, v) in rows where v.count == dimension {
+            ids.append(id); batch += v
+            if ids.count == 65_536 { load(ids: ids, vectors: batch, kind: kind); ids = []; batch = [] }
+        }
+        load(ids: ids, vectors: batch, kind: kind)
+    }
+
+    /// Sets row `kind` of each image `ids[i]` to vector i of `vectors`
+    /// (ids.count, dimension), in one step: the codes of a large index are
+    /// computed for the whole batch (through BLAS), not row by row.
+    public func load(ids: [Int64], vectors matrix: [Float], kind: RowKind) {
+        precondition(matrix.count == ids.count * dimension, "load: \(matrix.count) values for \(ids.count) rows of \(dimension)")
+        guard !ids.isEmpty else { return }
+        lock.withLock {
+            var appended: [Int] = [], replaced: [(row: Int, source: Int)] = []
+            for (i, id) in ids.enumerated() {
+                let slot: Int
+                if let s = slotOf[id] { slot = s } else {
+                    slot = slotIDs.count
+                    slotIDs.append(id); slotOf[id] = slot; rowsOfSlot.append([])
+                }
+                if let r = rowsOfSlot[slot].first(where: { rowKind[$0] == kind }) { replaced.append((r, i)); continue }
+                rowsOfSlot[slot].append(rowCount)
+                rowCount += 1
+                rowOwner.append(Int32(slot)); rowKind.append(kind)
+                appended.append(i)
+            }
+            matrix.withUnsafeBufferPointer { m in
+                let d = dimension, base = m.baseAddress!
+                if appended.count == ids.count {
+                    vectors.append(base, rows: ids.count)
+                } else {
+                    var rows = [Float](); rows.reserveCapacity(appended.count * d)
+                    for i in appended { rows += m[(i * d)..<(i * d + d)] }
+                    rows.withUnsafeBufferPointer { vectors.append($0.baseAddress!, rows: appended.count) }
+                }
+                // After the appends: a repeated id replaces the row it added.
+                for (row, i) in replaced { vectors.replace(row, with: base + i * d) }
+            }
+        }
     }
 
     public var count: Int { lock.withLock { slotIDs.count } }
@@ -54,21 +99,14 @@ public final class SearchIndex: @unchecked Sendable {
                 slot = slotIDs.count
                 slotIDs.append(id); slotOf[id] = slot; rowsOfSlot.append([])
             }
-            let row: Int
-            if let r = rowsOfSlot[slot].first(where: { rowKind[$0] == kind }) { row = r } else {
-                if rowCount == capacity {
-                    let bigger = UnsafeMutablePointer<Float>.allocate(capacity: capacity * 2 * dimension)
-                    bigger.update(from: storage, count: rowCount * dimension)
-                    storage.deallocate()
-                    storage = bigger
-                    capacity *= 2
+            vector.withUnsafeBufferPointer { v in
+                if let r = rowsOfSlot[slot].first(where: { rowKind[$0] == kind }) { vectors.replace(r, with: v.baseAddress!) } else {
+                    rowsOfSlot[slot].append(rowCount)
+                    rowCount += 1
+                    rowOwner.append(Int32(slot)); rowKind.append(kind)
+                    vectors.append(v.baseAddress!, rows: 1)
                 }
-                row = rowCount
-                rowCount += 1
-                rowOwner.append(Int32(slot)); rowKind.append(kind)
-                rowsOfSlot[slot].append(row)
             }
-            vector.withUnsafeBufferPointer { (storage + row * dimension).update(from: $0.baseAddress!, count: dimension) }
         }
     }
 
@@ -94,8 +132,8 @@ public final class SearchIndex: @unchecked Sendable {
         let last = rowCount - 1
         let owner = Int(rowOwner[row])
         rowsOfSlot[owner].removeAll { $0 == row }
+        vectors.removeByMovingLast(into: row)
         if row != last {
-            (storage + row * dimension).update(from: storage + last * dimension, count: dimension)
             let movedOwner = Int(rowOwner[last])
             rowOwner[row] = rowOwner[last]; rowKind[row] = rowKind[last]
             if let i = rowsOfSlot[movedOwner].firstIndex(of: last) { rowsOfSlot[movedOwner][i] = row }
@@ -107,6 +145,7 @@ public final class SearchIndex: @unchecked Sendable {
     public func removeAll() {
         lock.withLock {
             rowCount = 0; rowOwner = []; rowKind = []; slotIDs = []; slotOf = [:]; rowsOfSlot = []
+            vectors.removeAll()
         }
     }
 
@@ -118,9 +157,13 @@ public final class SearchIndex: @unchecked Sendable {
         return lock.withLock { () -> [(id: Int64, score: Float)] in
             let n = rowCount, d = dimension
             guard n > 0 else { return [] }
+            if vectors.isApproximate {
+                return vectors.approximateSearch(query, k: k, allowed: allowed, owners: rowOwner, slotIDs: slotIDs,
+                                                 slotOf: slotOf, rowsOfSlot: rowsOfSlot)
+            }
             if rowScores.count < n { rowScores = [Float](repeating: 0, count: max(n, rowScores.count * 2)) }
             if slotScores.count < slotIDs.count { slotScores = [Float](repeating: 0, count: max(slotIDs.count, slotScores.count * 2)) }
-            let base = UnsafePointer(storage)
+            let base = UnsafePointer(vectors.exact)
             query.withUnsafeBufferPointer { qp in
                 rowScores.withUnsafeMutableBufferPointer { out in
                     let o = out.baseAddress!, qv = qp.baseAddress!

@@ -12,7 +12,7 @@ import SyntheticImages
 /// per prompt, a third with known-prompt rows, noisier predicted rows).
 ///
 ///   revsd-bench search [--n 100000] [--queries 200] [--centres 3000] [--seed 1]
-///                      [--prompts TSV] [--models DIR]
+///                      [--prompts TSV] [--models DIR] [--exact]
 ///
 /// Queries are real MiniLM embeddings of short texts: the first 2–6 words of
 /// held-out real prompts (those after the centres), embedded inside the timed
@@ -22,7 +22,9 @@ import SyntheticImages
 /// the bench never holds the whole matrix itself); `recall_at_10_prompts`
 /// does the same for fresh prompt-like vectors from the generator (queries
 /// close to many near-duplicates, the hard case). `rss_mib` is VmRSS after
-/// loading; `rss_before_mib` before the first row (encoder, centres, truth).
+/// loading, `rss_trimmed_mib` after malloc_trim (the heap the generator's
+/// chunks freed, handed back), `rss_before_mib` before the first row
+/// (encoder, centres, truth): the index holds about trimmed − before.
 func benchSearch() {
     let n = Int(argument("--n", args) ?? "100000") ?? 100_000
     let queries = Int(argument("--queries", args) ?? "200") ?? 200
@@ -51,7 +53,8 @@ func benchSearch() {
     var promptCount = 0, images = 0
     while images < n { images += library.prompt(promptCount).images; promptCount += 1 }
 
-    let index = SearchIndex(dimension: d)
+    // --exact: float32 rows and the exact BLAS scan at any size (the index before codes).
+    let index = args.contains("--exact") ? SearchIndex(dimension: d, approximateAbove: .max) : SearchIndex(dimension: d)
     let rssBefore = residentMiB()
     var loadSeconds = 0.0, rows = 0, truthSeconds = 0.0
     var next = 0, firstImage: Int64 = 0
@@ -63,14 +66,16 @@ func benchSearch() {
         truth.add(part.known, ids: part.knownIDs)
         truthSeconds += elapsedSeconds(since: t0)
         let t1 = clock.now
-        index.load(part.ids.enumerated().lazy.map { i, id in (id, Array(part.predicted[(i * d)..<(i * d + d)])) }, kind: .predicted)
-        index.load(part.knownIDs.enumerated().lazy.map { i, id in (id, Array(part.known[(i * d)..<(i * d + d)])) }, kind: .knownPrompt)
+        index.load(ids: part.ids, vectors: part.predicted, kind: .predicted)
+        index.load(ids: part.knownIDs, vectors: part.known, kind: .knownPrompt)
         loadSeconds += elapsedSeconds(since: t1)
         rows += part.ids.count + part.knownIDs.count
         firstImage += Int64(part.ids.count)
         next = chunk.upperBound
     }
     let rssAfter = residentMiB()
+    returnFreedHeap()
+    let rssTrimmed = residentMiB()
 
     _ = index.search(encoder.embed(["warm up"])[0], k: k)
     var total: [Double] = [], scan: [Double] = [], recall = 0.0
@@ -92,7 +97,7 @@ func benchSearch() {
     print("{\"n\":\(images),\"rows\":\(rows),\"queries\":\(queries),\"p50_ms\":\(f(pct(total, 0.5))),\"p99_ms\":\(f(pct(total, 0.99))),"
         + "\"scan_p50_ms\":\(f(pct(scan, 0.5))),\"scan_p99_ms\":\(f(pct(scan, 0.99))),"
         + "\"recall_at_10\":\(f(recall / Double(queries), 4)),\"recall_at_10_prompts\":\(f(promptRecall / Double(queries), 4)),"
-        + "\"rss_mib\":\(f(rssAfter, 0)),\"rss_before_mib\":\(f(rssBefore, 0)),\"load_s\":\(f(loadSeconds)),"
+        + "\"rss_mib\":\(f(rssAfter, 0)),\"rss_trimmed_mib\":\(f(rssTrimmed, 0)),\"rss_before_mib\":\(f(rssBefore, 0)),\"load_s\":\(f(loadSeconds)),"
         + "\"truth_s\":\(f(truthSeconds)),\"setup_s\":\(f(setupSeconds, 1))}")
 }
 
@@ -156,4 +161,11 @@ enum TopK {
             return Double(got.filter(truth.contains).count) / Double(k)
         }
     }
+}
+
+/// glibc's malloc_trim(0): heap memory freed by the generator's chunks (and
+/// anything else) handed back, so that VmRSS shows what is still held.
+func returnFreedHeap() {
+    guard let process = dlopen(nil, RTLD_NOW), let f = dlsym(process, "malloc_trim") else { return }
+    _ = unsafeBitCast(f, to: (@convention(c) (Int) -> Int32).self)(0)
 }
