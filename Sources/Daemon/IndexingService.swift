@@ -58,8 +58,10 @@ public final class IndexingService: @unchecked Sendable {
     public func start(watching folders: [String]) throws {
         let givenUp = try store.recoverInterruptedJobs()
         for p in givenUp { logger.error("gave up on a file that stopped the daemon repeatedly", metadata: ["path": "\(p)"]) }
-        search.load(try store.vectors(kind: EmbeddingKind.predicted), kind: .predicted)
-        search.load(try store.vectors(kind: EmbeddingKind.knownPrompt), kind: .knownPrompt)
+        for (stored, row) in [(EmbeddingKind.predicted, SearchIndex.RowKind.predicted), (.knownPrompt, .knownPrompt)] {
+            let (ids, vectors) = try store.vectorMatrix(kind: stored, dimension: search.dimension)
+            search.load(ids: ids, vectors: vectors, kind: row)
+        }
         if let learner {
             learner.onPrediction = { [search] id, v in search.set(id, kind: .predicted, vector: v) }
             learner.start()
