@@ -3,6 +3,7 @@ import Inference
 import Models
 import RevsdSystem
 import Search
+import Store
 import SyntheticImages
 
 /// Search latency, recall and memory over a synthetic library of about N
@@ -12,7 +13,7 @@ import SyntheticImages
 /// per prompt, a third with known-prompt rows, noisier predicted rows).
 ///
 ///   revsd-bench search [--n 100000] [--queries 200] [--centres 3000] [--seed 1]
-///                      [--prompts TSV] [--models DIR] [--exact]
+///                      [--prompts TSV] [--models DIR] [--exact] [--dump DIR]
 ///
 /// Queries are real MiniLM embeddings of short texts: the first 2–6 words of
 /// held-out real prompts (those after the centres), embedded inside the timed
@@ -25,6 +26,9 @@ import SyntheticImages
 /// loading, `rss_trimmed_mib` after malloc_trim (the heap the generator's
 /// chunks freed, handed back), `rss_before_mib` before the first row
 /// (encoder, centres, truth): the index holds about trimmed − before.
+/// `--dump DIR` also writes the rows and queries as raw little-endian files
+/// for bench/search_candidates.py (pred.f32/ids, known.f32/ids, tq.f32 = text
+/// queries, pq.f32 = prompt-like queries; (count, 384) float32, int64 ids).
 func benchSearch() {
     let n = Int(argument("--n", args) ?? "100000") ?? 100_000
     let queries = Int(argument("--queries", args) ?? "200") ?? 200
@@ -54,6 +58,8 @@ func benchSearch() {
     while images < n { images += library.prompt(promptCount).images; promptCount += 1 }
 
     // --exact: float32 rows and the exact BLAS scan at any size (the index before codes).
+    let dump = argument("--dump", args).map(RawDump.init)
+    dump?.append("tq.f32", Array(textQueries.joined())); dump?.append("pq.f32", Array(promptQueries.joined()))
     let index = args.contains("--exact") ? SearchIndex(dimension: d, approximateAbove: .max) : SearchIndex(dimension: d)
     let rssBefore = residentMiB()
     var loadSeconds = 0.0, rows = 0, truthSeconds = 0.0
@@ -61,6 +67,8 @@ func benchSearch() {
     while next < promptCount {
         let chunk = next..<min(promptCount, next + 8192)
         let part = library.rows(prompts: chunk, firstImage: firstImage)
+        dump?.append("pred.f32", part.predicted); dump?.append("pred.ids", part.ids)
+        dump?.append("known.f32", part.known); dump?.append("known.ids", part.knownIDs)
         let t0 = clock.now
         truth.add(part.predicted, ids: part.ids)
         truth.add(part.known, ids: part.knownIDs)
@@ -99,6 +107,26 @@ func benchSearch() {
         + "\"recall_at_10\":\(f(recall / Double(queries), 4)),\"recall_at_10_prompts\":\(f(promptRecall / Double(queries), 4)),"
         + "\"rss_mib\":\(f(rssAfter, 0)),\"rss_trimmed_mib\":\(f(rssTrimmed, 0)),\"rss_before_mib\":\(f(rssBefore, 0)),\"load_s\":\(f(loadSeconds)),"
         + "\"truth_s\":\(f(truthSeconds)),\"setup_s\":\(f(setupSeconds, 1))}")
+}
+
+/// Arrays appended to raw files in a folder (created empty).
+struct RawDump {
+    let folder: URL
+    init(_ path: String) {
+        folder = URL(fileURLWithPath: path)
+        try? FileManager.default.removeItem(at: folder)
+        do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch { die("\(error)") }
+    }
+    func append<T>(_ name: String, _ values: [T]) {
+        let url = folder.appendingPathComponent(name)
+        if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+        do {
+            let h = try FileHandle(forWritingTo: url)
+            defer { try? h.close() }
+            try h.seekToEnd()
+            try values.withUnsafeBytes { try h.write(contentsOf: Data($0)) }
+        } catch { die("\(url.path): \(error)") }
+    }
 }
 
 /// VmRSS of this process, in MiB (0 where /proc is not there).
@@ -168,4 +196,68 @@ enum TopK {
 func returnFreedHeap() {
     guard let process = dlopen(nil, RTLD_NOW), let f = dlsym(process, "malloc_trim") else { return }
     _ = unsafeBitCast(f, to: (@convention(c) (Int) -> Int32).self)(0)
+}
+
+/// The search index's part of the daemon's start at about N images: a store
+/// holding the library's vectors (SyntheticEmbeddings around random
+/// centres; written once to --db and reused), opened afresh, every vector
+/// read and loaded as IndexingService.start does, both ways:
+/// `rows_s` = store.vectors(kind:) (a Row and an array per vector) into
+/// load(_:kind:), `bulk_s` = store.vectorMatrix(kind:) into
+/// load(ids:vectors:kind:). Run each way in its own process (--way rows|bulk)
+/// so that neither inherits the other's heap.
+///   revsd-bench searchstart --n N --db PATH [--way rows|bulk]
+func benchSearchStart() {
+    let n = Int(argument("--n", args) ?? "100000") ?? 100_000
+    guard let dbPath = argument("--db", args) else { die("--db PATH is required (built once, then reused)") }
+    let way = argument("--way", args) ?? "bulk"
+    let d = 384
+    if !FileManager.default.fileExists(atPath: dbPath) {
+        let library = SyntheticEmbeddings(centres: SyntheticEmbeddings.randomCentres(count: 3000, dimension: d, seed: 3),
+                                          dimension: d, seed: 1)
+        let store: IndexStore
+        do { store = try IndexStore(path: dbPath) } catch { die("\(error)") }
+        let start = clock.now
+        var prompt = 0, images = 0
+        while images < n {
+            let part = library.rows(prompts: prompt..<(prompt + 1024), firstImage: Int64(images))
+            var known: [Int64: Int] = [:]
+            for (i, id) in part.knownIDs.enumerated() { known[id] = i }
+            // As the workers do: queue the files, claim them, store the batch.
+            do {
+                try store.enqueue(part.ids.map { "/library/\($0).png" }, reason: "bench")
+                let jobs = try store.claimJobs(limit: part.ids.count)
+                let batch = zip(part.ids.indices, jobs).map { i, job in
+                    let id = part.ids[i]
+                    var e: [EmbeddingKind: [Float]] = [.predicted: Array(part.predicted[(i * d)..<(i * d + d)])]
+                    if let k = known[id] { e[.knownPrompt] = Array(part.known[(k * d)..<(k * d + d)]) }
+                    return (file: IndexedFile(path: job.path, contentHash: "\(id)", size: 1, mtimeNs: 1, embeddings: e), job: job)
+                }
+                try store.store(batch: batch)
+            } catch { die("\(error)") }
+            prompt += 1024; images += part.ids.count
+        }
+        FileHandle.standardError.write(Data("wrote \(images) images to \(dbPath) in \(String(format: "%.0f", elapsedSeconds(since: start))) s\n".utf8))
+    }
+    let start = clock.now
+    let store: IndexStore
+    do { store = try IndexStore(path: dbPath) } catch { die("\(error)") }
+    let index = SearchIndex(dimension: d)
+    var readSeconds = 0.0
+    do {
+        for (embedding, kind) in [(EmbeddingKind.predicted, SearchIndex.RowKind.predicted), (.knownPrompt, .knownPrompt)] {
+            let t = clock.now
+            if way == "rows" {
+                let rows = try store.vectors(kind: embedding)
+                readSeconds += elapsedSeconds(since: t)
+                index.load(rows, kind: kind)
+            } else {
+                let (ids, vectors) = try store.vectorMatrix(kind: embedding, dimension: d)
+                readSeconds += elapsedSeconds(since: t)
+                index.load(ids: ids, vectors: vectors, kind: kind)
+            }
+        }
+    } catch { die("\(error)") }
+    let total = elapsedSeconds(since: start)
+    print("{\"way\":\"\(way)\",\"images\":\(index.count),\"seconds\":\(String(format: "%.2f", total)),\"read_s\":\(String(format: "%.2f", readSeconds)),\"load_s\":\(String(format: "%.2f", total - readSeconds)),\"rss_mib\":\(String(format: "%.0f", residentMiB()))}")
 }

@@ -15,7 +15,8 @@ import Store
 //   revsd-bench mlp [--examples N] [--inputs D] [--keywords M] [--epochs E] [--curriculum]
 //   revsd-bench train [--examples N] [--inputs D] [--max-epochs E]
 //   revsd-bench synth --out DIR --count N --seed S [--stripped]
-//   revsd-bench search [--n N] [--queries Q] [--centres C] (SearchBench.swift)
+//   revsd-bench search [--n N] [--queries Q] [--centres C] [--exact] (SearchBench.swift)
+//   revsd-bench searchstart --n N --db PATH [--way rows|bulk]
 //
 // Prints one JSON line per measurement.
 
@@ -43,6 +44,7 @@ case "minilm": benchMiniLM()
 case "efficientnet": benchEfficientNet()
 case "zeroshot": benchZeroShot()
 case "search": benchSearch()
+case "searchstart": benchSearchStart()
 case "analyze": benchAnalyze()
 case "clip": benchCLIP()
 case "mlp": benchMLP()
