@@ -10,9 +10,19 @@ final class ScanScratch {
     /// (parts, 2 · keep): each part's candidate keys; (parts): how many.
     private(set) var keys = UnsafeMutablePointer<UInt64>.allocate(capacity: 0)
     private(set) var counts = UnsafeMutablePointer<Int>.allocate(capacity: 0)
-    private var sizes = (query: 0, weights: 0, keys: 0, counts: 0)
+    /// (slots / 64): one bit per image slot, set for the allowed ones.
+    private(set) var allowedSlots = UnsafeMutablePointer<UInt64>.allocate(capacity: 0)
+    private var sizes = (query: 0, weights: 0, keys: 0, counts: 0, allowedSlots: 0)
 
-    deinit { query.deallocate(); weights.deallocate(); keys.deallocate(); counts.deallocate() }
+    deinit { query.deallocate(); weights.deallocate(); keys.deallocate(); counts.deallocate(); allowedSlots.deallocate() }
+
+    /// The bitmap of `allowed`, for `slots` slots.
+    func markAllowed(_ allowed: Set<Int64>, slots: Int, slotOf: [Int64: Int]) {
+        let words = (slots + 63) / 64
+        if words > sizes.allowedSlots { allowedSlots.deallocate(); allowedSlots = .allocate(capacity: words); sizes.allowedSlots = words }
+        allowedSlots.initialize(repeating: 0, count: words)
+        for id in allowed { if let s = slotOf[id] { allowedSlots[s >> 6] |= 1 << UInt64(s & 63) } }
+    }
 
     func reserve(query q: Int, weights w: Int, keys k: Int, counts c: Int) {
         if q > sizes.query { query.deallocate(); query = .allocate(capacity: q); sizes.query = q }
@@ -35,12 +45,16 @@ final class ScanScratch {
 /// inverted file's lists (measured: an IVF needs 62 % of the rows for a
 /// recall of 0.99 on them, bench/RESULTS.md).
 ///
-/// `allowed`: a set small enough to score directly (at most 1/64 of the
-/// rows, or 1,024) is scored directly, exactly over the precise codes;
-/// otherwise the first pass keeps only allowed rows, so it finds the best
-/// `keep` allowed rows, however selective the filter.
+/// `allowed`: a set small enough to score directly (at most 1/256 of the
+/// rows, or 1,024: about as long as the first pass) is scored directly,
+/// exactly over the precise codes; otherwise the first pass keeps only
+/// allowed rows, so it finds the best `keep` allowed rows however selective
+/// the filter. It asks the set about each row that beats its threshold
+/// (about keep / f · ln(f · rows / keep) of them for a fraction f allowed):
+/// for a selective filter, where that is more than looking up every allowed
+/// id once, the allowed images are first marked in a bitmap of slots.
 extension RowVectors {
-    static let keepRows = 2000
+    static let keepRows = 3000
 
     func approximateSearch(_ query: [Float], k: Int, allowed: Set<Int64>?, owners: [Int32], slotIDs: [Int64],
                            slotOf: [Int64: Int], rowsOfSlot: [SlotRows]) -> [(id: Int64, score: Float)] {
@@ -58,11 +72,20 @@ extension RowVectors {
             return s
         }
         var best = TopImages(k: k)
-        if let allowed, allowed.count <= max(1024, count / 64) {
+        if let allowed, allowed.count <= max(1024, count / 256) {
             for id in allowed { if let slot = slotOf[id] { best.insert(id, imageScore(slot)) } }
             return best.items
         }
-        let rows = firstPass(keep: keep, parts: parts, allowed: allowed, owners: owners, slotIDs: slotIDs)
+        var filter = Filter.none
+        if let allowed {
+            if allowed.count * allowed.count < 4 * keep * slotIDs.count {
+                scratch.markAllowed(allowed, slots: slotIDs.count, slotOf: slotOf)
+                filter = .marked
+            } else {
+                filter = .set(allowed)
+            }
+        }
+        let rows = firstPass(keep: keep, parts: parts, filter: filter, owners: owners, slotIDs: slotIDs)
         var slots = rows.map { Int(owners[$0]) }
         slots.sort()
         var previous = -1
@@ -75,18 +98,33 @@ extension RowVectors {
 
     /// The best `keep` rows (among the allowed) by their projected codes,
     /// the blocks split in `parts` over the cores.
-    private func firstPass(keep: Int, parts: Int, allowed: Set<Int64>?, owners: [Int32], slotIDs: [Int64]) -> [Int] {
+    /// Which rows the first pass may keep.
+    enum Filter {
+        case none
+        /// Rows of the slots marked in `scratch.allowedSlots`.
+        case marked
+        /// Rows of these images.
+        case set(Set<Int64>)
+    }
+
+    private func firstPass(keep: Int, parts: Int, filter: Filter, owners: [Int32], slotIDs: [Int64]) -> [Int] {
         guard let projected else { return [] }
         let blocks = (count + 31) / 32, rows = count
         let weights = UnsafePointer(scratch.weights), keys = scratch.keys, counts = scratch.counts
+        let marks = UnsafePointer(scratch.allowedSlots)
         projected.projection.weights(scratch.query, into: scratch.weights)
         Parallel.forEachChunk(parts, minChunk: 1) { range in
             for part in range {
                 let mine = (blocks * part / parts)..<(blocks * (part + 1) / parts)
                 counts[part] = projected.scan(blocks: mine, rows: rows, weights: weights, keep: keep,
                                               buffer: keys + part * 2 * keep) { row in
-                    guard let allowed else { return true }
-                    return allowed.contains(slotIDs[Int(owners[row])])
+                    switch filter {
+                    case .none: return true
+                    case .marked:
+                        let slot = Int(owners[row])
+                        return marks[slot >> 6] & (1 << UInt64(slot & 63)) != 0
+                    case .set(let allowed): return allowed.contains(slotIDs[Int(owners[row])])
+                    }
                 }
             }
         }

@@ -168,8 +168,8 @@ extension SearchIndexTests {
         var rng = SyntheticImages.SplitMix64(seed: 9)
         let n = lib.imageCount
         let small = Set((0..<600).map { _ in Int64(rng.below(n)) })              // scored directly
-        let half = Set((0..<n).filter { _ in rng.below(2) == 0 }.map(Int64.init))   // first pass filtered
-        let folder = Set((0..<(n / 8)).map(Int64.init))                            // a folder: one part of the themes
+        let half = Set((0..<n).filter { _ in rng.below(2) == 0 }.map(Int64.init))   // first pass, asking the set
+        let folder = Set((0..<(n / 8)).map(Int64.init))                            // a folder (some themes): first pass, bitmap
         for (name, allowed) in [("small", small), ("half", half), ("folder", folder)] {
             let queries = Array(lib.queries.prefix(20)) + Array(lib.queries.suffix(20))
             let truth = Self.exactTop(lib, queries, k: 10, allowed: allowed)

@@ -100,10 +100,22 @@ func benchSearch() {
     for (i, q) in promptQueries.enumerated() {
         promptRecall += truth.recall(of: index.search(q, k: k).map(\.id), query: queries + i)
     }
+    // Filters (a folder, a date range…): every 10th image (the first pass
+    // filtered) and every 100th (scored directly); search alone, per query.
+    var filtered: [[Double]] = [[], []]
+    for (j, step) in [10, 100].enumerated() {
+        let allowed = Set(stride(from: 0, to: images, by: step).map(Int64.init))
+        for q in textQueries.prefix(50) {
+            let start = clock.now
+            _ = index.search(q, k: k, allowed: allowed)
+            filtered[j].append(elapsedSeconds(since: start) * 1000)
+        }
+    }
     func pct(_ a: [Double], _ p: Double) -> Double { let s = a.sorted(); return s[min(s.count - 1, Int(Double(s.count) * p))] }
     func f(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }
     print("{\"n\":\(images),\"rows\":\(rows),\"queries\":\(queries),\"p50_ms\":\(f(pct(total, 0.5))),\"p99_ms\":\(f(pct(total, 0.99))),"
         + "\"scan_p50_ms\":\(f(pct(scan, 0.5))),\"scan_p99_ms\":\(f(pct(scan, 0.99))),"
+        + "\"filtered_10pc_p50_ms\":\(f(pct(filtered[0], 0.5))),\"filtered_1pc_p50_ms\":\(f(pct(filtered[1], 0.5))),"
         + "\"recall_at_10\":\(f(recall / Double(queries), 4)),\"recall_at_10_prompts\":\(f(promptRecall / Double(queries), 4)),"
         + "\"rss_mib\":\(f(rssAfter, 0)),\"rss_trimmed_mib\":\(f(rssTrimmed, 0)),\"rss_before_mib\":\(f(rssBefore, 0)),\"load_s\":\(f(loadSeconds)),"
         + "\"truth_s\":\(f(truthSeconds)),\"setup_s\":\(f(setupSeconds, 1))}")
