@@ -36,7 +36,7 @@ final class ScanScratch {
 /// A search over the codes of a large index (`RowVectors`):
 /// 1. every row's 4-bit projected code is scored against the query (the
 ///    whole matrix, 64 B a row, split over the cores), keeping the best
-///    `keep` rows (2,000, or 20 per result asked for when more);
+///    `keep` rows (3,000, or 20 per result asked for when more);
 /// 2. each of their images is scored by its best row, every row of it from
 ///    the 12-bit precise codes (the score returned), best `k` kept in the
 ///    exact scan's order (score descending, then id ascending).

@@ -6,7 +6,8 @@ import Inference
 /// the first pass of a large search reads (64 B a row at 128 axes, against
 /// 1,536 B of float32).
 ///
-/// Measured on 1.33M rows of the bench's library (bench/RESULTS.md): 128
+/// Measured on 1.33M rows of the bench's library (bench/search_candidates.py,
+/// exact final scores; bench/RESULTS.md): 128
 /// axes at 4 bits keep the true top 10 within the first 2,000 rows for
 /// short-text queries (recall 1.000), where 64 axes at 8 bits (same bytes)
 /// need 4,000 for 0.983: a coordinate's variance matters more than its
