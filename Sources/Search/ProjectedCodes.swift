@@ -7,11 +7,10 @@ import Inference
 /// 1,536 B of float32).
 ///
 /// Measured on 1.33M rows of the bench's library (bench/search_candidates.py,
-/// exact final scores; bench/RESULTS.md): 128
-/// axes at 4 bits keep the true top 10 within the first 2,000 rows for
-/// short-text queries (recall 1.000), where 64 axes at 8 bits (same bytes)
-/// need 4,000 for 0.983: a coordinate's variance matters more than its
-/// precision.
+/// exact final scores; bench/RESULTS.md): 128 axes at 4 bits keep the true
+/// top 10 within the first 2,000 rows for short-text queries (recall 1.000),
+/// where 64 axes at 8 bits (same bytes) reach 0.983 with 4,000: a
+/// coordinate's variance matters more than its precision.
 struct Projection {
     let dimension: Int
     /// Axes kept, a multiple of 16 (those past the real axes have zero weight).
