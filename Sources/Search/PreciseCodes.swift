@@ -39,9 +39,6 @@ final class PreciseCodes {
 
     deinit { high.deallocate(); low.deallocate(); scales.deallocate() }
 
-    /// Bytes held per row.
-    var bytesPerRow: Int { padded + padded / 2 + 4 }
-
     /// Room for `rows` rows (the contents of rows below the old capacity kept).
     func reserve(_ rows: Int) {
         guard rows > capacity else { return }

@@ -16,9 +16,9 @@ import Inference
 /// The principal axes are computed from (up to 65,536 of) the rows when the
 /// index switches, and again each time the row count has grown fourfold
 /// since, so that they follow a library that grows from a first folder to
-/// the whole collection (every row's projected code is computed again then,
-/// ≤ 1/3 more work in all than coding each row once; doubling cost 2/3 more
-/// and 4 s of a 1M-image load on 2 cores); the precise codes never change
+/// the whole collection (every row's projected code is computed again then:
+/// at most 1/3 more work in all than coding each row once, where retraining
+/// at each doubling would cost as much again); the precise codes never change
 /// when they are (their mean is fixed at the switch), so a retraining loses
 /// nothing.
 ///
@@ -55,12 +55,6 @@ final class RowVectors {
     deinit { exact.deallocate() }
 
     var isApproximate: Bool { precise != nil }
-
-    /// What the rows' vectors take, in bytes (capacity included).
-    var bytes: Int {
-        if let precise, let projected { return capacity * precise.bytesPerRow + projected.capacity * projected.axes / 2 }
-        return exactCapacity * dimension * 4
-    }
 
     /// Appends `rows` rows (rows, dimension).
     func append(_ v: UnsafePointer<Float>, rows n: Int) {
