@@ -93,6 +93,7 @@ let package = Package(
             "Search", "Watch", "RevsdProtocol",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
 
         .executableTarget(name: "revsdctl", dependencies: [
@@ -100,19 +101,27 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "revsdd", dependencies: [
-            "RevsdSystem", "RevsdProtocol", "Daemon", "Models", "Analysis", "Store", "Learning",
+            "RevsdSystem", "RevsdProtocol", "Daemon", "Models", "Analysis", "Store", "Learning", "Search",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // Benchmark driver (bench/minilm.sh); not installed.
         .executableTarget(name: "revsd-bench", dependencies: ["RevsdSystem", "Inference", "Metadata", "Imaging", "Learning", "Store", "Models", "Analysis", "Search", "Daemon", "SyntheticImages"], path: "bench/Sources/revsd-bench"),
+
+        // libFuzzer targets (bench/fuzz.sh builds them with -sanitize=fuzzer
+        // -DREVSD_FUZZ); a plain build makes replayers of saved inputs.
+        .systemLibrary(name: "CFuzzer", path: "Fuzz/CFuzzer"),
+        .executableTarget(name: "MetadataFuzz", dependencies: ["Metadata", "CFuzzer"], path: "Fuzz/MetadataFuzz"),
+        .executableTarget(name: "ProtocolFuzz", dependencies: ["RevsdProtocol", "CFuzzer"], path: "Fuzz/ProtocolFuzz"),
 
         // Golden files are read beside the test sources (#filePath), not bundled.
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], exclude: ["Golden"]),
         .testTarget(name: "IndexerTests", dependencies: [
             "RevsdSystem", "Inference", "Metadata", "Imaging", "Learning", "Store", "Models", "Analysis", "Search",
             "Watch", "RevsdProtocol", "Daemon", "CZlib", "SyntheticImages",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], exclude: ["Golden", "Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -17,7 +17,7 @@ threads="$(nproc)"
 venv=bench/.venv
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "torch==2.13.*" "sentence-transformers==6.*" 2>/dev/null \
+    "$venv/bin/pip" install -q "torch==2.14.*" "torchvision==0.29.*" "sentence-transformers==6.*" 2>/dev/null \
         || "$venv/bin/pip" install -q torch sentence-transformers
 fi
 

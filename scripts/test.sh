@@ -11,6 +11,14 @@ if [ ! -d ../shared/fixtures ]; then
     echo "test: ../shared/fixtures is absent: tests on the shared fixtures will be skipped, each with its reason" >&2
 fi
 swift test --skip-build
+# Issue #11: each libFuzzer target for 60 s (its own build in .build-fuzz);
+# a crash fails the run.
+bench/fuzz.sh 60
+# The soak test against the real revsdd, 60 s. OFF until the index fixes of
+# issue #11 are merged: on today's main it finds phantom paths (see
+# bench/RESULTS.md, soak). Switch it on here (run_soak=1) or with REVSD_SOAK=1.
+run_soak="${REVSD_SOAK:-0}"
+if [ "$run_soak" = 1 ]; then bench/soak.sh 60; else echo "soak: off (scripts/test.sh run_soak)"; fi
 # The install target, into a scratch root.
 root="$(mktemp -d)"
 make install DESTDIR="$root" >/dev/null

@@ -6,6 +6,7 @@ import Inference
 import Analysis
 import Learning
 import RevsdProtocol
+import RevsdSystem
 import Imaging
 
 /// Control requests of the learning half: train, prompts_import, eval_add,
@@ -16,60 +17,53 @@ extension ControlHandler {
         return l
     }
 
-    func train(_ r: [String: Any]) throws(ControlError) -> [String: Any] {
+    func train(_ r: TrainRequest) throws(ControlError) -> TrainResult {
         let l = try learner()
-        if r["cancel"] as? Bool == true { l.cancel(); return ["cancelled": true, "learning": l.statusObject()] }
+        if r.cancel { l.cancel(); return TrainResult(cancelled: l.status()) }
         let started = l.startTraining(reason: "asked by revsdctl")
-        return ["started": started, "learning": l.statusObject()]
+        return TrainResult(started: started, learning: l.status())
     }
 
-    func importPrompts(_ r: [String: Any]) throws(ControlError) -> [String: Any] {
+    func importPrompts(_ r: PromptsImportRequest) throws(ControlError) -> PromptsImportResult {
         let l = try learner()
-        guard let prompts = r["prompts"] as? [String] else { throw ControlError(.badRequest, "'prompts_import' needs a \"prompts\" array of strings") }
-        guard prompts.count <= 10_000 else { throw ControlError(.tooLarge, "at most 10000 prompts per request") }
-        let source = (r["source"] as? String) ?? "import"
-        let cleaned = prompts.map { String($0.trimmingCharacters(in: .whitespacesAndNewlines).prefix(PromptCorpus.maxPromptCharacters)) }.filter { !$0.isEmpty }
+        let cleaned = r.prompts.map { String($0.trimmingCharacters(in: .whitespacesAndNewlines).prefix(PromptCorpus.maxPromptCharacters)) }
+            .filter { !$0.isEmpty }
         do {
-            let (read, added) = try l.importPrompts(cleaned, source: source)
-            return ["read": read, "added": added, "prompt_bank": l.bank.count]
+            let (read, added) = try l.importPrompts(cleaned, source: r.source ?? "import")
+            return PromptsImportResult(read: read, added: added, promptBank: l.bank.count)
         } catch { throw ControlError(.internalError, "\(error)") }
     }
 
     /// Analyses one evaluation image from its descriptor; the true prompt is
     /// the request's "prompt" (from prompts.tsv) or the file's metadata.
-    func evalAdd(_ r: [String: Any], _ fds: inout [Int32]) throws(ControlError) -> [String: Any] {
+    func evalAdd(_ r: EvalAddRequest, _ fds: inout [Int32]) throws(ControlError) -> EvalAddResult {
         _ = try learner()
-        guard let session = r["session"] as? String, !session.isEmpty, session.count <= 128 else {
-            throw ControlError(.badRequest, "'eval_add' needs a \"session\" string")
-        }
-        guard !fds.isEmpty else { throw ControlError(.badRequest, "'eval_add' needs the file's descriptor (SCM_RIGHTS)") }
-        let fd = fds.removeFirst()
-        defer { close(fd) }
-        let name = (r["name"] as? String) ?? "fd"
+        let name = r.name ?? "fd"
         let bytes: [UInt8]
-        do { bytes = try ImageDecoder.read(descriptor: fd, name: name, limits: service.analyzer.limits) } catch {
-            return ["name": name, "error": "\(error)"]
+        switch try passedFile(&fds, for: .evalAdd, name: name) {
+        case .success(let b): bytes = b
+        case .failure(let error): return EvalAddResult(name: name, error: "\(error)")
         }
         let a = service.analyzer.analyze(bytes: bytes, path: name, includeEmbedding: true, includeFeatures: true, computeHash: true, sidecars: false)
-        if let e = a.error { return ["name": name, "error": e] }
-        let given = (r["prompt"] as? String).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
+        if let e = a.error { return EvalAddResult(name: name, error: e) }
+        let given = r.prompt.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
         guard let prompt = given ?? (a.metadata?.hasRealPrompt == true ? a.metadata?.prompt : nil) else {
-            return ["name": name, "error": "\(name): no true prompt (neither in prompts.tsv nor in the file's metadata)"]
+            return EvalAddResult(name: name, error: "\(name): no true prompt (neither in prompts.tsv nor in the file's metadata)")
         }
         let target = given == nil ? a.knownPromptEmbedding : nil
         let item = EvaluationItem(name: name, contentHash: a.contentHash ?? "", prompt: prompt,
                                   target: target ?? service.analyzer.promptEncoder.embed([prompt])[0],
                                   features: a.features, zeroShot: a.embedding)
-        try service.evaluations.add(item, session: session)
-        return ["name": name, "added": true]
+        try service.evaluations.add(item, session: r.session)
+        return EvalAddResult(name: name)
     }
 
     /// Evaluates the collected images. Images the model was trained on (same
     /// content in the library's labelled set) are left out of a fresh
     /// training run first: `eval` never scores what it trained on.
-    func evalRun(_ r: [String: Any]) throws(ControlError) -> [String: Any] {
+    func evalRun(_ r: EvalRunRequest) throws(ControlError) -> EvalRunResult {
         let l = try learner()
-        guard let session = r["session"] as? String, let items = service.evaluations.take(session) else {
+        guard let items = service.evaluations.take(r.session) else {
             throw ControlError(.notFound, "no evaluation images were added under this session")
         }
         guard !items.isEmpty else { throw ControlError(.badRequest, "no evaluation images") }
@@ -79,9 +73,11 @@ extension ControlHandler {
             let overlap = Set(labelled.contentHashes).intersection(hashes)
             var model = l.model
             if model == nil || !overlap.isEmpty {
-                let encoders = try l.trainableEncoders()
-                let data = try service.store.labelledRows(encoders: encoders, excluding: hashes)
-                model = try LibraryTrainer(options: l.options).train(data).model
+                // On the learning thread; `busy` while a daemon run holds it.
+                do { model = try l.trainForEvaluation(excluding: hashes) } catch let busy as LearningBusy {
+                    service.evaluations.restore(items, session: r.session)   // ask again later, same session
+                    throw ControlError(.busy, busy.description)
+                }
             }
             guard let model else { throw ControlError(.unavailable, "nothing is trained yet") }
             let bank = try l.makeBank(excluding: hashes)
@@ -95,12 +91,7 @@ extension ControlHandler {
                 }
                 result.refCLIPScore = RefCLIPScore.mean(scores)
             }
-            var o = result.jsonObject()
-            o["table"] = result.table()
-            if r["captions"] as? Bool == true {
-                o["captions"] = result.captions.map { c -> [String: Any] in ["name": c.name, "caption": c.caption.map { $0 as Any } ?? NSNull(), "prompt": c.prompt] }
-            }
-            return o
+            return EvalRunResult(result, includeCaptions: r.captions)
         } catch let e as ControlError {
             throw e
         } catch {
@@ -110,21 +101,20 @@ extension ControlHandler {
 
     /// Adds the learned prediction (top-3 candidates, MLC keywords, the
     /// stored alignment and tier) to a caption answer.
-    func learnedCaption(_ a: ImageAnalysis, _ o: inout [String: Any]) {
+    func learnedCaption(_ a: ImageAnalysis, _ result: inout CaptionResult) {
         guard let l = service.learner else { return }
-        o["prediction"] = "zero-shot"
+        result.prediction = .zeroShot
         guard let p = l.predict(features: a.features) else { return }
-        o["prediction"] = "learned"
-        o["caption"] = p.candidates.first?.prompt ?? o["caption"] ?? NSNull()
-        o["candidates"] = p.candidates.map { ["prompt": $0.prompt, "cosine": Double($0.cosine)] }
-        o["keywords"] = p.keywords
+        result.prediction = .learned
+        result.caption = p.candidates.first?.prompt ?? result.caption
+        result.candidates = p.candidates.map { CaptionResult.Candidate(prompt: $0.prompt, cosine: Double($0.cosine)) }
+        result.keywords = p.keywords
         if let truth = a.knownPromptEmbedding {
-            o["known_prompt_cosine"] = Double(zip(truth, p.embedding).reduce(0) { $0 + $1.0 * $1.1 })
+            result.knownPromptCosine = Double(zip(truth, p.embedding).reduce(0) { $0 + $1.0 * $1.1 })
         }
-        if o["embedding"] != nil { o["embedding"] = p.embedding.map(Double.init) }
+        if result.includesEmbedding { result.embedding = p.embedding.map(Double.init) }
         if let hash = a.contentHash, let rec = try? service.store.indexedImage(contentHash: hash) {
-            o["alignment"] = rec.alignment.map { Double($0) } ?? NSNull()
-            o["tier"] = rec.tier?.rawValue ?? NSNull()
+            result.indexedScore = CaptionResult.IndexedScore(rec)
         }
     }
 }

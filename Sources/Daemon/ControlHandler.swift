@@ -11,89 +11,45 @@ import Store
 import Imaging
 
 /// Answers control requests (docs/PROTOCOL.md) from the indexing service.
+/// Requests arrive decoded and checked (RevsdProtocol); each operation
+/// answers with its own result type.
 public struct ControlHandler: Sendable {
     public let service: IndexingService
     public let models: [String]
-    public let statusExtra: @Sendable () -> [String: Any]
-    let daemonUID = getuid()
+    let daemonUID = CurrentProcess.userID
 
-    public init(service: IndexingService, models: [String], statusExtra: @escaping @Sendable () -> [String: Any] = { [:] }) {
+    public init(service: IndexingService, models: [String]) {
         self.service = service
         self.models = models
-        self.statusExtra = statusExtra
     }
 
-    public func handle(_ r: [String: Any], _ fds: inout [Int32], _ peer: ControlServer.Peer) throws(ControlError) -> [String: Any] {
-        guard let op = r["op"] as? String else { throw ControlError(.badRequest, "missing \"op\"") }
-        func mutating() throws(ControlError) {
-            guard peer.uid == 0 || peer.uid == daemonUID else {
-                throw ControlError(.forbidden, "'\(op)' changes the index: only uid \(daemonUID) or root may ask (you are uid \(peer.uid))")
-            }
-        }
-        func string(_ key: String) throws(ControlError) -> String {
-            guard let s = r[key] as? String, !s.isEmpty else { throw ControlError(.badRequest, "'\(op)' needs a \"\(key)\" string") }
-            return s
-        }
-        func limit() throws(ControlError) -> Int {
-            guard let k = r["k"] else { return 10 }
-            guard let n = k as? Int, (1...1000).contains(n) else { throw ControlError(.badRequest, "\"k\" must be an integer from 1 to 1000") }
-            return n
+    public func handle(_ request: Request, _ fds: inout [Int32], _ peer: ControlServer.Peer) throws(ControlError) -> any ControlResult {
+        let op = request.operation
+        guard !op.isMutating || peer.uid == 0 || peer.uid == daemonUID else {
+            throw ControlError(.forbidden, "'\(op.rawValue)' changes the index: only uid \(daemonUID) or root may ask (you are uid \(peer.uid))")
         }
         do {
-            switch op {
-            case "status": return try status()
-            case "search":
-                if (r["query"] as? String ?? "").isEmpty, r["max_alignment"] != nil || r["tier"] != nil {
-                    return try drifted(k: try limit(), r)   // no query: the least aligned first
-                }
-                return try search(query: try string("query"), k: try limit(), r)
-            case "similar": return try similar(path: try string("path"), k: try limit())
-            case "caption":
-                guard !fds.isEmpty else { throw ControlError(.badRequest, "'caption' needs the file's descriptor sent with the request (SCM_RIGHTS)") }
-                let fd = fds.removeFirst()
-                defer { close(fd) }
-                let name = (r["name"] as? String) ?? "fd"
-                let bytes: [UInt8]
-                do { bytes = try ImageDecoder.read(descriptor: fd, name: name, limits: service.analyzer.limits) } catch {
-                    return ImageAnalysis.failure(path: name, error: "\(error)").jsonObject(includeEmbedding: r["embedding"] as? Bool == true)
-                }
-                let learned = service.learner?.model != nil
-                let a = service.analyzer.analyze(bytes: bytes, path: name, includeEmbedding: r["embedding"] as? Bool == true,
-                                                 includeFeatures: learned, computeHash: learned, sidecars: false)
-                var o = a.jsonObject(includeEmbedding: r["embedding"] as? Bool == true)
-                if a.error == nil { learnedCaption(a, &o) }
-                return o
-            case "train": try mutating(); return try train(r)
-            case "prompts_import": try mutating(); return try importPrompts(r)
-            case "eval_add": return try evalAdd(r, &fds)
-            case "eval_run": return try evalRun(r)
-            case "watch_list": return ["watches": service.watchRoots]
-            case "watch_add":
-                try mutating()
-                let path = URL(fileURLWithPath: try string("path")).standardizedFileURL.path
-                do { try service.addRoot(path) } catch { throw ControlError(.notFound, "\(error)") }
-                return ["watches": service.watchRoots]
-            case "watch_remove":
-                try mutating()
-                let path = URL(fileURLWithPath: try string("path")).standardizedFileURL.path
+            switch request {
+            case .status: return try status()
+            case let .failed(r): return try failed(r)
+            case let .search(r): return try r.listsLeastAligned ? drifted(r) : search(r)
+            case let .similar(r): return try similar(r)
+            case let .caption(r): return try caption(r, &fds)
+            case .train(let r): return try train(r)
+            case .promptsImport(let r): return try importPrompts(r)
+            case .evalAdd(let r): return try evalAdd(r, &fds)
+            case .evalRun(let r): return try evalRun(r)
+            case .watchList: return WatchesResult(watches: service.watchRoots)
+            case let .watchAdd(r):
+                do { try service.addRoot(Self.standardized(r.path)) } catch { throw ControlError(.notFound, "\(error)") }
+                return WatchesResult(watches: service.watchRoots)
+            case let .watchRemove(r):
+                let path = Self.standardized(r.path)
                 guard service.watchRoots.contains(path) else { throw ControlError(.notFound, "\(path) is not watched") }
                 try service.removeRoot(path)
-                return ["watches": service.watchRoots]
-            case "reindex":
-                try mutating()
-                let under = r["path"] as? String
-                var n = 0
-                for root in service.watchRoots {
-                    let files = service.watcher.addTree(root).filter { under == nil || $0 == under! || $0.hasPrefix(under! + "/") }
-                    let images = files.filter(IndexingService.looksLikeImage)
-                    for p in images { try service.store.remove(path: p) }
-                    try service.store.enqueue(images, reason: "reindex")
-                    n += images.count
-                }
-                service.signal.signal()
-                return ["queued": n]
-            default:
-                throw ControlError(.unknownOperation, "unknown operation '\(op)' (status, search, similar, caption, watch_add, watch_remove, watch_list, reindex, train, prompts_import, eval_add, eval_run)")
+                return WatchesResult(watches: service.watchRoots)
+            case let .reindex(r):
+                return ReindexResult(queued: try service.reindex(under: r.path.map(Self.standardized)))
             }
         } catch let e as ControlError {
             throw e
@@ -102,69 +58,132 @@ public struct ControlHandler: Sendable {
         }
     }
 
-    func status() throws -> [String: Any] {
-        let c = try service.store.counts()
-        var o: [String: Any] = [
-            "indexed": c.indexed, "failed": c.failed, "queued": c.queued, "with_prompt": c.withPrompt,
-            "watches": service.watchRoots, "models": models, "watched_directories": service.watcher.watchCount,
-            "watch_limit": service.watcher.limitMessage ?? NSNull(),
-            "processed_since_start": service.processedSinceStart, "failed_since_start": service.failuresSinceStart,
-            "version": RevsdVersion.string, "pid": Int(getpid()),
-        ]
-        if let l = service.learner { o["learning"] = l.statusObject() }
-        for (k, v) in statusExtra() { o[k] = v }
-        return o
+    static func standardized(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+
+    func status() throws -> StatusResult {
+        let c = service.store.counts()
+        return StatusResult(
+            indexed: c.indexed, queued: c.queued, failed: c.failed, withPrompt: c.withPrompt, watches: service.watchRoots, models: models,
+            watchedDirectories: service.watcher.watchCount, watchLimit: service.watcher.limitMessage,
+            missingWatches: service.missingRoots,
+            failedFiles: try service.store.failedImages(limit: Self.statusFailedFiles).map(FailedFile.init),
+            processedSinceStart: service.processedSinceStart, failedSinceStart: service.failuresSinceStart,
+            version: RevsdVersion.string, pid: Int(CurrentProcess.id), learning: service.learner?.status())
     }
 
-    func search(query: String, k: Int, _ r: [String: Any]) throws -> [String: Any] {
+    /// How many of the most recent failures `status` lists.
+    static let statusFailedFiles = 20
+
+    /// A page of the failed files, most recent first.
+    func failed(_ r: FailedRequest) throws -> FailedResult {
+        let files = try service.store.failedImages(limit: r.limit, offset: r.offset).map(FailedFile.init)
+        return FailedResult(total: try service.store.counts().failed, offset: r.offset, files: files)
+    }
+
+    func search(_ r: SearchRequest) throws -> SearchResult {
+        let query = r.query ?? ""   // not empty: the request was checked
         let q = service.analyzer.promptEncoder.embed([query])[0]
-        let hasFilter = ["folder", "has_prompt", "since", "until", "model", "text", "max_alignment", "tier"].contains { r[$0] != nil }
-        if let t = r["tier"], !["easy", "medium", "hard"].contains(t as? String ?? "") {
-            throw ControlError(.badRequest, "\"tier\" must be easy, medium or hard")
-        }
-        let maxAlignment = r["max_alignment"].flatMap { ($0 as? NSNumber)?.doubleValue }
-        if r["max_alignment"] != nil, maxAlignment == nil { throw ControlError(.badRequest, "\"max_alignment\" must be a number") }
-        let allowed: Set<Int64>? = hasFilter ? try service.store.filteredIDs(
-            folder: (r["folder"] as? String).map { URL(fileURLWithPath: $0).standardizedFileURL.path },
-            hasPrompt: r["has_prompt"] as? Bool, since: r["since"] as? Double, until: r["until"] as? Double,
-            model: r["model"] as? String, text: r["text"] as? String, maxAlignment: maxAlignment, tier: (r["tier"] as? String).flatMap(Tier.init(rawValue:))) : nil
-        let hits = service.search.search(q, k: k, allowed: allowed)
-        return ["query": query, "results": try results(hits)]
+        let allowed: Set<Int64>? = r.hasFilter ? try service.store.filteredIDs(
+            folder: r.folder.map(Self.standardized), hasPrompt: r.hasPrompt, since: r.since, until: r.until,
+            model: r.model, text: r.text, maxAlignment: r.maxAlignment, tier: r.tier.map(Learning.Tier.init)) : nil
+        let hits = try distinctHits(k: r.k, allowed: allowed) { service.search.search(q, k: $0, allowed: allowed) }
+        return SearchResult(query: query, results: hits)
     }
 
     /// Labelled images whose picture drifted furthest from their prompt
     /// (lowest alignment first), within the alignment/tier filters.
-    func drifted(k: Int, _ r: [String: Any]) throws -> [String: Any] {
-        let maxAlignment = r["max_alignment"].flatMap { ($0 as? NSNumber)?.doubleValue }
-        if let t = r["tier"], !["easy", "medium", "hard"].contains(t as? String ?? "") {
-            throw ControlError(.badRequest, "\"tier\" must be easy, medium or hard")
-        }
-        let ids = try service.store.leastAligned(maxAlignment: maxAlignment, tier: (r["tier"] as? String).flatMap(Tier.init(rawValue:)),
-                                                 folder: (r["folder"] as? String).map { URL(fileURLWithPath: $0).standardizedFileURL.path }, limit: k)
+    func drifted(_ r: SearchRequest) throws -> SearchResult {
+        let ids = try service.store.leastAligned(maxAlignment: r.maxAlignment, tier: r.tier.map(Learning.Tier.init),
+                                                 folder: r.folder.map(Self.standardized), limit: r.k)
         let records = try service.store.images(ids: ids)
-        return ["query": NSNull(), "results": ids.compactMap { id -> [String: Any]? in
-            guard let rec = records[id] else { return nil }
-            return ["path": rec.path, "score": rec.alignment.map { Double($0) } ?? NSNull(), "caption": rec.caption ?? NSNull(),
-                    "prompt": rec.prompt ?? NSNull(), "alignment": rec.alignment.map { Double($0) } ?? NSNull(), "tier": rec.tier?.rawValue ?? NSNull()]
-        }]
+        let groups = Self.groupedByContent(ids.compactMap { records[$0] })
+        let copies = try service.store.copies(contentHashes: groups.compactMap { $0.first?.contentHash })
+        return SearchResult(query: nil, results: groups.map { g in
+            SearchHit(g[0], score: g[0].alignment.map(Double.init), otherPaths: Self.otherPaths(of: g[0], copies, allowed: nil))
+        })
     }
 
-    func similar(path: String, k: Int) throws -> [String: Any] {
-        let p = URL(fileURLWithPath: path).standardizedFileURL.path
+    func similar(_ r: SimilarRequest) throws -> SimilarResult {
+        let p = Self.standardized(r.path)
         guard let rec = try service.store.image(path: p), rec.status == .indexed,
               let v = try service.store.embeddings(imageID: rec.id)[EmbeddingKind.predicted] else {
             throw ControlError(.notFound, "\(p) is not in the index")
         }
-        let hits = service.search.search(v, k: k + 1).filter { $0.id != rec.id }.prefix(k)
-        return ["path": p, "results": try results(Array(hits))]
+        // The image itself and its identical copies are not "similar": they are it.
+        let hits = try distinctHits(k: r.k, allowed: nil, excludingContent: rec.contentHash, excludingID: rec.id) {
+            service.search.search(v, k: $0)
+        }
+        return SimilarResult(path: p, results: hits)
     }
 
-    func results(_ hits: [(id: Int64, score: Float)]) throws -> [[String: Any]] {
-        let records = try service.store.images(ids: hits.map(\.id))
-        return hits.compactMap { h in
-            guard let rec = records[h.id] else { return nil }
-            return ["path": rec.path, "score": Double(h.score), "caption": rec.caption ?? NSNull(), "prompt": rec.prompt ?? NSNull(),
-                    "alignment": rec.alignment.map { Double($0) } ?? NSNull(), "tier": rec.tier?.rawValue ?? NSNull()]
+    /// The best `k` distinct pictures: identical copies score the same and
+    /// make one hit, whose `paths` lists the others (within `allowed`).
+    /// Searches deeper while copies leave fewer than `k`.
+    func distinctHits(k: Int, allowed: Set<Int64>?, excludingContent excluded: String? = nil, excludingID: Int64? = nil,
+                      _ search: (Int) -> [(id: Int64, score: Float)]) throws -> [SearchHit] {
+        var depth = k + 1
+        while true {
+            let hits = search(depth)
+            let records = try service.store.images(ids: hits.map(\.id))
+            var scored: [ImageRecord] = [], scores: [Int64: Float] = [:]
+            for h in hits {
+                guard let rec = records[h.id], rec.id != excludingID, excluded == nil || rec.contentHash != excluded else { continue }
+                scored.append(rec); scores[rec.id] = h.score
+            }
+            let groups = Self.groupedByContent(scored)
+            if groups.count >= k || hits.count < depth || depth >= service.search.count {
+                let top = groups.prefix(k)
+                let copies = try service.store.copies(contentHashes: top.compactMap { $0[0].contentHash })
+                return top.map { g in
+                    SearchHit(g[0], score: scores[g[0].id].map(Double.init), otherPaths: Self.otherPaths(of: g[0], copies, allowed: allowed))
+                }
+            }
+            depth = min(max(depth * 4, depth + k), service.search.count + 1)
         }
+    }
+
+    /// Records in order, grouped by content (first appearance first; a
+    /// record without a content hash is its own group).
+    static func groupedByContent(_ records: [ImageRecord]) -> [[ImageRecord]] {
+        var groups: [[ImageRecord]] = [], index: [String: Int] = [:]
+        for rec in records {
+            if let h = rec.contentHash, let i = index[h] { groups[i].append(rec); continue }
+            if let h = rec.contentHash { index[h] = groups.count }
+            groups.append([rec])
+        }
+        return groups
+    }
+
+    static func otherPaths(of rec: ImageRecord, _ copies: [String: [(id: Int64, path: String)]], allowed: Set<Int64>?) -> [String] {
+        guard let h = rec.contentHash else { return [] }
+        return (copies[h] ?? []).filter { $0.id != rec.id && allowed?.contains($0.id) != false }.map(\.path)
+    }
+
+    /// The file a client passed with its request (SCM_RIGHTS), read whole
+    /// within the image limits: the daemon reads exactly that descriptor and
+    /// never opens a path for a client.
+    func passedFile(_ fds: inout [Int32], for operation: RevsdProtocol.Operation, name: String) throws(ControlError) -> Result<[UInt8], ImageError> {
+        guard !fds.isEmpty else {
+            throw ControlError(.badRequest, "'\(operation.rawValue)' needs the file's descriptor sent with the request (SCM_RIGHTS)")
+        }
+        let fd = fds.removeFirst()
+        defer { Syscalls.close(fd) }
+        let limits = service.analyzer.limits
+        return Result { () throws(ImageError) in try ImageDecoder.read(descriptor: fd, name: name, limits: limits) }
+    }
+
+    func caption(_ r: CaptionRequest, _ fds: inout [Int32]) throws(ControlError) -> CaptionResult {
+        let name = r.name ?? "fd"
+        let bytes: [UInt8]
+        switch try passedFile(&fds, for: .caption, name: name) {
+        case .success(let b): bytes = b
+        case .failure(let error): return .failure(path: name, error: "\(error)", includesEmbedding: r.embedding)
+        }
+        let learned = service.learner?.model != nil
+        let a = service.analyzer.analyze(bytes: bytes, path: name, includeEmbedding: r.embedding,
+                                         includeFeatures: learned, computeHash: learned, sidecars: false)
+        var result = CaptionResult(a, includeEmbedding: r.embedding)
+        if a.error == nil { learnedCaption(a, &result) }
+        return result
     }
 }

@@ -1,11 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CSocket
 import Foundation
 import Logging
 import RevsdProtocol
 import RevsdSystem
+import Synchronization
 
 /// The control socket: newline-delimited JSON over a Unix stream socket
 /// (docs/PROTOCOL.md).
@@ -17,8 +14,12 @@ import RevsdSystem
 /// its own thread with receive and send timeouts and a line-length limit, so
 /// a slow or silent client costs one sleeping thread for a bounded time, a
 /// hostile one gets an error line, and the connection count is capped.
-public final class ControlServer: @unchecked Sendable {
-    public typealias Handler = @Sendable (_ request: [String: Any], _ fds: inout [Int32], _ peer: Peer) throws(ControlError) -> [String: Any]
+/// The accept loop is the ControlService's loop (`run`).
+public final class ControlServer: Sendable {
+    /// Answers one decoded request; `fds` holds the descriptors received on
+    /// the connection (the handler takes those it uses; the others are
+    /// closed when the connection ends).
+    public typealias Handler = @Sendable (_ request: Request, _ fds: inout [Int32], _ peer: Peer) throws(ControlError) -> any ControlResult
 
     public typealias Peer = UnixSocket.Credentials
 
@@ -31,10 +32,11 @@ public final class ControlServer: @unchecked Sendable {
     let listener: UnixSocket
     let handler: Handler
     let logger: Logger
-    let lock = NSLock()
-    var connections = 0
-    var stopped = false
-    var acceptThread: Thread?
+    struct State {
+        var connections = 0
+        var stopped = false
+    }
+    let state = Mutex(State())
 
     /// Serves on an already listening socket (from socket activation or `bind`).
     public init(listening socket: UnixSocket, logger: Logger, handler: @escaping Handler) {
@@ -43,31 +45,31 @@ public final class ControlServer: @unchecked Sendable {
         self.handler = handler
     }
 
-    public func start() {
-        let t = Thread { [self] in acceptLoop() }
-        t.name = "revsd-control"
-        acceptThread = t
-        t.start()
+    /// Accepts connections on a thread of its own until graceful shutdown
+    /// (then `stop`); throws when accepting fails for good.
+    public func run() async throws {
+        let thread = BlockingThread(name: "revsd-control") { [self] in try acceptLoop() }
+        try await SupervisedLoops.run([thread]) { [self] in stop() }
     }
 
     /// Stops accepting; connections in progress finish their current request.
     public func stop() {
-        lock.withLock { stopped = true }
+        state.withLock { $0.stopped = true }
         listener.shutdown()
     }
 
-    func acceptLoop() {
+    func acceptLoop() throws(UnixSocket.AcceptFailure) {
         while true {
             let c: UnixSocket
             do { c = try listener.accept() } catch {
-                if lock.withLock({ stopped }) { return }
+                if state.withLock({ $0.stopped }) { return }
                 if case .outOfDescriptors = error { Thread.sleep(forTimeInterval: 0.1); continue }
                 logger.error("accept failed", metadata: ["error": "\(error)"])
-                return
+                throw error
             }
-            let admitted = lock.withLock { () -> Bool in
-                guard connections < Self.maxConnections, !stopped else { return false }
-                connections += 1
+            let admitted = state.withLock { s -> Bool in
+                guard s.connections < Self.maxConnections, !s.stopped else { return false }
+                s.connections += 1
                 return true
             }
             guard admitted else {
@@ -79,7 +81,7 @@ public final class ControlServer: @unchecked Sendable {
             let t = Thread { [self] in
                 serve(c)
                 c.close()
-                lock.withLock { connections -= 1 }
+                state.withLock { $0.connections -= 1 }
             }
             t.stackSize = 1 << 20
             t.start()
@@ -112,29 +114,18 @@ public final class ControlServer: @unchecked Sendable {
         }
     }
 
+    /// One request line in, one response line out: the line is decoded
+    /// strictly into a typed request (RevsdProtocol), and anything wrong with
+    /// it is answered with its error, echoing the request's `id`.
     func respond(_ line: [UInt8], _ fds: inout [Int32], _ peer: Peer) -> [UInt8] {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line)), let request = object as? [String: Any] else {
-            return Self.errorLine(id: nil, ControlError(.badRequest, "not a JSON object on one line"))
-        }
-        let id = request["id"]
-        if let v = request["v"] as? Int, v != Self.protocolVersion {
-            return Self.errorLine(id: id, ControlError(.unsupportedVersion, "protocol version \(v) is not supported (this daemon speaks \(Self.protocolVersion))"))
-        }
-        do {
-            let result = try handler(request, &fds, peer)
-            var response: [String: Any] = ["v": Self.protocolVersion, "ok": true, "result": result]
-            if let id { response["id"] = id }
-            return Self.line(response)
+        let incoming = ControlFraming.decodeRequest(line)
+        do throws(ControlError) {
+            let result = try handler(incoming.request.get(), &fds, peer)
+            return ControlFraming.responseLine(id: incoming.id, result: result)
         } catch {
-            return Self.errorLine(id: id, error)
+            return Self.errorLine(id: incoming.id, error)
         }
     }
 
-    static func line(_ object: [String: Any]) -> [UInt8] { ControlFraming.line(object) }
-
-    static func errorLine(id: Any?, _ e: ControlError) -> [UInt8] {
-        var o: [String: Any] = ["v": protocolVersion, "ok": false, "error": e.json]
-        if let id { o["id"] = id }
-        return line(o)
-    }
+    static func errorLine(id: JSONValue?, _ e: ControlError) -> [UInt8] { ControlFraming.errorLine(id: id, e) }
 }

@@ -6,27 +6,49 @@ import Store
 extension IndexingService {
     /// Health for the watchdog: true while workers are idle or made progress
     /// within `window`.
-    public func isHealthy(within window: Duration) -> Bool {
-        lock.withLock { busyWorkers == 0 || ContinuousClock.now - lastHeartbeat < window }
+    func isHealthy(within window: Duration) -> Bool {
+        state.withLock { $0.busyWorkers == 0 || ContinuousClock.now - $0.lastHeartbeat < window }
     }
 
     func heartbeat(busy delta: Int) {
-        lock.withLock { lastHeartbeat = ContinuousClock.now; busyWorkers += delta }
-        if delta < 0 { doneSignal.signal() }
+        state.withLock { $0.lastHeartbeat = ContinuousClock.now; $0.busyWorkers += delta }
+        pingWatchdog()
     }
 
-    func workLoop() {
+    /// WATCHDOG=1, sent from the work loop itself (after each file, and from
+    /// idle workers, which wake for it) and only while the loop is healthy:
+    /// a worker stuck in a file stops the pings and systemd restarts us. At
+    /// most one ping per half interval, whichever worker sends it.
+    func pingWatchdog() {
+        guard let interval = watchdogInterval else { return }
+        let due = state.withLock { s -> Bool in
+            let now = ContinuousClock.now
+            guard s.busyWorkers == 0 || now - s.lastHeartbeat < interval * 2 else { return false }
+            if let last = s.lastPing, now - last < interval / 2 { return false }
+            s.lastPing = now
+            return true
+        }
+        if due { Systemd.notify("WATCHDOG=1") }
+    }
+
+    /// One worker: takes batches of jobs until the queue is empty, then
+    /// sleeps until new jobs are signalled (waking for the watchdog when
+    /// systemd expects pings). Returns when asked to stop, after the batch
+    /// in progress: its results are stored; jobs it had not started go back.
+    func workLoop() throws {
         while !signal.isStopping {
             let seen = signal.currentGeneration
             let jobs: [Job]
             do { jobs = try store.claimJobs(limit: batchSize, sharedBy: workerCount) } catch {
                 logger.error("cannot read the job queue", metadata: ["error": "\(error)"])
-                Thread.sleep(forTimeInterval: 1)
+                pingWatchdog()
+                if signal.wait(after: seen, timeout: .seconds(1)) == .stopped { return }
                 continue
             }
             guard !jobs.isEmpty else {
                 learner?.maybeRetrain()
-                if !signal.wait(after: seen) { return }
+                pingWatchdog()
+                if signal.wait(after: seen, timeout: watchdogInterval.map { $0 / 2 }) == .stopped { return }
                 continue
             }
             heartbeat(busy: +1)
@@ -35,6 +57,9 @@ extension IndexingService {
             }
             process(jobs)
             heartbeat(busy: -1)
+            if faults.failWorkerAfterFirstBatch {
+                throw TestFaults.Injected(what: "the worker loop died after its first batch")
+            }
         }
     }
 
@@ -60,8 +85,8 @@ extension IndexingService {
                                     embedKnownPrompt: false)
         }
         analyzer.completeKnownPrompts(&analyses)
+        if let hold = faults.holdBatch { Thread.sleep(forTimeInterval: Double(hold.components.seconds) + Double(hold.components.attoseconds) / 1e18) }
         var batch: [(file: IndexedFile, job: Job)] = []
-        var vectorsByJob: [[EmbeddingKind: [Float]]] = []
         for (p, a) in zip(pending, analyses) {
             var vectors: [EmbeddingKind: [Float]] = [:]
             var caption = a.caption, keywords = a.keywords
@@ -77,12 +102,10 @@ extension IndexingService {
             batch.append((IndexedFile(path: p.job.path, contentHash: p.hash ?? a.contentHash, size: p.stat.size, mtimeNs: p.stat.mtimeNs,
                                       width: a.width, height: a.height, format: a.format?.rawValue, metadata: a.metadata,
                                       caption: caption, keywords: keywords, embeddings: vectors, error: a.error), p.job))
-            vectorsByJob.append(vectors)
         }
         do {
-            let ids = try store.store(batch: batch)
-            for ((f, _), (id, vectors)) in zip(batch, zip(ids, vectorsByJob)) {
-                if f.error == nil { publish(id, vectors) } else { search.remove(id) }
+            try store.store(batch: batch)   // the search matrix follows (IndexingService.apply)
+            for (f, _) in batch {
                 if let e = f.error { logger.warning("file not indexed", metadata: ["path": "\(f.path)", "error": "\(e)"]) }
                 count(failed: f.error != nil)
             }
@@ -95,23 +118,23 @@ extension IndexingService {
     func settleWithoutEncoding(_ job: Job) throws -> (stat: FileStat, hash: String?)? {
         let path = job.path
         guard let st = FileStat.of(path) else {
-            for id in try store.imageIDs(under: path) { search.remove(id) }
             try store.remove(path: path)   // gone meanwhile (also drops the job)
             return nil
         }
-        if let rec = try store.image(path: path), rec.size == st.size, rec.mtimeNs == st.mtimeNs, rec.status == .indexed {
+        // A reindex analyses the file again, changed or not; its record
+        // answers searches until the new result replaces it (same id).
+        if !job.isReindex, let rec = try store.image(path: path), rec.size == st.size, rec.mtimeNs == st.mtimeNs, rec.status == .indexed {
             try store.finish(job)
             return nil
         }
         // Same content already indexed (a move or a copy): reuse, do not re-encode.
         let hash = try? SHA256.hex(ofFile: path)
-        if let hash, let twin = try store.indexedImage(contentHash: hash), twin.path != path {
+        if !job.isReindex, let hash, let twin = try store.indexedImage(contentHash: hash), twin.path != path {
             let vectors = try store.embeddings(imageID: twin.id)
             let f = IndexedFile(path: path, contentHash: hash, size: st.size, mtimeNs: st.mtimeNs, width: twin.width,
                                 height: twin.height, format: twin.format, metadata: twin.metadata, caption: twin.caption,
                                 keywords: twin.keywords, embeddings: vectors)
-            let id = try store.store(f, completing: job)
-            publish(id, vectors)
+            try store.store(f, completing: job)
             count(failed: false)
             return nil
         }
@@ -124,14 +147,8 @@ extension IndexingService {
         count(failed: true)
     }
 
-    func publish(_ id: Int64, _ vectors: [EmbeddingKind: [Float]]) {
-        search.remove(id)
-        if let v = vectors[EmbeddingKind.predicted] { search.set(id, kind: .predicted, vector: v) }
-        if let v = vectors[EmbeddingKind.knownPrompt] { search.set(id, kind: .knownPrompt, vector: v) }
-    }
-
     func count(failed: Bool) {
-        lock.withLock { processedSinceStart += 1; if failed { failuresSinceStart += 1 } }
-        onProgress?()
+        state.withLock { $0.processedSinceStart += 1; if failed { $0.failuresSinceStart += 1 } }
+        onProgress()
     }
 }

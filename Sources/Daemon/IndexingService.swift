@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Logging
 import Analysis
@@ -8,11 +5,14 @@ import Imaging
 import RevsdSystem
 import Search
 import Store
+import Synchronization
 import Watch
 
 /// The indexing half of revsdd: watched folders → job queue → workers →
 /// index and search matrix. Control requests call into it from any thread.
-public final class IndexingService: @unchecked Sendable {
+/// Its two loops run as services: `runWorkers` (IndexingWorkers) and
+/// `followChanges` (WatchFollower).
+public final class IndexingService: Sendable {
     public let store: IndexStore
     public let analyzer: ImageAnalyzer
     public let search: SearchIndex
@@ -23,96 +23,139 @@ public final class IndexingService: @unchecked Sendable {
     /// together and their results stored in one transaction).
     let batchSize: Int
     let signal = WorkQueueSignal()
-    let lock = NSLock()
-    var roots: [String] = []
-    var threads: [Thread] = []
-    var watchTask: Task<Void, Never>?
-    /// Work loop health for the watchdog: last time a worker made progress or went idle.
-    var lastHeartbeat = ContinuousClock.now
-    var busyWorkers = 0
-    /// Files indexed or failed since start, and errors, for STATUS= and `status`.
-    public internal(set) var processedSinceStart = 0
-    public internal(set) var failuresSinceStart = 0
-    let doneSignal = WorkQueueSignal()
-    /// The learned model and prompt bank (set before `start`).
-    public var learner: LearningService?
+    /// The learned model and prompt bank.
+    public let learner: LearningService?
     /// Evaluation images being collected (`revsdctl eval`).
     public let evaluations = EvaluationSessions()
     /// Called (from a worker) after each file, and after queue changes.
-    public var onProgress: (@Sendable () -> Void)?
+    /// Given at init, so no thread can see it unset.
+    let onProgress: @Sendable () -> Void
+    /// Half of WatchdogSec= when systemd expects pings: the work loop sends
+    /// them, while it is healthy.
+    let watchdogInterval: Duration?
+    let faults: TestFaults
 
-    public init(store: IndexStore, analyzer: ImageAnalyzer, workers: Int, batchSize: Int = 8, logger: Logger) throws {
+    struct State {
+        var roots: [String] = []
+        /// Work loop health for the watchdog: last time a worker made progress or went idle.
+        var lastHeartbeat = ContinuousClock.now
+        var lastPing: ContinuousClock.Instant?
+        var busyWorkers = 0
+        /// Files indexed or failed since start, and errors, for STATUS= and `status`.
+        var processedSinceStart = 0
+        var failuresSinceStart = 0
+    }
+    let state = Mutex(State())
+
+    public init(store: IndexStore, analyzer: ImageAnalyzer, search: SearchIndex? = nil, learner: LearningService? = nil,
+                workers: Int, batchSize: Int = 8, watchdogInterval: Duration? = nil, faults: TestFaults = TestFaults(),
+                logger: Logger, onProgress: @escaping @Sendable () -> Void = {}) throws {
         self.store = store
         self.analyzer = analyzer
-        self.search = SearchIndex(dimension: analyzer.promptEncoder.dimension)
+        self.search = search ?? SearchIndex(dimension: analyzer.promptEncoder.dimension)
+        self.learner = learner
         self.watcher = try InotifyWatcher()
         self.workerCount = max(1, workers)
         self.batchSize = max(1, batchSize)
+        self.watchdogInterval = watchdogInterval
+        self.faults = faults
         self.logger = logger
+        self.onProgress = onProgress
+        // The one place the search matrix changes: every committed write of
+        // the index that changes search rows, in commit order.
+        store.observeSearchRows { [search = self.search] change in Self.apply(change, to: search) }
     }
+
+    public var processedSinceStart: Int { state.withLock { $0.processedSinceStart } }
+    public var failuresSinceStart: Int { state.withLock { $0.failuresSinceStart } }
 
     // MARK: Lifecycle
 
-    /// Recovers from a crash, loads the search matrix, watches and reconciles
-    /// the folders, then starts the workers and the watch consumer.
-    public func start(watching folders: [String]) throws {
+    /// Recovers from a crash, loads the search matrix and the learned model,
+    /// watches and reconciles the folders. The loops start with their services.
+    public func prepare(watching folders: [String]) throws {
         let givenUp = try store.recoverInterruptedJobs()
         for p in givenUp { logger.error("gave up on a file that stopped the daemon repeatedly", metadata: ["path": "\(p)"]) }
-        for (stored, row) in [(EmbeddingKind.predicted, SearchIndex.RowKind.predicted), (.knownPrompt, .knownPrompt)] {
-            let (ids, vectors) = try store.vectorMatrix(kind: stored, dimension: search.dimension)
-            search.load(ids: ids, vectors: vectors, kind: row)
-        }
-        if let learner {
-            learner.onPrediction = { [search] id, v in search.set(id, kind: .predicted, vector: v) }
-            learner.start()
-        }
+        try loadSearchMatrix()
         let all = Array(Set(folders + (try store.watches()))).sorted()
-        for root in all { try addRoot(root, persist: false) }
-        watcher.start()
-        let stream = watcher.changes
-        watchTask = Task.detached { [self] in
-            for await change in stream { self.apply(change) }
+        // The index holds what the watched folders hold: records of a folder
+        // no longer watched (a restart without its --watch, a configuration
+        // edited while stopped) go, as `watch rm` and a reload drop them.
+        let dropped = try store.removeRecords(outside: all)
+        if dropped > 0 {
+            logger.notice("dropped the records of folders no longer watched", metadata: ["records": "\(dropped)", "watched": "\(all)"])
         }
-        for i in 0..<workerCount {
-            let t = Thread { [self] in self.workLoop() }
-            t.name = "revsd-worker-\(i)"
-            t.stackSize = 8 << 20
-            threads.append(t)
-            t.start()
+        learner?.prepare()
+        // A folder missing now (an unmounted disk) is a warning, not a
+        // reason to stay down: it is watched for its return, its records kept.
+        for root in all { try addRoot(root, persist: false, allowMissing: true) }
+    }
+
+    /// The work loop on `workerCount` threads, until graceful shutdown: then
+    /// each worker finishes the files it holds (their results are stored) and
+    /// the rest stay queued for next time. Throws when a worker dies.
+    public func runWorkers() async throws {
+        let threads = (0..<workerCount).map { i in
+            BlockingThread(name: "revsd-worker-\(i)", stackSize: 8 << 20) { [self] in try workLoop() }
+        }
+        try await SupervisedLoops.run(threads) { [signal] in signal.stop() }
+    }
+
+    /// Follows the watched folders until graceful shutdown: the inotify
+    /// thread turns events into changes, and this task applies them to the
+    /// queue and the records. Throws when reading inotify fails.
+    public func followChanges() async throws {
+        let reader = watcher.start()
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { [watcher] in try await SupervisedLoops.run([reader]) { watcher.stop() } }
+            // Ends when the reader does (the stream finishes).
+            group.addTask { [self] in for await change in watcher.changes { apply(change) } }
         }
     }
 
-    /// Stops taking jobs, lets the running ones finish (their results are
-    /// stored), and stops the watcher. Queued jobs stay queued for next time.
-    public func drain() {
-        learner?.cancel()   // a training run stops at its next epoch; the saved heads stay as they were
-        signal.stop()
-        watcher.stop()
-        watchTask?.cancel()
-        while lock.withLock({ busyWorkers > 0 }) { _ = doneSignal.wait(after: doneSignal.currentGeneration) }
+    public var watchRoots: [String] { state.withLock { $0.roots } }
+
+    /// Why a folder cannot be watched (`watch add`).
+    public struct NotAFolder: Error, CustomStringConvertible {
+        public let path: String
+        public let exists: Bool
+        public var description: String {
+            exists ? "\(path) is not a directory"
+                : "\(path) does not exist (folders listed in the configuration that are missing at start are watched for their return; `watch add` needs an existing folder)"
+        }
     }
 
-    public var watchRoots: [String] { lock.withLock { roots } }
-
-    /// Watches a folder (and remembers it when `persist`), queueing what it holds.
-    public func addRoot(_ root: String, persist: Bool = true) throws {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
-            throw SystemError("watch", path: root, errno: ENOTDIR)
-        }
+    /// Watches a folder (and remembers it when `persist`), queueing what it
+    /// holds. A folder that is not there is refused, unless `allowMissing`
+    /// (the configured and remembered folders at start and on reload): it is
+    /// then watched for its return, and its records are kept meanwhile.
+    public func addRoot(_ root: String, persist: Bool = true, allowMissing: Bool = false) throws {
+        let kind = (try? Syscalls.status(root))?.kind
+        guard kind == .directory || (allowMissing && kind == nil) else { throw NotAFolder(path: root, exists: kind != nil) }
         if persist { try store.addWatch(root) }
-        lock.withLock { if !roots.contains(root) { roots.append(root); roots.sort() } }
-        let files = watcher.addTree(root)
+        state.withLock { s in if !s.roots.contains(root) { s.roots.append(root); s.roots.sort() } }
+        try scanRoot(root)
+    }
+
+    /// Watches and reconciles a root, or, when it is missing now, leaves its
+    /// records as they are until it returns.
+    func scanRoot(_ root: String) throws {
+        guard let files = watcher.addRoot(root) else {
+            logger.warning("watched folder is missing; it will be picked up when it returns", metadata: ["folder": "\(root)"])
+            return
+        }
         try reconcile(root: root, files: files)
     }
 
+    /// Watched folders that are missing now.
+    public var missingRoots: [String] { watcher.missingRoots }
+
     public func removeRoot(_ root: String) throws {
         try store.removeWatch(root)
-        lock.withLock { roots.removeAll { $0 == root } }
+        state.withLock { $0.roots.removeAll { $0 == root } }
         watcher.removeTree(root)
         // Records stay unless the folder is no longer under any other root.
-        if !watchRoots.contains(where: { root.hasPrefix($0 + "/") }) {
-            for id in try store.imageIDs(under: root) { search.remove(id) }
+        if !watchRoots.contains(where: { Paths.isSameOrInside(root, root: $0) }) {
             try store.remove(path: root)
         }
     }
@@ -130,7 +173,6 @@ public final class IndexingService: @unchecked Sendable {
             if Self.looksLikeImage(f) { queue.append(f) }
         }
         for path in known.keys where !present.contains(path) {
-            for id in try store.imageIDs(under: path) { search.remove(id) }
             try store.remove(path: path)
         }
         try store.enqueue(queue, reason: "reconcile")
@@ -142,21 +184,29 @@ public final class IndexingService: @unchecked Sendable {
     public func rescan(reason: String) {
         logger.warning("rescanning watched folders", metadata: ["reason": "\(reason)"])
         for root in watchRoots {
-            do { try reconcile(root: root, files: watcher.addTree(root)) } catch {
+            do { try scanRoot(root) } catch {
                 logger.error("rescan failed", metadata: ["folder": "\(root)", "error": "\(error)"])
             }
         }
     }
 
-    /// PNG, JPEG or WebP by content (the first bytes), whatever the name.
+    /// Whether a file is one to index: named like an image (`.png .jpg
+    /// .jpeg .webp`, any case), so that one that is not a readable image is
+    /// recorded failed with its reason rather than skipped in silence, or
+    /// PNG, JPEG or WebP by content (the first bytes) whatever its name.
     static func looksLikeImage(_ path: String) -> Bool {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var head = [UInt8](repeating: 0, count: 12)
-        let n = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, 12) }
-        guard n > 0 else { return false }
-        return head.withUnsafeBytes { ImageFormat.detect(UnsafeRawBufferPointer(rebasing: $0[0..<n])) } != nil
+        if hasImageName(path) { return true }
+        guard let head = try? Syscalls.readHead(path, count: 12), !head.isEmpty else { return false }
+        return head.withUnsafeBytes { ImageFormat.detect($0) } != nil
+    }
+
+    static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "webp"]
+
+    /// The name ends in an image extension, any case (`a.PNG`, `b.JpEg`).
+    static func hasImageName(_ path: String) -> Bool {
+        let name = path.split(separator: "/").last ?? ""
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return false }
+        return imageExtensions.contains(name[name.index(after: dot)...].lowercased())
     }
 
     func apply(_ change: WatchChange) {
@@ -167,7 +217,6 @@ public final class IndexingService: @unchecked Sendable {
             case .scan(let dir):
                 try reconcile(root: dir, files: watcher.addTree(dir))
             case .remove(let p):
-                for id in try store.imageIDs(under: p) { search.remove(id) }
                 try store.remove(path: p)
             case .move(let from, let to, let isDir):
                 try store.move(from: from, to: to)
@@ -176,6 +225,13 @@ public final class IndexingService: @unchecked Sendable {
                 }
             case .rescan(let reason):
                 rescan(reason: reason)
+            case .rootMissing(let root):
+                logger.warning("watched folder was deleted, moved away or unmounted; its records are kept and it will be picked up when it returns",
+                               metadata: ["folder": "\(root)"])
+            case .rootReturned(let root):
+                logger.info("watched folder is back", metadata: ["folder": "\(root)"])
+                guard watchRoots.contains(root) else { return }
+                try scanRoot(root)
             }
         } catch {
             logger.error("could not apply a file change", metadata: ["change": "\(change)", "error": "\(error)"])

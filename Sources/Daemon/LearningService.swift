@@ -3,11 +3,16 @@ import Inference
 import Logging
 import Learning
 import Store
+import Synchronization
+import RevsdSystem
 
 /// The learning half of revsdd: holds the learned model and the prompt bank,
 /// trains on a thread of its own (one run at a time), swaps the model in
-/// whole when a run succeeds, and re-predicts every image with it.
-public final class LearningService: @unchecked Sendable {
+/// whole when a run succeeds, and re-predicts every image with it. The
+/// thread is the loop of the LearningLoop service (`run`): it sleeps until a
+/// run is asked for, and shutdown stops it (a training run at its next
+/// epoch, a re-prediction at its next chunk; both are resumed or redone later).
+public final class LearningService: Sendable {
     public enum State: Sendable, Equatable {
         case idle
         case training(phase: String, fraction: Double, reason: String)
@@ -18,45 +23,80 @@ public final class LearningService: @unchecked Sendable {
     let promptEncoder: SentenceEncoder
     let logger: Logger
     public let modelPath: String
+    /// As configured; `trainingOptions()` adds the part-of-speech lexicon.
     let options: TrainingOptions
     let retrainAfter: Int
     /// The encoders the analyzer computes now: training uses only these (a
     /// CLIP folder removed from the configuration leaves old features behind).
     let encoders: [String]
-    private let lock = NSLock()
-    private var _model: LearnedModel?
-    private var _bank: PromptBank
-    private var _state: State = .idle
-    private var _lastError: String?
-    private var cancelled = false
-    /// Called with each predicted image (id, unit embedding) so search follows.
-    public var onPrediction: (@Sendable (Int64, [Float]) -> Void)?
-    public var onProgress: (@Sendable () -> Void)?
+    let onProgress: @Sendable () -> Void
+
+    /// What the learning thread does next.
+    enum Run: Sendable, Equatable {
+        case repredict
+        case train(reason: String)
+        /// A fresh run for `eval_run`, on this thread like every training.
+        case evaluate(EvaluationTraining)
+    }
+
+    struct Shared {
+        var model: LearnedModel?
+        var bank: PromptBank
+        var state: State = .idle
+        var lastError: String?
+        var cancelled = false
+        /// Asked for, not yet taken by the learning thread.
+        var pending: Run?
+        /// WordNet, read at the first training (nil inside: not installed).
+        var lexicon: PartOfSpeechLexicon??
+    }
+    let shared: Mutex<Shared>
+    /// Wakes the learning thread for a pending run, or to stop.
+    let wakeUp = WorkQueueSignal()
 
     public init(store: IndexStore, promptEncoder: SentenceEncoder, encoders: [String], stateDirectory: String, options: TrainingOptions,
-                retrainAfter: Int, logger: Logger) {
+                retrainAfter: Int, logger: Logger, onProgress: @escaping @Sendable () -> Void = {}) {
         self.store = store
         self.encoders = encoders
         self.promptEncoder = promptEncoder
         self.logger = logger
         self.options = options
         self.retrainAfter = retrainAfter
+        self.onProgress = onProgress
         modelPath = (stateDirectory as NSString).appendingPathComponent(LearnedModel.fileName)
-        _bank = PromptBank(dimension: promptEncoder.dimension)
+        shared = Mutex(Shared(bank: PromptBank(dimension: promptEncoder.dimension)))
     }
 
-    public var model: LearnedModel? { lock.withLock { _model } }
-    public var bank: PromptBank { lock.withLock { _bank } }
-    public var state: State { lock.withLock { _state } }
-    public var lastError: String? { lock.withLock { _lastError } }
+    /// The configured options with WordNet as the MLC vocabulary's
+    /// part-of-speech lexicon (nouns, adjectives, verbs, as the paper keeps),
+    /// read once, at the first training; without wordnet-base, a warning and
+    /// the stop-word filter alone.
+    public func trainingOptions() -> TrainingOptions {
+        var o = options
+        guard o.lexicon == nil else { return o }
+        if let cached = shared.withLock({ $0.lexicon }) { o.lexicon = cached; return o }
+        let loaded: PartOfSpeechLexicon?
+        do { loaded = try PartOfSpeechLexicon.wordNet() } catch {
+            logger.warning("no part-of-speech lexicon: MLC keywords are every content word", metadata: ["error": "\(error)"])
+            loaded = nil
+        }
+        shared.withLock { $0.lexicon = .some(loaded) }
+        o.lexicon = loaded
+        return o
+    }
+
+    public var model: LearnedModel? { shared.withLock { $0.model } }
+    public var bank: PromptBank { shared.withLock { $0.bank } }
+    public var state: State { shared.withLock { $0.state } }
+    public var lastError: String? { shared.withLock { $0.lastError } }
 
     /// Loads the saved model (a damaged one is logged and ignored: the daemon
     /// falls back to zero-shot until the next training) and the prompt bank.
-    public func start() {
+    public func prepare() {
         if FileManager.default.fileExists(atPath: modelPath) {
             do {
                 let m = try LearnedModel(path: modelPath)
-                lock.withLock { _model = m }
+                shared.withLock { $0.model = m }
                 logger.info("loaded the learned model", metadata: ["path": "\(modelPath)", "examples": "\(m.report.examples)"])
             } catch {
                 logger.error("ignoring a learned model that cannot be read", metadata: ["error": "\(error)"])
@@ -65,14 +105,42 @@ public final class LearningService: @unchecked Sendable {
         do { try rebuildBank() } catch { logger.error("cannot load the prompt bank", metadata: ["error": "\(error)"]) }
         // A run whose re-prediction was cut short (the daemon stopped) finishes it now.
         if let m = model, (try? store.trainingState(.predictedWithModel)) != Self.stamp(m) {
-            lock.withLock { _state = .predicting(done: 0, total: 0) }
-            let t = Thread { [self] in
-                do { try repredictAll() } catch { logger.error("re-predicting failed", metadata: ["error": "\(error)"]) }
-                lock.withLock { _state = .idle }
-                onProgress?()
+            shared.withLock { $0.state = .predicting(done: 0, total: 0); $0.pending = .repredict }
+            wakeUp.signal()
+        }
+    }
+
+    /// The learning thread, until graceful shutdown (which cancels a training
+    /// run in progress). Throws when the thread dies.
+    public func run() async throws {
+        let thread = BlockingThread(name: "revsd-learning", stackSize: 8 << 20) { [self] in learningLoop() }
+        try await SupervisedLoops.run([thread]) { [self] in
+            cancel()   // a training run stops at its next epoch; the saved heads stay as they were
+            wakeUp.stop()
+        }
+    }
+
+    func learningLoop() {
+        while !wakeUp.isStopping {
+            let seen = wakeUp.currentGeneration
+            switch shared.withLock({ s in defer { s.pending = nil }; return s.pending }) {
+            case .repredict?:
+                do {
+                    if try !repredictAll() { logger.info("re-prediction stopped by shutdown; it continues at the next start") }
+                } catch { logger.error("re-predicting failed", metadata: ["error": "\(error)"]) }
+                shared.withLock { $0.state = .idle }
+                onProgress()
+            case .train(let reason)?:
+                runTraining(reason: reason)
+            case .evaluate(let job)?:
+                runEvaluationTraining(job)
+            case nil:
+                if wakeUp.wait(after: seen) == .stopped { break }
             }
-            t.name = "revsd-predict"
-            t.start()
+        }
+        // Stopping: an evaluation still waiting for this thread is answered.
+        if case .evaluate(let job)? = shared.withLock({ s in defer { s.pending = nil }; return s.pending }) {
+            job.finish(.failure(LearningUnavailable(reason: "the daemon is stopping")))
         }
     }
 
@@ -81,7 +149,7 @@ public final class LearningService: @unchecked Sendable {
     /// The bank: every known prompt of the library, then imported prompts.
     public func rebuildBank(excluding: Set<String> = []) throws {
         let b = try makeBank(excluding: excluding)
-        lock.withLock { _bank = b }
+        shared.withLock { $0.bank = b }
     }
 
     func makeBank(excluding hashes: Set<String> = []) throws -> PromptBank {
@@ -108,28 +176,28 @@ public final class LearningService: @unchecked Sendable {
 
     // MARK: Training
 
-    /// Starts a training run on a thread of its own; false when one is running.
+    /// Starts a training run on the learning thread; false when one is running.
     @discardableResult
     public func startTraining(reason: String) -> Bool {
-        let started: Bool = lock.withLock {
-            if case .idle = _state { _state = .training(phase: "reading the index", fraction: 0, reason: reason); cancelled = false; return true }
-            return false
+        let started: Bool = shared.withLock { s in
+            guard case .idle = s.state else { return false }
+            s.state = .training(phase: "reading the index", fraction: 0, reason: reason)
+            s.cancelled = false
+            s.pending = .train(reason: reason)
+            return true
         }
-        guard started else { return false }
-        let t = Thread { [self] in self.runTraining(reason: reason) }
-        t.name = "revsd-training"
-        t.stackSize = 8 << 20
-        t.start()
-        return true
+        if started { wakeUp.signal() }
+        return started
     }
 
-    public func cancel() { lock.withLock { cancelled = true } }
+    public func cancel() { shared.withLock { $0.cancelled = true } }
 
     /// Retrains when enough new labelled images arrived since the last run.
     public func maybeRetrain() {
         guard retrainAfter > 0, case .idle = state else { return }
         do {
-            let labelled = try store.counts().withPrompt
+            // Distinct labelled contents: identical copies are one example.
+            let labelled = store.labelledContents()
             let last = Int(try store.trainingState(.labelledAtLastTraining) ?? "0") ?? 0
             let lastFailedAt = Int(try store.trainingState(.labelledAtLastFailure) ?? "-1") ?? -1
             guard labelled >= LibraryTrainer.minimumExamples, labelled - last >= retrainAfter, labelled != lastFailedAt else { return }
@@ -147,53 +215,56 @@ public final class LearningService: @unchecked Sendable {
     func runTraining(reason: String) {
         let t0 = ContinuousClock.now
         do {
-            // Counted as `maybeRetrain` counts (images with a prompt, whatever
-            // their state), so a labelled file that fails to decode cannot
-            // make every idle moment start another run.
-            let labelledNow = try store.counts().withPrompt
+            // Counted as `maybeRetrain` counts (distinct labelled contents),
+            // so copies never start a run and a labelled file that fails to
+            // decode cannot make every idle moment start another one.
+            let labelledNow = store.labelledContents()
             let encoders = try trainableEncoders()
             let data = try store.labelledRows(encoders: encoders)
             logger.info("training", metadata: ["reason": "\(reason)", "examples": "\(data.count)", "encoders": "\(encoders)"])
-            let result = try LibraryTrainer(options: options).train(data) { [self] phase, fraction in
-                lock.withLock { _state = .training(phase: phase, fraction: fraction, reason: reason) }
-                onProgress?()
-                return !lock.withLock { cancelled }
+            let result = try LibraryTrainer(options: trainingOptions()).train(data) { [self] phase, fraction in
+                shared.withLock { $0.state = .training(phase: phase, fraction: fraction, reason: reason) }
+                onProgress()
+                return !shared.withLock { $0.cancelled }
             }
             try result.model.save(to: modelPath)
             try store.replaceAlignments(result.alignments)
             try store.setTrainingState(.labelledAtLastTraining, "\(labelledNow)")
-            lock.withLock { _model = result.model; _lastError = nil }
+            shared.withLock { $0.model = result.model; $0.lastError = nil }
             try rebuildBank()
-            try repredictAll()
+            if try !repredictAll() { logger.info("re-prediction stopped by shutdown; it continues at the next start") }
             logger.info("trained", metadata: [
                 "examples": "\(data.count)", "validation_cosine": "\(result.model.report.ensembleCosine)",
                 "constant_cosine": "\(result.model.report.constantCosine)", "seconds": "\((ContinuousClock.now - t0).seconds)"])
         } catch {
-            let wasCancelled: Bool = lock.withLock { self.cancelled }
+            let wasCancelled: Bool = shared.withLock { $0.cancelled }
             if wasCancelled {
                 // Asked to stop (revsdctl train --cancel, or shutdown): not a
                 // failure, so the next idle moment may start a run again.
                 logger.info("training cancelled")
-                lock.withLock { _lastError = "cancelled" }
+                shared.withLock { $0.lastError = "cancelled" }
             } else {
                 logger.error("training failed", metadata: ["error": "\(error)"])
-                let labelled = (try? store.counts().withPrompt) ?? 0
+                let labelled = store.labelledContents()
                 try? store.setTrainingState(.labelledAtLastFailure, "\(labelled)")
-                lock.withLock { _lastError = "\(error)" }
+                shared.withLock { $0.lastError = "\(error)" }
             }
         }
-        lock.withLock { _state = .idle }
-        onProgress?()
+        shared.withLock { $0.state = .idle }
+        onProgress()
     }
 
     /// Replaces every image's predicted embedding, caption and keywords with
-    /// the learned model's, in chunks (each chunk one transaction).
-    func repredictAll() throws {
-        guard let model else { return }
-        let total = try store.counts().indexed
+    /// the learned model's, in chunks (each chunk one transaction). Returns
+    /// false when shutdown stopped it between chunks: the model's stamp is
+    /// then not recorded, so the next start finishes it.
+    func repredictAll() throws -> Bool {
+        guard let model else { return true }
+        let total = store.counts().indexed
         var after: Int64 = 0, done = 0
-        lock.withLock { _state = .predicting(done: 0, total: total) }
+        shared.withLock { $0.state = .predicting(done: 0, total: total) }
         while true {
+            if wakeUp.isStopping { return false }
             let rows = try store.featureRows(encoders: model.encoders, afterID: after, limit: 512)
             guard let last = rows.lastScannedID else {
                 try store.setTrainingState(.predictedWithModel, Self.stamp(model))
@@ -202,12 +273,12 @@ public final class LearningService: @unchecked Sendable {
             after = last
             guard !rows.ids.isEmpty else { continue }   // a stretch of images without features (failed files)
             let predictions = predict(model: model, features: rows.features, ids: rows.ids)
-            let updated = try store.updatePredictions(predictions)
-            for p in predictions where updated.contains(p.id) { onPrediction?(p.id, p.embedding) }
+            try store.updatePredictions(predictions)   // the search matrix follows (IndexingService.apply)
             done += rows.count
-            lock.withLock { _state = .predicting(done: done, total: total) }
-            onProgress?()
+            shared.withLock { $0.state = .predicting(done: done, total: total) }
+            onProgress()
         }
+        return true
     }
 
     func predict(model: LearnedModel, features: [String: [Float]], ids: [Int64]) -> [IndexStore.Prediction] {
@@ -227,27 +298,5 @@ public final class LearningService: @unchecked Sendable {
         let out = model.predict(features: features, rows: 1)
         guard !out.ensemble.isEmpty else { return nil }
         return (out.ensemble, bank.nearest(out.ensemble, k: 3).first ?? [], model.keywords(out.keywordProbabilities, row: 0))
-    }
-
-    /// For `status`: the state, and the last run's numbers.
-    public func statusObject() -> [String: Any] {
-        var o: [String: Any] = [:]
-        switch state {
-        case .idle: o["state"] = "idle"
-        case let .training(phase, fraction, reason):
-            o["state"] = "training"; o["phase"] = phase; o["fraction"] = fraction; o["reason"] = reason
-        case let .predicting(done, total):
-            o["state"] = "predicting"; o["done"] = done; o["total"] = total
-        }
-        if let m = model {
-            o["trained_at"] = m.report.trainedAt.timeIntervalSince1970
-            o["examples"] = m.report.examples
-            o["validation_mean_cosine"] = Double(m.report.ensembleCosine)
-            o["constant_mean_cosine"] = Double(m.report.constantCosine)
-            o["members"] = m.members.map(\.name)
-        }
-        o["prompt_bank"] = bank.count
-        o["last_error"] = lastError ?? NSNull()
-        return o
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 
 /// The ensemble's combination rule: the normalised weighted mean of the
 /// members' unit predictions, with non-negative weights fitted on validation
@@ -19,14 +20,7 @@ public enum EnsembleWeights {
         return out
     }
 
-    public static func normalizeRows(_ x: inout [Float], _ d: Int) {
-        for r in 0..<(x.count / d) {
-            var s: Float = 0
-            for j in 0..<d { s += x[r * d + j] * x[r * d + j] }
-            let inv = 1 / max(s.squareRoot(), 1e-12)
-            for j in 0..<d { x[r * d + j] *= inv }
-        }
-    }
+    public static func normalizeRows(_ x: inout [Float], _ d: Int) { VectorMath.l2NormalizeRows(&x, cols: d) }
 
     /// Mean over rows of cos(a_r, b_r).
     public static func meanCosine(_ a: [Float], _ b: [Float], dimension d: Int) -> Float {

@@ -37,23 +37,6 @@ public struct EvaluationResult: Sendable {
     public var retrainedExcluding: Int
     public var captions: [(name: String, caption: String?, prompt: String)]
 
-    /// `revsdctl eval --json`.
-    public func jsonObject() -> [String: Any] {
-        var o: [String: Any] = [
-            "images": images,
-            "rows": rows.map { ["encoder": $0.encoder, "head": $0.head.rawValue, "technique": $0.technique.rawValue, "mean_cosine": Double($0.meanCosine)] },
-            "ensemble": ["mean_cosine": Double(ensemble)],
-            "constant": ["mean_cosine": Double(constant)],
-            "zero_shot": zeroShot.map { ["mean_cosine": Double($0)] as Any } ?? NSNull(),
-            "caption": ["exact_match_rate": Double(captionExactMatch), "mean_cosine": Double(captionMeanCosine)],
-            "retrained_excluding": retrainedExcluding,
-        ]
-        if let r = refCLIPScore {
-            o["refclipscore"] = ["clip_s": Double(r.clipScore), "reference_s": Double(r.referenceScore), "refclip_s": Double(r.refCLIPScore)]
-        }
-        return o
-    }
-
     /// Evaluates `model` on `items` with captions from `bank`.
     public static func evaluate(model: LearnedModel, items: [EvaluationItem], bank: PromptBank) -> EvaluationResult {
         let n = items.count, dim = model.dimension

@@ -24,12 +24,7 @@ public struct KNNRegressor: Sendable {
 
     static func normalizedRows(_ x: [Float], _ d: Int) -> [Float] {
         var out = x
-        for r in 0..<(x.count / d) {
-            var s: Float = 0
-            for j in 0..<d { s += x[r * d + j] * x[r * d + j] }
-            let inv = 1 / max(s.squareRoot(), 1e-12)
-            for j in 0..<d { out[r * d + j] *= inv }
-        }
+        VectorMath.l2NormalizeRows(&out, cols: d)
         return out
     }
 
@@ -53,10 +48,7 @@ public struct KNNRegressor: Sendable {
                         let w = max(s, 0) + 1e-6   // similarity weights; never all zero
                         for j in 0..<outputs { out[r * outputs + j] += w * targets[i * outputs + j] }
                     }
-                    var norm: Float = 0
-                    for j in 0..<outputs { norm += out[r * outputs + j] * out[r * outputs + j] }
-                    let inv = 1 / max(norm.squareRoot(), 1e-12)
-                    for j in 0..<outputs { out[r * outputs + j] *= inv }
+                    VectorMath.l2Normalize(UnsafeMutableBufferPointer(rebasing: out[(r * outputs)..<((r + 1) * outputs)]))
                 }
             }
         }

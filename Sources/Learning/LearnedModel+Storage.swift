@@ -63,18 +63,7 @@ extension LearnedModel {
         let data = SafeTensorsWriter.encode(entries, metadata: ["revsd.learned": json])
         let dir = (path as NSString).deletingLastPathComponent
         try Syscalls.makeDirectories(dir.isEmpty ? "." : dir)
-        let temp = path + ".tmp-\(getpid())"
-        let fd = try Syscalls.open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o644)
-        do {
-            try data.withUnsafeBytes { try Syscalls.writeAll(fd, $0, path: temp) }
-            try Syscalls.fsync(fd, path: temp)
-            Syscalls.close(fd)
-            try Syscalls.rename(temp, path)
-            try Syscalls.fsyncDirectory(dir.isEmpty ? "." : dir)
-        } catch {
-            unlink(temp)
-            throw error
-        }
+        try AtomicFile.write(data, to: path)
     }
 
     /// Loads a saved model; any missing tensor or shape mismatch is refused

@@ -50,13 +50,7 @@ enum MLPKernels {
 
     /// Each row of x (rows, cols) scaled to unit length (a zero row stays zero).
     static func normalizeRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
-        for r in 0..<rows {
-            let row = x + r * cols
-            var s: Float = 0
-            for j in 0..<cols { s += row[j] * row[j] }
-            let inv = 1 / max(s.squareRoot(), 1e-12)
-            for j in 0..<cols { row[j] *= inv }
-        }
+        VectorMath.l2NormalizeRows(x, rows: rows, cols: cols)
     }
 
     /// σ(l), stable for either sign.

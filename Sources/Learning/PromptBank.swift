@@ -28,10 +28,9 @@ public struct PromptBank: Sendable {
         for (i, t) in texts.enumerated() where positions[t] == nil {
             positions[t] = prompts.count
             prompts.append(t)
-            var s: Float = 0
-            for j in 0..<dimension { s += vectors[i * dimension + j] * vectors[i * dimension + j] }
-            let inv = 1 / max(s.squareRoot(), 1e-12)
-            for j in 0..<dimension { embeddings.append(vectors[i * dimension + j] * inv) }
+            let start = embeddings.count
+            embeddings += vectors[(i * dimension)..<((i + 1) * dimension)]
+            embeddings.withUnsafeMutableBufferPointer { VectorMath.l2Normalize(UnsafeMutableBufferPointer(rebasing: $0[start...])) }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import RevsdSystem
 
 /// Reads prompt corpora a user imports into the prompt bank (`revsdctl
 /// prompts import FILE`): plain text (one prompt per line), CSV or TSV with a
@@ -107,17 +108,9 @@ public enum PromptCorpus {
         return prompts.prompts
     }
 
-    /// Lines with their 1-based numbers; "\r\n" and "\n" both end a line.
+    /// Lines with their 1-based numbers; "\n", "\r\n" and a lone "\r" each end a line.
     static func lines(_ text: String) -> [(number: Int, text: String)] {
-        var out: [(Int, String)] = []
-        var n = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            n += 1
-            var s = Substring(raw)
-            if s.hasSuffix("\r") { s = s.dropLast() }
-            out.append((n, String(s)))
-        }
-        return out.map { (number: $0.0, text: $0.1) }
+        TextInput.split(text).enumerated().map { (number: $0.offset + 1, text: String($0.element)) }
     }
 
     struct Collector {

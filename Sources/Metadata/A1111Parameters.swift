@@ -1,4 +1,5 @@
 import Foundation
+import RevsdSystem
 
 /// The AUTOMATIC1111 "parameters" text, also written by Forge, SD.Next,
 /// Civitai, ComfyUI savers and stable-diffusion.cpp:
@@ -26,17 +27,16 @@ struct A1111Parameters: Equatable {
     /// Parses `text`; nil when it has neither a settings line nor a
     /// "Negative prompt:" line (then it is not A1111 parameters).
     static func parse(_ text: String) -> A1111Parameters? {
-        let unified = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
-        let lines = unified.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = TextInput.split(text)
         let settingsIndex = lines.lastIndex(where: isSettingsLine)
         let body = settingsIndex.map { lines[..<$0] } ?? lines[...]
         var promptLines: [String] = [], negativeLines: [String] = []
         var inNegative = false
         for line in body {
-            let t = String(line).trimmingSpaces
+            let t = String(line).trimmingWhitespaceAndNUL
             if !inNegative, t.hasPrefix("Negative prompt:") {
                 inNegative = true
-                negativeLines.append(String(t.dropFirst("Negative prompt:".count)).trimmingSpaces)
+                negativeLines.append(String(t.dropFirst("Negative prompt:".count)).trimmingWhitespaceAndNUL)
             } else if inNegative {
                 negativeLines.append(t)
             } else {
@@ -45,10 +45,10 @@ struct A1111Parameters: Equatable {
         }
         guard settingsIndex != nil || inNegative else { return nil }
         return A1111Parameters(
-            prompt: promptLines.joined(separator: "\n").trimmingSpaces,
-            negativePrompt: inNegative ? negativeLines.joined(separator: "\n").trimmingSpaces : nil,
+            prompt: promptLines.joined(separator: "\n").trimmingWhitespaceAndNUL,
+            negativePrompt: inNegative ? negativeLines.joined(separator: "\n").trimmingWhitespaceAndNUL : nil,
             settings: settingsIndex.map { settings(in: lines[$0]) } ?? [],
-            trailingLines: settingsIndex.map { lines[($0 + 1)...].map(String.init).filter { !$0.trimmingSpaces.isEmpty } } ?? [])
+            trailingLines: settingsIndex.map { lines[($0 + 1)...].map(String.init).filter { !$0.trimmingWhitespaceAndNUL.isEmpty } } ?? [])
     }
 
     /// Settings lines are short; longer lines are prompt text (and not worth scanning).
@@ -72,7 +72,7 @@ struct A1111Parameters: Equatable {
             guard i < c.count, c[i].isLetter || c[i].isNumber || c[i] == "_" else { skipToNextComma(); continue }
             while i < c.count, c[i].isLetter || c[i].isNumber || c[i] == "_" || c[i] == " " || c[i] == "-" || c[i] == "/" { i += 1 }
             guard i < c.count, c[i] == ":", i - keyStart >= 2 else { skipToNextComma(); continue }
-            let key = String(c[keyStart..<i]).trimmingSpaces
+            let key = String(c[keyStart..<i]).trimmingWhitespaceAndNUL
             i += 1
             while i < c.count, c[i] == " " { i += 1 }
             var value = ""
@@ -98,7 +98,7 @@ struct A1111Parameters: Equatable {
             } else {
                 let start = i
                 while i < c.count, c[i] != "," { i += 1 }
-                value = String(c[start..<i]).trimmingSpaces
+                value = String(c[start..<i]).trimmingWhitespaceAndNUL
                 i += 1
             }
             out.append(Setting(key: key, value: value))

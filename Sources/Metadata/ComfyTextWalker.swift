@@ -38,7 +38,7 @@ struct ComfyTextWalker {
 
     /// Text of a literal or linked input.
     private mutating func texts(of value: JSONValue?, _ side: ComfyGraph.Side) -> [String] {
-        if let s = value?.string { return s.trimmingSpaces.isEmpty ? [] : [s] }
+        if let s = value?.string { return s.trimmingWhitespaceAndNUL.isEmpty ? [] : [s] }
         if let l = ComfyGraph.link(value) { return texts(l, side) }
         return []
     }
@@ -121,7 +121,7 @@ struct ComfyTextWalker {
         guard let v else { return nil }
         switch v {
         case .number, .bool: return v
-        case .string(let s): return Double(s.trimmingSpaces) != nil ? v : nil
+        case .string(let s): return Double(s.trimmingWhitespaceAndNUL) != nil ? v : nil
         default: break
         }
         guard depth < 8, let l = ComfyGraph.link(v), let n = graph.nodes[l.id] else { return nil }

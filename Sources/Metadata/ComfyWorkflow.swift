@@ -101,7 +101,7 @@ struct ComfyWorkflow {
                 if !t.isEmpty { return t }
             }
         }
-        let strings = n.widgets.compactMap(\.string).filter { !$0.trimmingSpaces.isEmpty }
+        let strings = n.widgets.compactMap(\.string).filter { !$0.trimmingWhitespaceAndNUL.isEmpty }
         if n.type.contains("TextEncode") {
             var distinct: [String] = []
             for s in strings where !distinct.contains(s) { distinct.append(s) }

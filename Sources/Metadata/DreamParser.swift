@@ -5,7 +5,7 @@
 /// given as the negative prompt.
 enum DreamParser {
     static func parse(_ text: String) -> GenerationMetadata? {
-        let t = text.trimmingSpaces
+        let t = text.trimmingWhitespaceAndNUL
         guard !t.isEmpty else { return nil }
         var prompt: String
         var rest: Substring
@@ -39,7 +39,7 @@ enum DreamParser {
             prompt = String(t[..<cut])
             rest = t[cut...]
         }
-        prompt = prompt.trimmingSpaces
+        prompt = prompt.trimmingWhitespaceAndNUL
         var m = GenerationMetadata(prompt: prompt, source: "invokeai", raw: text)
         let words = rest.split(whereSeparator: { $0.isWhitespace })
         var k = 0
@@ -74,7 +74,7 @@ enum DreamParser {
             if ch == "[" { if depth > 0 { current.append(ch) }; depth += 1 }
             else if ch == "]", depth > 0 {
                 depth -= 1
-                if depth == 0 { if !current.trimmingSpaces.isEmpty { out.append(current.trimmingSpaces) }; current = "" }
+                if depth == 0 { if !current.trimmingWhitespaceAndNUL.isEmpty { out.append(current.trimmingWhitespaceAndNUL) }; current = "" }
                 else { current.append(ch) }
             } else if depth > 0 { current.append(ch) }
         }

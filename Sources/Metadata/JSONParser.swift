@@ -21,7 +21,7 @@ struct JSONParser {
 
     /// Parses `text` when it looks like a JSON object; nil when it is not JSON.
     static func object(_ text: String) throws(MetadataError) -> JSONObject? {
-        guard text.trimmingSpaces.hasPrefix("{") else { return nil }
+        guard text.trimmingWhitespaceAndNUL.hasPrefix("{") else { return nil }
         return try parse(text).object
     }
 

@@ -19,7 +19,7 @@ indirect enum JSONValue: Equatable, Sendable {
     var double: Double? {
         switch self {
         case .number(let n): return Double(n)
-        case .string(let s): return Double(s.trimmingSpaces)
+        case .string(let s): return Double(s.trimmingWhitespaceAndNUL)
         default: return nil
         }
     }
@@ -28,7 +28,7 @@ indirect enum JSONValue: Equatable, Sendable {
     var int: Int? {
         switch self {
         case .number(let n), .string(let n):
-            let t = n.trimmingSpaces
+            let t = n.trimmingWhitespaceAndNUL
             if let i = Int(t) { return i }
             if let d = Double(t), d.rounded() == d, abs(d) < 9.0e18 { return Int(d) }
             return nil
@@ -40,7 +40,7 @@ indirect enum JSONValue: Equatable, Sendable {
     var uint64: UInt64? {
         switch self {
         case .number(let n), .string(let n):
-            let t = n.trimmingSpaces
+            let t = n.trimmingWhitespaceAndNUL
             if let u = UInt64(t) { return u }
             if let d = Double(t), d >= 0, d.rounded() == d, d < 1.8e19 { return UInt64(d) }
             return nil
@@ -92,7 +92,9 @@ struct JSONObject: Equatable, Sendable {
 }
 
 extension String {
-    var trimmingSpaces: String {
+    /// Without leading and trailing whitespace (newlines included) and NUL
+    /// bytes, which writers of metadata chunks leave around their text.
+    var trimmingWhitespaceAndNUL: String {
         var s = Substring(self)
         while let f = s.first, f.isWhitespace || f == "\0" { s.removeFirst() }
         while let l = s.last, l.isWhitespace || l == "\0" { s.removeLast() }

@@ -22,7 +22,7 @@ struct MetadataInterpreter {
         var i = MetadataInterpreter(all: entries)
         i.run(entries)
         problems += i.problems
-        return i.best()
+        return i.best()?.bounded()
     }
 
     private init(all: [MetadataEntry]) { self.all = all }
@@ -92,7 +92,7 @@ struct MetadataInterpreter {
 
     /// PNG "prompt": a ComfyUI API graph, or (Easy Diffusion and the like) plain text.
     private mutating func prompt(_ e: MetadataEntry) {
-        guard e.text.trimmingSpaces.hasPrefix("{") else {
+        guard e.text.trimmingWhitespaceAndNUL.hasPrefix("{") else {
             // Plain text beside other plain entries: read them all as named parameters.
             var o = JSONObject()
             for x in all { o.set(x.key, .string(x.text)) }
@@ -113,7 +113,7 @@ struct MetadataInterpreter {
     /// Free text that may be A1111 parameters, a JSON document of any known
     /// kind, or ComfyUI's "prompt:{...}" / "workflow:{...}" in EXIF fields.
     private mutating func text(_ e: MetadataEntry, rank: Int) {
-        var body = Substring(e.text.trimmingSpaces)
+        var body = Substring(e.text.trimmingWhitespaceAndNUL)
         var comfyKind: String?
         for kind in ["prompt", "workflow"] where body.prefix(8).lowercased().hasPrefix(kind) {
             let rest = body.dropFirst(kind.count).drop { $0 == " " }
@@ -166,7 +166,7 @@ struct MetadataInterpreter {
         let chunkKeys = ["Comment", "Description", "Software", "Source", "Title", "parameters", "workflow"]
         let nested = o.entries.compactMap { k, v in v.string.map { MetadataEntry(key: k, text: $0, origin: e.origin) } }
         let isChunkDictionary = nested.contains {
-            chunkKeys.contains($0.key) || ($0.key == "prompt" && $0.text.trimmingSpaces.hasPrefix("{"))
+            chunkKeys.contains($0.key) || ($0.key == "prompt" && $0.text.trimmingWhitespaceAndNUL.hasPrefix("{"))
         }
         if depth < 2, isChunkDictionary, nested.count >= 2 {
             var inner = MetadataInterpreter(all: nested)
@@ -190,7 +190,7 @@ struct MetadataInterpreter {
         var m = o.map { JSONParameters.map($0, source: "novelai", raw: comment) }
             ?? GenerationMetadata(source: "novelai", raw: comment)
         let description = value("Description").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\0")) }
-        m.prompt = description.flatMap { $0.trimmingSpaces.isEmpty ? nil : $0 } ?? m.prompt
+        m.prompt = description.flatMap { $0.trimmingWhitespaceAndNUL.isEmpty ? nil : $0 } ?? m.prompt
             ?? JSONParameters.novelAIBaseCaption(o?["v4_prompt"])
         m.negativePrompt = m.negativePrompt ?? JSONParameters.novelAIBaseCaption(o?["v4_negative_prompt"])
         m.sampler = o?["sampler"]?.string ?? m.sampler

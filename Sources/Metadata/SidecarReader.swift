@@ -1,5 +1,6 @@
 import Foundation
 import RevsdSystem
+import Synchronization
 
 /// Metadata kept beside an image rather than in it: a DiffusionDB part file
 /// (part-000001.json: {"image.webp": {"p": prompt, "se": seed, "c": cfg,
@@ -10,8 +11,8 @@ enum SidecarReader {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         let name = url.lastPathComponent
-        if let m = diffusionDB(folder: folder, imageName: name) { return m }
-        return caption(url.deletingPathExtension().appendingPathExtension("txt").path)
+        if let m = diffusionDB(folder: folder, imageName: name) { return m.bounded() }
+        return caption(url.deletingPathExtension().appendingPathExtension("txt").path)?.bounded()
     }
 
     /// "part-" digits ".json"
@@ -44,7 +45,7 @@ enum SidecarReader {
         guard let size = Syscalls.fileSize(path), size <= MetadataLimits.captionBytes,
               let bytes = try? Syscalls.readFile(path, limit: MetadataLimits.captionBytes) else { return nil }
         let text = TextDecoding.utf8OrLatin1(bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes)
-        let trimmed = text.trimmingSpaces
+        let trimmed = text.trimmingWhitespaceAndNUL
         guard !trimmed.isEmpty else { return nil }
         var m = A1111Parameters.parse(trimmed)?.metadata(raw: text, source: "caption-txt")
             ?? GenerationMetadata(prompt: trimmed, source: "caption-txt", raw: text)
@@ -55,23 +56,27 @@ enum SidecarReader {
 
 /// The last DiffusionDB part file parsed, kept while its size and modification
 /// time stay the same: a folder of a thousand images shares one part file.
-final class DiffusionDBCache: @unchecked Sendable {
+final class DiffusionDBCache: Sendable {
     static let shared = DiffusionDBCache()
-    private let lock = NSLock()
-    private var key: (path: String, size: Int, modified: Date)?
-    private var cached: JSONObject?
+    private struct Entry {
+        var key: (path: String, size: Int, modified: Date)?
+        var table: JSONObject?
+    }
+    /// Held while a part file is read and parsed: workers asking for the same
+    /// file wait for the one parse instead of each doing it.
+    private let entry = Mutex(Entry())
 
     func table(at path: String) -> JSONObject? {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
               let size = (attributes[.size] as? NSNumber)?.intValue, size <= MetadataLimits.diffusionDBBytes,
               let modified = attributes[.modificationDate] as? Date else { return nil }
-        lock.lock()
-        defer { lock.unlock() }
-        if let k = key, k.path == path, k.size == size, k.modified == modified { return cached }
-        guard let bytes = try? Syscalls.readFile(path, limit: MetadataLimits.diffusionDBBytes),
-              let table = try? JSONParser.object(String(decoding: bytes, as: UTF8.self)) else { return nil }
-        key = (path, size, modified)
-        cached = table
-        return table
+        return entry.withLock { e -> JSONObject? in
+            if let k = e.key, k.path == path, k.size == size, k.modified == modified { return e.table }
+            guard let bytes = try? Syscalls.readFile(path, limit: MetadataLimits.diffusionDBBytes),
+                  let table = try? JSONParser.object(String(decoding: bytes, as: UTF8.self)) else { return nil }
+            e.key = (path, size, modified)
+            e.table = table
+            return table
+        }
     }
 }

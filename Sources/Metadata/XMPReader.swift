@@ -26,7 +26,7 @@ enum XMPReader {
                    let liEnd = inner[liGT...].range(of: "</rdf:li>") {
                     inner = inner[inner.index(after: liGT)..<liEnd.lowerBound]
                 }
-                return TextDecoding.xmlUnescape(String(inner)).trimmingSpaces
+                return TextDecoding.xmlUnescape(String(inner)).trimmingWhitespaceAndNUL
             }
         }
         for quote in ["\"", "'"] {

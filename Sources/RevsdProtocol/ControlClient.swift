@@ -16,46 +16,68 @@ public struct ControlClient: Sendable {
 
     public enum Failure: Error, CustomStringConvertible {
         case notRunning(String, String)
+        /// The socket is there but this user may not open it (EACCES).
+        case permissionDenied(String)
         case io(String)
         case daemon(ControlError)
         public var description: String {
             switch self {
             case let .notRunning(path, why): return "\(path): revsdd is not running (\(why)); start it with `systemctl start revsdd` or `revsdd`"
+            case let .permissionDenied(path):
+                return "permission denied on the socket \(path): join group revsd (sudo usermod -aG revsd $USER, then log in again) or run revsdctl as root or as the daemon's user"
             case let .io(message): return message
             case let .daemon(e): return e.message
             }
         }
+
+        /// What a failed connect(2) means to the user: EACCES (on the
+        /// socket or a folder above it) is a permission to ask for, not a
+        /// daemon to start; anything else (ENOENT, ECONNREFUSED…) is a
+        /// daemon that is not running.
+        public static func connecting(to path: String, _ error: SystemError) -> Failure {
+            error.errno == EACCES || error.errno == EPERM ? .permissionDenied(path) : .notRunning(path, error.reason)
+        }
     }
 
-    /// Sends `request` (and `fd` with it, by SCM_RIGHTS) and returns `result`.
-    public func call(_ request: [String: Any], passing fd: Int32? = nil) throws(Failure) -> [String: Any] {
+    /// Sends `request` (and `fd` with it, by SCM_RIGHTS) and returns its result.
+    public func call<R: ControlRequest>(_ request: R, passing fd: Int32? = nil) throws(Failure) -> R.Result {
+        let line: [UInt8]
+        do { line = try ControlFraming.requestLine(request) } catch {
+            throw .io("cannot encode the '\(R.operation.rawValue)' request: \(error)")
+        }
+        let reply = try exchange(line, passing: fd)
+        let response: ControlResponse<R.Result>
+        do { response = try ControlFraming.decodeResponse(reply, as: R.Result.self) } catch {
+            throw .io("\(socketPath): unreadable answer to '\(R.operation.rawValue)': \(error)")
+        }
+        switch response.outcome {
+        case let .success(result): return result
+        case let .failure(e): throw .daemon(e)
+        }
+    }
+
+    /// Sends one request line (ended by a newline) and returns the answer
+    /// line, without its newline: for clients that build their own JSON.
+    public func exchange(_ line: [UInt8], passing fd: Int32? = nil) throws(Failure) -> [UInt8] {
         let c: UnixSocket
         do { c = try UnixSocket.connect(path: socketPath, timeout: timeout) } catch {
-            throw .notRunning(socketPath, String(cString: strerror(error.errno)))
+            throw .connecting(to: socketPath, error)
         }
         defer { c.close() }
-        var body = request
-        body["v"] = ControlFraming.protocolVersion
-        do { try c.send(ControlFraming.line(body), passing: fd) } catch {
-            throw .io("\(socketPath): cannot send the request: \(String(cString: strerror(error.errno)))")
+        do { try c.send(line, passing: fd) } catch {
+            throw .io("\(socketPath): cannot send the request: \(error.reason)")
         }
         var reply: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         var ignored: [Int32] = []
-        while !reply.contains(0x0A) {
+        defer { for fd in ignored { Syscalls.close(fd) } }
+        while true {
+            if let nl = reply.firstIndex(of: 0x0A) { return Array(reply[..<nl]) }
             guard let n = try? c.receive(into: &chunk, descriptors: &ignored), n > 0 else {
                 throw .io("\(socketPath): revsdd closed the connection without an answer")
             }
             reply += chunk[0..<n]
             if reply.count > 256 << 20 { throw .io("\(socketPath): answer too large") }
         }
-        for fd in ignored { Syscalls.close(fd) }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(reply[..<reply.firstIndex(of: 0x0A)!])) as? [String: Any] else {
-            throw .io("\(socketPath): unreadable answer")
-        }
-        if object["ok"] as? Bool == true { return object["result"] as? [String: Any] ?? [:] }
-        let e = object["error"] as? [String: Any]
-        throw .daemon(ControlError(ControlError.Code(rawValue: e?["code"] as? String ?? "") ?? .internalError,
-                                   e?["message"] as? String ?? "revsdd reported an error"))
     }
 }

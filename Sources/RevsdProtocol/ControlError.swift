@@ -1,7 +1,7 @@
 /// The only error that crosses the control socket: a stable code for
-/// scripts and one line for people.
-public struct ControlError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
+/// scripts and one line for people. On the wire: `{"code", "message"}`.
+public struct ControlError: Error, Equatable, Sendable, CustomStringConvertible, Codable {
+    public enum Code: String, Sendable, Codable, CaseIterable {
         case badRequest = "bad_request"
         case tooLarge = "too_large"
         case unsupportedVersion = "unsupported_version"
@@ -19,5 +19,13 @@ public struct ControlError: Error, Equatable, Sendable, CustomStringConvertible 
 
     public var description: String { message }
 
-    public var json: [String: Any] { ["code": code.rawValue, "message": message] }
+    enum CodingKeys: String, CodingKey { case code, message }
+
+    /// A code this client does not know (a newer daemon) reads as `internal`,
+    /// so the message still reaches the user.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        code = Code(rawValue: try c.decode(String.self, forKey: .code)) ?? .internalError
+        message = try c.decode(String.self, forKey: .message)
+    }
 }

@@ -12,7 +12,15 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
         self.call = call; self.path = path; self.errno = errno
     }
 
+    /// What errno says, in words ("No such file or directory").
+    public var reason: String { Self.describe(errno) }
+
     public var description: String {
-        "\(path): \(call) failed: \(String(cString: strerror(errno)))"
+        "\(path): \(call) failed: \(reason)"
+    }
+
+    /// strerror(3), wrapped once.
+    public static func describe(_ errno: Int32) -> String {
+        String(cString: strerror(errno))
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Lines of a text file (or standard input for "-"), one text per line.
-/// A trailing newline does not make an extra, empty text; CRLF is accepted.
+/// "\n", "\r\n" and a lone "\r" each end a line; a trailing line break
+/// does not make an extra, empty text.
 public enum TextInput {
     public static func lines(of path: String) throws -> [String] {
         let data: Data
@@ -13,16 +14,27 @@ public enum TextInput {
         guard let text = String(data: data, encoding: .utf8) else {
             throw TextInputError.notUTF8(path: path == "-" ? "<stdin>" : path)
         }
-        return split(text)
+        return split(text).map(String.init)
     }
 
-    public static func split(_ text: String) -> [String] {
-        // Split scalars, not Characters: "\r\n" is one Character in Swift.
-        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-            let body = line.last == "\r" ? line.dropLast() : line[...]
-            return String(String.UnicodeScalarView(body))
+    /// The lines of `text`, without their line breaks: "\n", "\r\n" and a
+    /// lone "\r" each end one. The one line splitter of revsd (configuration,
+    /// corpora, lists, metadata); the tokenizers keep Hugging Face's rules.
+    /// Splits the UTF-8 bytes, not Characters: "\r\n" is one Character in
+    /// Swift, so a split on Character "\n" never sees a CRLF line end.
+    public static func split(_ text: String) -> [Substring] {
+        let bytes = text.utf8
+        var lines: [Substring] = []
+        var start = bytes.startIndex, i = start
+        while i != bytes.endIndex {
+            let b = bytes[i]
+            guard b == UInt8(ascii: "\n") || b == UInt8(ascii: "\r") else { i = bytes.index(after: i); continue }
+            lines.append(Substring(bytes[start..<i]))
+            i = bytes.index(after: i)
+            if b == UInt8(ascii: "\r"), i != bytes.endIndex, bytes[i] == UInt8(ascii: "\n") { i = bytes.index(after: i) }
+            start = i
         }
-        if lines.last == "" { lines.removeLast() }
+        if start != bytes.endIndex { lines.append(Substring(bytes[start...])) }
         return lines
     }
 }

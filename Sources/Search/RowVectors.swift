@@ -150,6 +150,18 @@ final class RowVectors {
         }
     }
 
+    /// What a row set to `v` (dimension values) would decode to now: `v`
+    /// while exact, else its precise codes decoded (for checks).
+    func held(_ v: [Float]) -> [Float] {
+        guard let precise else { return v }
+        let one = PreciseCodes(dimension: dimension, mean: Array(precise.mean.prefix(dimension)))
+        one.reserve(1)
+        var out = [Float](repeating: 0, count: dimension)
+        v.withUnsafeBufferPointer { one.set(0, $0.baseAddress!) }
+        out.withUnsafeMutableBufferPointer { one.decode(0, into: $0.baseAddress!) }
+        return out
+    }
+
     private func grown(_ old: Int, to needed: Int) -> Int { max(needed, old + old / 2, 1024) }
 
     private func reserve(_ rows: Int) {

@@ -1,30 +1,47 @@
 import Foundation
 import Inference
+import Synchronization
 
-/// The vectors search ranks, kept in memory in one contiguous (rows, d)
-/// matrix in sync with the database: every image's predicted prompt
-/// embedding and, where the file carries its prompt, that prompt's
-/// embedding. A query is one matrix-vector product through BLAS, a scatter
-/// of the row scores to their images (an image scores its best row), and a
-/// bounded top-k: an exact scan, no approximation, no hashing per row.
-/// From `approximateAbove` rows on (50,000: a 2 GB float32 matrix at a
-/// million images does not fit, nor does its 238 ms scan), the rows are held
-/// as codes and searched in two passes (`RowVectors`, ApproximateScan.swift).
-public final class SearchIndex: @unchecked Sendable {
+/// The vectors search ranks, kept in memory in sync with the database:
+/// every image's predicted prompt embedding and, where the file carries its
+/// prompt, that prompt's embedding. Below `approximateAbove` rows, one
+/// contiguous (rows, d) float32 matrix: a query is one matrix-vector product
+/// through BLAS, a scatter of the row scores to their images (an image
+/// scores its best row), and a bounded top-k, an exact scan. From
+/// `approximateAbove` rows on (50,000: a 2 GB float32 matrix at a million
+/// images does not fit, nor does its 238 ms scan), the rows are held as
+/// codes and searched in two passes (`RowVectors`, ApproximateScan.swift).
+/// Every change (set, remove, replace, load) updates the codes with the rows.
+public final class SearchIndex: Sendable {
     public let dimension: Int
-    let lock = NSLock()
-    /// The rows' vectors: float32 while small, codes when large.
-    let vectors: RowVectors
-    var rowCount = 0
-    /// Which image slot each row belongs to, and its (slot, kind) key.
-    var rowOwner: [Int32] = []
-    var rowKind: [RowKind] = []
-    /// Images by dense slot; slot lookup by id; rows of each slot.
-    var slotIDs: [Int64] = []
-    var slotOf: [Int64: Int] = [:]
-    var rowsOfSlot: [SlotRows] = []
-    var slotScores: [Float] = []
-    var rowScores: [Float] = []
+    /// Everything below, behind one lock: queries (from control threads) and
+    /// updates (from the store's change feed) never see half a change.
+    let rows: Mutex<Rows>
+
+    /// The matrix and its bookkeeping, reached only through the mutex. The
+    /// vectors (float32 or codes) live in `vectors`, which is not
+    /// thread-safe: the mutex guards it.
+    struct Rows: ~Copyable {
+        typealias RowKind = SearchIndex.RowKind
+        let dimension: Int
+        /// The rows' vectors: float32 while small, codes when large.
+        let vectors: RowVectors
+        var rowCount = 0
+        /// Which image slot each row belongs to, and its (slot, kind) key.
+        var rowOwner: [Int32] = []
+        var rowKind: [RowKind] = []
+        /// Images by dense slot; slot lookup by id; rows of each slot.
+        var slotIDs: [Int64] = []
+        var slotOf: [Int64: Int] = [:]
+        var rowsOfSlot: [SlotRows] = []
+        var slotScores: [Float] = []
+        var rowScores: [Float] = []
+
+        init(dimension: Int, approximateAbove: Int) {
+            self.dimension = dimension
+            vectors = RowVectors(dimension: dimension, approximateAbove: approximateAbove)
+        }
+    }
 
     public convenience init(dimension: Int = 384) { self.init(dimension: dimension, approximateAbove: 50_000) }
 
@@ -32,7 +49,7 @@ public final class SearchIndex: @unchecked Sendable {
     /// (`Int.max`: always float32 and exact, 1,536 B a row).
     public init(dimension: Int, approximateAbove: Int) {
         self.dimension = dimension
-        vectors = RowVectors(dimension: dimension, approximateAbove: approximateAbove)
+        rows = Mutex(Rows(dimension: dimension, approximateAbove: approximateAbove))
     }
 
     /// Which of an image's vectors a row holds: an image has at most one of each.
@@ -60,93 +77,23 @@ public final class SearchIndex: @unchecked Sendable {
     public func load(ids: [Int64], vectors matrix: [Float], kind: RowKind) {
         precondition(matrix.count == ids.count * dimension, "load: \(matrix.count) values for \(ids.count) rows of \(dimension)")
         guard !ids.isEmpty else { return }
-        lock.withLock {
-            var appended: [Int] = [], replaced: [(row: Int, source: Int)] = []
-            for (i, id) in ids.enumerated() {
-                let slot: Int
-                if let s = slotOf[id] { slot = s } else {
-                    slot = slotIDs.count
-                    slotIDs.append(id); slotOf[id] = slot; rowsOfSlot.append([])
-                }
-                if let r = rowsOfSlot[slot].first(where: { rowKind[$0] == kind }) { replaced.append((r, i)); continue }
-                rowsOfSlot[slot].append(rowCount)
-                rowCount += 1
-                rowOwner.append(Int32(slot)); rowKind.append(kind)
-                appended.append(i)
-            }
-            matrix.withUnsafeBufferPointer { m in
-                let d = dimension, base = m.baseAddress!
-                if appended.count == ids.count {
-                    vectors.append(base, rows: ids.count)
-                } else {
-                    var rows = [Float](); rows.reserveCapacity(appended.count * d)
-                    for i in appended { rows += m[(i * d)..<(i * d + d)] }
-                    rows.withUnsafeBufferPointer { vectors.append($0.baseAddress!, rows: appended.count) }
-                }
-                // After the appends: a repeated id replaces the row it added.
-                for (row, i) in replaced { vectors.replace(row, with: base + i * d) }
-            }
-        }
+        rows.withLock { $0.load(ids: ids, vectors: matrix, kind: kind) }
     }
 
-    public var count: Int { lock.withLock { slotIDs.count } }
+    public var count: Int { rows.withLock { $0.slotIDs.count } }
 
     public func set(_ id: Int64, kind: RowKind, vector: [Float]) {
         guard vector.count == dimension else { return }
-        lock.withLock {
-            let slot: Int
-            if let s = slotOf[id] { slot = s } else {
-                slot = slotIDs.count
-                slotIDs.append(id); slotOf[id] = slot; rowsOfSlot.append([])
-            }
-            vector.withUnsafeBufferPointer { v in
-                if let r = rowsOfSlot[slot].first(where: { rowKind[$0] == kind }) { vectors.replace(r, with: v.baseAddress!) } else {
-                    rowsOfSlot[slot].append(rowCount)
-                    rowCount += 1
-                    rowOwner.append(Int32(slot)); rowKind.append(kind)
-                    vectors.append(v.baseAddress!, rows: 1)
-                }
-            }
-        }
+        rows.withLock { $0.set(id, kind: kind, vector: vector) }
     }
 
     public func remove(_ id: Int64) {
-        lock.withLock {
-            guard let slot = slotOf.removeValue(forKey: id) else { return }
-            // Drop its rows, highest first, each replaced by the last row.
-            for row in rowsOfSlot[slot].sorted(by: >) { removeRow(row) }
-            // Move the last slot into the hole.
-            let last = slotIDs.count - 1
-            if slot != last {
-                slotIDs[slot] = slotIDs[last]
-                rowsOfSlot[slot] = rowsOfSlot[last]
-                slotOf[slotIDs[slot]] = slot
-                for r in rowsOfSlot[slot] { rowOwner[r] = Int32(slot) }
-            }
-            slotIDs.removeLast(); rowsOfSlot.removeLast()
-        }
+        rows.withLock { $0.remove(id) }
     }
 
-    /// Removes one row (lock held): the last row moves into its place.
-    private func removeRow(_ row: Int) {
-        let last = rowCount - 1
-        let owner = Int(rowOwner[row])
-        rowsOfSlot[owner].removeAll { $0 == row }
-        vectors.removeByMovingLast(into: row)
-        if row != last {
-            let movedOwner = Int(rowOwner[last])
-            rowOwner[row] = rowOwner[last]; rowKind[row] = rowKind[last]
-            if let i = rowsOfSlot[movedOwner].firstIndex(of: last) { rowsOfSlot[movedOwner][i] = row }
-        }
-        rowOwner.removeLast(); rowKind.removeLast()
-        rowCount -= 1
-    }
-
+    /// Empty, and exact again (the codes and their axes go).
     public func removeAll() {
-        lock.withLock {
-            rowCount = 0; rowOwner = []; rowKind = []; slotIDs = []; slotOf = [:]; rowsOfSlot = []
-            vectors.removeAll()
-        }
+        rows.withLock { $0.removeAll() }
     }
 
     /// Best `k` images for a unit query vector, best first; `allowed`
@@ -154,50 +101,54 @@ public final class SearchIndex: @unchecked Sendable {
     public func search(_ query: [Float], k: Int, allowed: Set<Int64>? = nil) -> [(id: Int64, score: Float)] {
         precondition(query.count == dimension)
         guard k > 0 else { return [] }
-        return lock.withLock { () -> [(id: Int64, score: Float)] in
-            let n = rowCount, d = dimension
-            guard n > 0 else { return [] }
-            if vectors.isApproximate {
-                return vectors.approximateSearch(query, k: k, allowed: allowed, owners: rowOwner, slotIDs: slotIDs,
-                                                 slotOf: slotOf, rowsOfSlot: rowsOfSlot)
-            }
-            if rowScores.count < n { rowScores = [Float](repeating: 0, count: max(n, rowScores.count * 2)) }
-            if slotScores.count < slotIDs.count { slotScores = [Float](repeating: 0, count: max(slotIDs.count, slotScores.count * 2)) }
-            let base = UnsafePointer(vectors.exact)
-            query.withUnsafeBufferPointer { qp in
-                rowScores.withUnsafeMutableBufferPointer { out in
-                    let o = out.baseAddress!, qv = qp.baseAddress!
-                    // Memory-bound: split the rows over the cores.
-                    Parallel.forEachChunk(n, minChunk: 4096) { rows in
-                        BLAS.gemm(MatrixRef(base + rows.lowerBound * d, rows: rows.count, cols: d),
-                                  MatrixRef(qv, rows: 1, cols: d), transposeB: true,
-                                  MutableMatrixRef(o + rows.lowerBound, rows: rows.count, cols: 1), parallel: false)
-                    }
-                }
-            }
-            let slots = slotIDs.count
-            for s in 0..<slots { slotScores[s] = -.infinity }
-            for r in 0..<n {
-                let s = Int(rowOwner[r])
-                if rowScores[r] > slotScores[s] { slotScores[s] = rowScores[r] }
-            }
-            var best: [(id: Int64, score: Float)] = []
-            best.reserveCapacity(k + 1)
-            for s in 0..<slots {
-                let score = slotScores[s]
-                if best.count == k, score < best[k - 1].score { continue }
-                let id = slotIDs[s]
-                if let allowed, !allowed.contains(id) { continue }
-                if best.count == k, score == best[k - 1].score, id > best[k - 1].id { continue }
-                var lo = 0, hi = best.count
-                while lo < hi {
-                    let mid = (lo + hi) / 2
-                    if best[mid].score > score || (best[mid].score == score && best[mid].id < id) { lo = mid + 1 } else { hi = mid }
-                }
-                best.insert((id, score), at: lo)
-                if best.count > k { best.removeLast() }
-            }
-            return best
+        return rows.withLock { $0.search(query, k: k, allowed: allowed) }
+    }
+}
+
+extension SearchIndex.Rows {
+    mutating func search(_ query: [Float], k: Int, allowed: Set<Int64>?) -> [(id: Int64, score: Float)] {
+        let n = rowCount, d = dimension
+        guard n > 0 else { return [] }
+        if vectors.isApproximate {
+            return vectors.approximateSearch(query, k: k, allowed: allowed, owners: rowOwner, slotIDs: slotIDs,
+                                             slotOf: slotOf, rowsOfSlot: rowsOfSlot)
         }
+        if rowScores.count < n { rowScores = [Float](repeating: 0, count: max(n, rowScores.count * 2)) }
+        if slotScores.count < slotIDs.count { slotScores = [Float](repeating: 0, count: max(slotIDs.count, slotScores.count * 2)) }
+        let base = UnsafePointer(vectors.exact)
+        query.withUnsafeBufferPointer { qp in
+            rowScores.withUnsafeMutableBufferPointer { out in
+                let o = out.baseAddress!, qv = qp.baseAddress!
+                // Memory-bound: split the rows over the cores.
+                Parallel.forEachChunk(n, minChunk: 4096) { rows in
+                    BLAS.gemm(MatrixRef(base + rows.lowerBound * d, rows: rows.count, cols: d),
+                              MatrixRef(qv, rows: 1, cols: d), transposeB: true,
+                              MutableMatrixRef(o + rows.lowerBound, rows: rows.count, cols: 1), parallel: false)
+                }
+            }
+        }
+        let slots = slotIDs.count
+        for s in 0..<slots { slotScores[s] = -.infinity }
+        for r in 0..<n {
+            let s = Int(rowOwner[r])
+            if rowScores[r] > slotScores[s] { slotScores[s] = rowScores[r] }
+        }
+        var best: [(id: Int64, score: Float)] = []
+        best.reserveCapacity(k + 1)
+        for s in 0..<slots {
+            let score = slotScores[s]
+            if best.count == k, score < best[k - 1].score { continue }
+            let id = slotIDs[s]
+            if let allowed, !allowed.contains(id) { continue }
+            if best.count == k, score == best[k - 1].score, id > best[k - 1].id { continue }
+            var lo = 0, hi = best.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if best[mid].score > score || (best[mid].score == score && best[mid].id < id) { lo = mid + 1 } else { hi = mid }
+            }
+            best.insert((id, score), at: lo)
+            if best.count > k { best.removeLast() }
+        }
+        return best
     }
 }

@@ -110,6 +110,11 @@ public struct Job: Sendable, Equatable {
     public var path: String
     public var reason: String
     public var attempts: Int
+
+    /// The reason of a `reindex` job: the file is analysed again even when
+    /// unchanged or a copy of indexed content.
+    public static let reindexReason = "reindex"
+    public var isReindex: Bool { reason == Self.reindexReason }
 }
 
 /// Counts for `status`.

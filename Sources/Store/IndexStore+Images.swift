@@ -75,8 +75,8 @@ extension IndexStore {
             var out: [String: (Int64, Int64)] = [:]
             let rows: [Row]
             if let root {
-                rows = try Row.fetchAll(db, sql: "SELECT path, size, mtimeNs FROM image WHERE path = ? OR substr(path, 1, ?) = ?",
-                                        arguments: [root, root.count + 1, root + "/"])
+                let scope = PathScope.sameOrInside(root)
+                rows = try Row.fetchAll(db, sql: "SELECT path, size, mtimeNs FROM image WHERE " + scope.sql, arguments: scope.statementArguments)
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT path, size, mtimeNs FROM image")
             }
@@ -85,13 +85,11 @@ extension IndexStore {
         }
     }
 
-    public func counts() throws -> IndexCounts {
+    /// Files recorded failed, most recent first (`limit` from `offset`).
+    public func failedImages(limit: Int, offset: Int = 0) throws -> [ImageRecord] {
         try read { db in
-            IndexCounts(
-                indexed: try Int.fetchOne(db, sql: "SELECT count(*) FROM image WHERE status = 'indexed'") ?? 0,
-                failed: try Int.fetchOne(db, sql: "SELECT count(*) FROM image WHERE status = 'failed'") ?? 0,
-                queued: try Int.fetchOne(db, sql: "SELECT count(*) FROM job") ?? 0,
-                withPrompt: try Int.fetchOne(db, sql: "SELECT count(*) FROM image WHERE prompt IS NOT NULL") ?? 0)
+            try Row.fetchAll(db, sql: "SELECT * FROM image WHERE status = 'failed' ORDER BY indexedAt DESC, id DESC LIMIT ? OFFSET ?",
+                             arguments: [limit, offset]).map(Self.record)
         }
     }
 
@@ -112,7 +110,7 @@ extension IndexStore {
     public func store(_ f: IndexedFile, completing job: Job? = nil) throws -> Int64 {
         try write { db in
             let id = try Self.upsert(f, db)
-            if let job { try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id]) }
+            if let job { try Self.complete(jobID: job.id, db) }
             return id
         }
     }
@@ -125,22 +123,23 @@ extension IndexStore {
             var ids: [Int64] = []
             for (f, job) in batch {
                 ids.append(try Self.upsert(f, db))
-                try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id])
+                try Self.complete(jobID: job.id, db)
             }
             return ids
         }
     }
 
-    /// Drops a job whose file needs no work (unchanged, or gone).
+    /// Drops a job whose file needs no work (unchanged, or gone), unless the
+    /// file changed meanwhile (see `complete`).
     public func finish(_ job: Job) throws {
-        try write { db in try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id]) }
+        try write { db in try Self.complete(jobID: job.id, db) }
     }
 
     /// Image ids at `path` or under it (for a folder).
     public func imageIDs(under path: String) throws -> [Int64] {
         try read { db in
-            try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE path = ? OR substr(path, 1, ?) = ?",
-                               arguments: [path, path.count + 1, path + "/"])
+            let scope = PathScope.sameOrInside(path)
+            return try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE " + scope.sql, arguments: scope.statementArguments)
         }
     }
 
@@ -158,12 +157,20 @@ extension IndexStore {
                 status = excluded.status, error = excluded.error, metadataJSON = excluded.metadataJSON,
                 prompt = excluded.prompt, negativePrompt = excluded.negativePrompt, source = excluded.source,
                 caption = excluded.caption, keywordsJSON = excluded.keywordsJSON, indexedAt = excluded.indexedAt,
-                alignment = NULL, tier = NULL
+                alignment = CASE WHEN contentHash IS excluded.contentHash AND prompt IS excluded.prompt THEN alignment END,
+                tier = CASE WHEN contentHash IS excluded.contentHash AND prompt IS excluded.prompt THEN tier END
             """, arguments: [f.path, f.contentHash, f.size, f.mtimeNs, f.width, f.height, f.format,
                              f.error == nil ? "indexed" : "failed", f.error, metadataJSON, prompt,
                              f.metadata?.negativePrompt, f.metadata?.source, f.caption, keywordsJSON,
                              Date().timeIntervalSince1970])
         let id = try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE path = ?", arguments: [f.path])!
+        // Identical content is one example: a copy takes the alignment and
+        // tier its twin was scored with (the same file content and prompt).
+        try db.execute(sql: """
+            UPDATE image SET (alignment, tier) = (SELECT j.alignment, j.tier FROM image j
+                WHERE j.contentHash = image.contentHash AND j.prompt IS image.prompt AND j.id != image.id AND j.alignment IS NOT NULL LIMIT 1)
+            WHERE id = ? AND alignment IS NULL AND status = 'indexed' AND prompt IS NOT NULL AND contentHash IS NOT NULL
+            """, arguments: [id])
         try db.execute(sql: "DELETE FROM embedding WHERE imageId = ?", arguments: [id])
         for (kind, v) in f.embeddings {
             try db.execute(sql: "INSERT INTO embedding (imageId, kind, vector) VALUES (?, ?, ?)", arguments: [id, kind, v.blob])
@@ -179,13 +186,13 @@ extension IndexStore {
             try db.execute(sql: "DELETE FROM image WHERE path = ? AND ? != ?", arguments: [new, new, old])
             try db.execute(sql: "UPDATE image SET path = ? WHERE path = ?", arguments: [new, old])
             var n = db.changesCount
-            try db.execute(sql: """
-                UPDATE image SET path = ? || substr(path, ?) WHERE substr(path, 1, ?) = ?
-                """, arguments: [new, old.count + 1, old.count + 1, old + "/"])
+            let inside = PathScope.inside(old), relocated = PathScope.relocated(from: old, to: new)
+            try db.execute(sql: "UPDATE image SET path = \(relocated.sql) WHERE \(inside.sql)",
+                           arguments: StatementArguments(relocated.arguments + inside.arguments))
             n += db.changesCount
             try db.execute(sql: "UPDATE job SET path = ? WHERE path = ?", arguments: [new, old])
-            try db.execute(sql: "UPDATE job SET path = ? || substr(path, ?) WHERE substr(path, 1, ?) = ?",
-                           arguments: [new, old.count + 1, old.count + 1, old + "/"])
+            try db.execute(sql: "UPDATE job SET path = \(relocated.sql) WHERE \(inside.sql)",
+                           arguments: StatementArguments(relocated.arguments + inside.arguments))
             return n
         }
     }
@@ -194,11 +201,10 @@ extension IndexStore {
     @discardableResult
     public func remove(path: String) throws -> Int {
         try write { db in
-            try db.execute(sql: "DELETE FROM image WHERE path = ? OR substr(path, 1, ?) = ?",
-                           arguments: [path, path.count + 1, path + "/"])
+            let scope = PathScope.sameOrInside(path)
+            try db.execute(sql: "DELETE FROM image WHERE " + scope.sql, arguments: scope.statementArguments)
             let n = db.changesCount
-            try db.execute(sql: "DELETE FROM job WHERE path = ? OR substr(path, 1, ?) = ?",
-                           arguments: [path, path.count + 1, path + "/"])
+            try db.execute(sql: "DELETE FROM job WHERE " + scope.sql, arguments: scope.statementArguments)
             return n
         }
     }
@@ -210,7 +216,7 @@ extension IndexStore {
                             model: String?, text: String?, maxAlignment: Double? = nil, tier: Tier? = nil) throws -> Set<Int64> {
         var clauses = ["status = 'indexed'"]
         var args: [(any DatabaseValueConvertible)?] = []
-        if let folder { clauses.append("(path = ? OR substr(path, 1, ?) = ?)"); args += [folder, folder.count + 1, folder + "/"] }
+        if let folder { let scope = PathScope.sameOrInside(folder); clauses.append(scope.sql); args += scope.arguments as [(any DatabaseValueConvertible)?] }
         if let hasPrompt { clauses.append(hasPrompt ? "prompt IS NOT NULL" : "prompt IS NULL") }
         if let since { clauses.append("mtimeNs >= ?"); args.append(Int64(since * 1e9)) }
         if let until { clauses.append("mtimeNs < ?"); args.append(Int64(until * 1e9)) }
@@ -223,5 +229,67 @@ extension IndexStore {
         }
         if let text { ids.formIntersection(try promptMatches(text)) }
         return ids
+    }
+}
+
+extension IndexStore {
+    /// The indexed images holding each of these contents (copies of one
+    /// picture): id and path, sorted by path.
+    public func copies(contentHashes: [String]) throws -> [String: [(id: Int64, path: String)]] {
+        guard !contentHashes.isEmpty else { return [:] }
+        return try read { db in
+            var out: [String: [(id: Int64, path: String)]] = [:]
+            for chunk in stride(from: 0, to: contentHashes.count, by: 500) {
+                let part = Array(contentHashes[chunk..<min(contentHashes.count, chunk + 500)])
+                let marks = part.map { _ in "?" }.joined(separator: ",")
+                for r in try Row.fetchAll(db, sql: "SELECT id, contentHash, path FROM image WHERE status = 'indexed' AND contentHash IN (\(marks)) ORDER BY path",
+                                          arguments: StatementArguments(part)) {
+                    out[r["contentHash"], default: []].append((r["id"], r["path"]))
+                }
+            }
+            return out
+        }
+    }
+
+    /// Drops the records (and queued jobs) of every path outside `roots`:
+    /// the index holds what the watched folders hold. Returns how many
+    /// records went.
+    @discardableResult
+    public func removeRecords(outside roots: [String]) throws -> Int {
+        let scopes = roots.map { PathScope.sameOrInside($0) }
+        let inside = scopes.isEmpty ? "0" : scopes.map(\.sql).joined(separator: " OR ")
+        let args = StatementArguments(scopes.flatMap(\.arguments))
+        return try write { db in
+            try db.execute(sql: "DELETE FROM image WHERE NOT (\(inside))", arguments: args)
+            let n = db.changesCount
+            try db.execute(sql: "DELETE FROM job WHERE NOT (\(inside))", arguments: args)
+            return n
+        }
+    }
+
+    /// Queues a rebuild in place of every record under `root` (nil: all) and
+    /// of `files`, in one transaction: the records stay and answer until
+    /// their new results replace them (same id). Jobs already waiting become
+    /// reindex jobs. Returns the number of files queued.
+    @discardableResult
+    public func enqueueReindex(under root: String?, files: [String]) throws -> Int {
+        let now = Date().timeIntervalSince1970
+        let reason = Job.reindexReason
+        return try write { db in
+            let scope = root.map { PathScope.sameOrInside($0) }
+            // The path index answers the range; one statement for the records.
+            try db.execute(sql: """
+                INSERT INTO job (path, reason, enqueuedAt) SELECT path, ?, ? FROM image WHERE \(scope?.sql ?? "1")
+                ON CONFLICT(path) DO UPDATE SET reason = excluded.reason WHERE startedAt IS NULL
+                """, arguments: StatementArguments([reason, now] as [any DatabaseValueConvertible]) + StatementArguments(scope?.arguments ?? []))
+            for p in files {
+                try db.execute(sql: """
+                    INSERT INTO job (path, reason, enqueuedAt) VALUES (?, ?, ?)
+                    ON CONFLICT(path) DO UPDATE SET reason = excluded.reason WHERE startedAt IS NULL
+                    """, arguments: [p, reason, now])
+            }
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE reason = ? AND \(scope?.sql ?? "1")",
+                                    arguments: StatementArguments([reason]) + StatementArguments(scope?.arguments ?? [])) ?? 0
+        }
     }
 }

@@ -1,20 +1,31 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import GRDB
+import RevsdSystem
 
 extension IndexStore {
-    /// Queues files; a file already queued keeps its place.
+    /// Queues files; a file already queued keeps its place. A file whose job
+    /// a worker is running is marked `requeued`: the worker may have read it
+    /// before this change (a writer that writes and closes in several steps),
+    /// so completing that job queues it again (`complete`) rather than
+    /// dropping the change.
     public func enqueue(_ paths: [String], reason: String) throws {
         guard !paths.isEmpty else { return }
         let now = Date().timeIntervalSince1970
         try write { db in
             for p in paths {
-                try db.execute(sql: "INSERT INTO job (path, reason, enqueuedAt) VALUES (?, ?, ?) ON CONFLICT(path) DO NOTHING",
-                               arguments: [p, reason, now])
+                try db.execute(sql: """
+                    INSERT INTO job (path, reason, enqueuedAt) VALUES (?, ?, ?)
+                    ON CONFLICT(path) DO UPDATE SET requeued = 1, reason = excluded.reason WHERE startedAt IS NOT NULL
+                    """, arguments: [p, reason, now])
             }
         }
+    }
+
+    /// A job's work is stored: the job is deleted, or, when its file changed
+    /// while it ran (`requeued`), put back in the queue as a fresh job.
+    static func complete(jobID: Int64, _ db: Database) throws {
+        try db.execute(sql: "DELETE FROM job WHERE id = ? AND requeued = 0", arguments: [jobID])
+        try db.execute(sql: "UPDATE job SET startedAt = NULL, attempts = 0, requeued = 0 WHERE id = ?", arguments: [jobID])
     }
 
     /// Takes up to `limit` jobs in queue order, marking them started. A job
@@ -107,8 +118,7 @@ public struct FileStat: Sendable, Equatable {
     public var mtimeNs: Int64
 
     public static func of(_ path: String) -> FileStat? {
-        var st = stat()
-        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-        return FileStat(size: Int64(st.st_size), mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
+        guard let st = try? Syscalls.status(path), st.kind == .regular else { return nil }
+        return FileStat(size: st.size, mtimeNs: st.modifiedNs)
     }
 }

@@ -25,7 +25,8 @@ extension IndexStore {
         }
     }
 
-    /// Labelled images that have features for every encoder in `encoders`.
+    /// Labelled images that have features for every encoder in `encoders`,
+    /// one per content (the first indexed of identical copies).
     /// `excluding` drops images by content hash (evaluation never trains on
     /// what it evaluates).
     public func labelledRows(encoders: [String], excluding: Set<String> = []) throws -> TrainingSet {
@@ -41,8 +42,10 @@ extension IndexStore {
                 """, arguments: StatementArguments(kinds))
             var current: (id: Int64, hash: String, prompt: String)?
             var vectors: [EmbeddingKind: [Float]] = [:]
+            // Identical content is one example, however many copies hold it.
+            var seen = Set<String>()
             func flush() {
-                guard let c = current, vectors.count == kinds.count, !excluding.contains(c.hash) else { return }
+                guard let c = current, vectors.count == kinds.count, !excluding.contains(c.hash), seen.insert(c.hash).inserted else { return }
                 out.ids.append(c.id); out.contentHashes.append(c.hash); out.prompts.append(c.prompt)
                 out.targets.append(contentsOf: vectors[EmbeddingKind.knownPrompt]!)
                 for e in encoders { out.features[e, default: []].append(contentsOf: vectors[EmbeddingKind.features(e)]!) }
@@ -120,12 +123,16 @@ extension IndexStore {
         }
     }
 
-    /// Replaces every alignment score and tier (one transaction).
+    /// Replaces every alignment score and tier (one transaction); identical
+    /// copies of a scored image (same content and prompt) get its score.
     public func replaceAlignments(_ rows: [(id: Int64, alignment: Float, tier: Tier)]) throws {
         try write { db in
             try db.execute(sql: "UPDATE image SET alignment = NULL, tier = NULL WHERE alignment IS NOT NULL OR tier IS NOT NULL")
             for r in rows {
-                try db.execute(sql: "UPDATE image SET alignment = ?, tier = ? WHERE id = ?", arguments: [Double(r.alignment), r.tier, r.id])
+                try db.execute(sql: """
+                    UPDATE image SET alignment = ?, tier = ? WHERE contentHash = (SELECT contentHash FROM image WHERE id = ?)
+                        AND prompt IS (SELECT prompt FROM image WHERE id = ?) AND status = 'indexed'
+                    """, arguments: [Double(r.alignment), r.tier, r.id, r.id])
             }
         }
     }
@@ -192,7 +199,7 @@ extension IndexStore {
         var args: [(any DatabaseValueConvertible)?] = []
         if let maxAlignment { clauses.append("alignment <= ?"); args.append(maxAlignment) }
         if let tier { clauses.append("tier = ?"); args.append(tier.rawValue) }
-        if let folder { clauses.append("(path = ? OR substr(path, 1, ?) = ?)"); args += [folder, folder.count + 1, folder + "/"] }
+        if let folder { let scope = PathScope.sameOrInside(folder); clauses.append(scope.sql); args += scope.arguments as [(any DatabaseValueConvertible)?] }
         args.append(limit)
         return try read { db in
             try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE " + clauses.joined(separator: " AND ") + " ORDER BY alignment ASC, id LIMIT ?",

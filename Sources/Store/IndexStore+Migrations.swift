@@ -74,6 +74,93 @@ extension IndexStore {
                 );
                 """)
         }
+        m.registerMigration("v3: a job queued again while it runs is run again") { db in
+            // Set by `enqueue` when the file changed (IN_CLOSE_WRITE, a
+            // reconcile) while a worker had the job: completing the job then
+            // puts it back in the queue instead of deleting it.
+            try db.execute(sql: "ALTER TABLE job ADD COLUMN requeued INTEGER NOT NULL DEFAULT 0")
+        }
+        m.registerMigration("v4: counts kept by triggers, distinct labelled contents, the search matrix's change log") { db in
+            // `index_counts` is kept exact by triggers in the transaction of
+            // every write, so counting never scans; `labelled_content` counts
+            // each labelled content once (copies are one example);
+            // `search_dirty` names the images whose search rows (predicted and
+            // known-prompt embeddings of indexed images) a transaction
+            // changed: IndexStore.write drains it before the commit and hands
+            // the new rows to the search matrix (see IndexStore+SearchRows).
+            try db.execute(sql: """
+                CREATE TABLE index_counts (
+                    one INTEGER PRIMARY KEY CHECK (one = 1),
+                    indexed INTEGER NOT NULL, failed INTEGER NOT NULL, withPrompt INTEGER NOT NULL,
+                    labelledContents INTEGER NOT NULL, queued INTEGER NOT NULL
+                );
+                CREATE TABLE labelled_content (contentHash TEXT PRIMARY KEY, copies INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE search_dirty (imageId INTEGER PRIMARY KEY);
+                INSERT INTO labelled_content (contentHash, copies)
+                    SELECT contentHash, count(*) FROM image
+                    WHERE status = 'indexed' AND prompt IS NOT NULL AND contentHash IS NOT NULL GROUP BY contentHash;
+                INSERT INTO index_counts VALUES (1,
+                    (SELECT count(*) FROM image WHERE status = 'indexed'), (SELECT count(*) FROM image WHERE status = 'failed'),
+                    (SELECT count(*) FROM image WHERE prompt IS NOT NULL), (SELECT count(*) FROM labelled_content),
+                    (SELECT count(*) FROM job));
+
+                CREATE TRIGGER labelled_content_ai AFTER INSERT ON labelled_content BEGIN
+                    UPDATE index_counts SET labelledContents = labelledContents + 1;
+                END;
+                CREATE TRIGGER labelled_content_ad AFTER DELETE ON labelled_content BEGIN
+                    UPDATE index_counts SET labelledContents = labelledContents - 1;
+                END;
+                CREATE TRIGGER index_counts_job_ai AFTER INSERT ON job BEGIN
+                    UPDATE index_counts SET queued = queued + 1;
+                END;
+                CREATE TRIGGER index_counts_job_ad AFTER DELETE ON job BEGIN
+                    UPDATE index_counts SET queued = queued - 1;
+                END;
+
+                CREATE TRIGGER index_counts_image_ai AFTER INSERT ON image BEGIN
+                    UPDATE index_counts SET indexed = indexed + (new.status = 'indexed'), failed = failed + (new.status = 'failed'),
+                        withPrompt = withPrompt + (new.prompt IS NOT NULL);
+                    INSERT INTO labelled_content (contentHash, copies) SELECT new.contentHash, 1
+                        WHERE new.status = 'indexed' AND new.prompt IS NOT NULL AND new.contentHash IS NOT NULL
+                        ON CONFLICT(contentHash) DO UPDATE SET copies = copies + 1;
+                END;
+                CREATE TRIGGER index_counts_image_ad AFTER DELETE ON image BEGIN
+                    UPDATE index_counts SET indexed = indexed - (old.status = 'indexed'), failed = failed - (old.status = 'failed'),
+                        withPrompt = withPrompt - (old.prompt IS NOT NULL);
+                    UPDATE labelled_content SET copies = copies - 1
+                        WHERE contentHash = old.contentHash AND old.status = 'indexed' AND old.prompt IS NOT NULL;
+                    DELETE FROM labelled_content WHERE contentHash = old.contentHash AND copies <= 0;
+                    INSERT OR IGNORE INTO search_dirty (imageId) VALUES (old.id);
+                END;
+                CREATE TRIGGER index_counts_image_au AFTER UPDATE OF status, prompt, contentHash ON image BEGIN
+                    UPDATE index_counts SET
+                        indexed = indexed - (old.status = 'indexed') + (new.status = 'indexed'),
+                        failed = failed - (old.status = 'failed') + (new.status = 'failed'),
+                        withPrompt = withPrompt - (old.prompt IS NOT NULL) + (new.prompt IS NOT NULL);
+                    UPDATE labelled_content SET copies = copies - 1
+                        WHERE contentHash = old.contentHash AND old.status = 'indexed' AND old.prompt IS NOT NULL;
+                    DELETE FROM labelled_content WHERE contentHash = old.contentHash AND copies <= 0;
+                    INSERT INTO labelled_content (contentHash, copies) SELECT new.contentHash, 1
+                        WHERE new.status = 'indexed' AND new.prompt IS NOT NULL AND new.contentHash IS NOT NULL
+                        ON CONFLICT(contentHash) DO UPDATE SET copies = copies + 1;
+                    INSERT OR IGNORE INTO search_dirty (imageId) VALUES (new.id);
+                END;
+
+                CREATE TRIGGER search_dirty_embedding_ai AFTER INSERT ON embedding
+                    WHEN new.kind IN ('prompt.predicted', 'prompt.known') BEGIN
+                    INSERT OR IGNORE INTO search_dirty (imageId) VALUES (new.imageId);
+                END;
+                CREATE TRIGGER search_dirty_embedding_au AFTER UPDATE ON embedding
+                    WHEN new.kind IN ('prompt.predicted', 'prompt.known') OR old.kind IN ('prompt.predicted', 'prompt.known') BEGIN
+                    INSERT OR IGNORE INTO search_dirty (imageId) VALUES (old.imageId);
+                    INSERT OR IGNORE INTO search_dirty (imageId) VALUES (new.imageId);
+                END;
+                CREATE TRIGGER search_dirty_embedding_ad AFTER DELETE ON embedding
+                    WHEN old.kind IN ('prompt.predicted', 'prompt.known') BEGIN
+                    INSERT OR IGNORE INTO search_dirty (imageId) VALUES (old.imageId);
+                END;
+                """)
+        }
         return m
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The index: one SQLite database (WAL, through GRDB) holding every image
 /// revsd knows, its embeddings, the watched folders and a persistent job
@@ -15,6 +16,13 @@ public final class IndexStore: Sendable {
 
     public let path: String
     let pool: DatabasePool
+    /// The counts of `status`, as the triggers of `index_counts` keep them:
+    /// read at open, refreshed inside every write transaction and published
+    /// when it commits, so reading them never touches the database.
+    let cachedCounts = Mutex(StoredCounts())
+    /// Where committed changes of search rows go (the search matrix); see
+    /// `observeSearchRows`.
+    let searchSink = Mutex<(@Sendable (SearchRowsChange) -> Void)?>(nil)
 
     public init(path: String) throws {
         self.path = path
@@ -27,6 +35,8 @@ public final class IndexStore: Sendable {
             try Self.migrator.migrate(pool)
             let mode = try pool.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
             guard mode?.lowercased() == "wal" else { throw StoreError.notWAL(path: path, mode: mode ?? "?") }
+            let counts = try pool.read(Self.storedCounts)
+            cachedCounts.withLock { $0 = counts }
         } catch let error as StoreError {
             throw error
         } catch {
@@ -34,8 +44,18 @@ public final class IndexStore: Sendable {
         }
     }
 
+    /// Every write goes through here: after `body`, in the same transaction,
+    /// the counts are re-read and the search rows it changed are collected;
+    /// both are published once the transaction commits, while the writer is
+    /// still held, so the search matrix sees changes in commit order.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try pool.write(body) } catch let e as StoreError { throw e } catch {
+        do {
+            return try pool.write { db in
+                let result = try body(db)
+                try publishAfterCommit(db)
+                return result
+            }
+        } catch let e as StoreError { throw e } catch {
             throw StoreError.database(path: path, reason: "\(error)")
         }
     }

@@ -1,8 +1,6 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
 import RevsdSystem
-#endif
+import Synchronization
 
 /// A change the index must follow, after move pairing.
 public enum WatchChange: Sendable, Equatable {
@@ -11,50 +9,47 @@ public enum WatchChange: Sendable, Equatable {
     case remove(String)
     case move(from: String, to: String, isDirectory: Bool)
     case rescan(reason: String)
+    /// A watched root disappeared (deleted, moved away, unmounted): its
+    /// records stay, and it is checked for its return.
+    case rootMissing(String)
+    /// A missing root is a directory again: watch it and reconcile it.
+    case rootReturned(String)
 }
 
 /// Watches directory trees with inotify. One thread blocks on the inotify
-/// descriptor (and a stop pipe) and only turns events into `WatchChange`s;
+/// descriptor (and a wake-up pipe) and only turns events into `WatchChange`s;
 /// it never touches the database or the models. An idle watcher sleeps in
 /// poll(2) with no timeout: no wake-ups.
-public final class InotifyWatcher: @unchecked Sendable {
+public final class InotifyWatcher: Sendable {
     public let changes: AsyncStream<WatchChange>
     let continuation: AsyncStream<WatchChange>.Continuation
-    let fd: Int32
-    let stopPipe: (read: Int32, write: Int32)
-    let lock = NSLock()
-    /// wd → directory path, and the reverse (guarded by `lock`).
-    var directories: [Int32: String] = [:]
-    var descriptors: [String: Int32] = [:]
-    var removedByUs: Set<Int32> = []
-    /// The trees added with `addTree` (a lost watch on one of them needs a rescan).
-    var roots: Set<String> = []
-    /// Set once when the per-user watch limit was hit; explained in `status`.
-    public private(set) var limitMessage: String?
-    var thread: Thread?
-    /// Moved-out entries waiting for their moved-in half: cookie → (path, isDir, when).
-    var pendingMoves: [UInt32: (String, Bool, ContinuousClock.Instant)] = [:]
+    let inotify: Inotify
+
+    /// The watches, shared by the reading thread and the callers of
+    /// `addTree`/`removeTree` (control requests, reloads, rescans).
+    struct Watches {
+        /// wd → directory path, and the reverse.
+        var directories: [Int32: String] = [:]
+        var descriptors: [String: Int32] = [:]
+        var removedByUs: Set<Int32> = []
+        /// The trees added with `addRoot` (a lost watch on one of them makes it missing).
+        var roots: Set<String> = []
+        /// Roots that are not a directory now: polled for their return.
+        var missing: Set<String> = []
+        /// Set once when the per-user watch limit was hit; explained in `status`.
+        var limitMessage: String?
+    }
+    let watches = Mutex(Watches())
+    /// The reading thread, once `start` made it.
+    let reader = Mutex<BlockingThread?>(nil)
     static let movePairing: Duration = .milliseconds(200)
+    /// How often missing roots are looked for, while there are any. A poll,
+    /// not a watch on the parent: mounting a disk sends no inotify event.
+    public static let missingPoll: Duration = .seconds(1)
 
     public init() throws(SystemError) {
-        let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        guard fd >= 0 else { throw SystemError("inotify_init1", path: "inotify", errno: errno) }
-        var p: [Int32] = [0, 0]
-        guard pipe(&p) == 0 else {
-            Glibc.close(fd)
-            throw SystemError("pipe", path: "inotify stop pipe", errno: errno)
-        }
-        for end in p {
-            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
-        }
-        self.fd = fd
-        stopPipe = (p[0], p[1])
+        inotify = try Inotify()
         (changes, continuation) = AsyncStream.makeStream(of: WatchChange.self, bufferingPolicy: .unbounded)
-    }
-
-    deinit {
-        Glibc.close(fd); Glibc.close(stopPipe.read); Glibc.close(stopPipe.write)
     }
 
     /// The per-user watch limit, from /proc.
@@ -63,32 +58,47 @@ public final class InotifyWatcher: @unchecked Sendable {
             .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
-    public var watchCount: Int { lock.withLock { directories.count } }
+    public var watchCount: Int { watches.withLock { $0.directories.count } }
 
-    public func watchedDirectories() -> [String] { lock.withLock { Array(descriptors.keys) } }
+    public func watchedDirectories() -> [String] { watches.withLock { Array($0.descriptors.keys) } }
 
-    /// Watches `root` and every directory below it (symbolic links are not
-    /// followed). Returns the regular files found, for the caller to index.
+    /// Why some folders are not watched live (the watch limit), if they are not.
+    public var limitMessage: String? { watches.withLock { $0.limitMessage } }
+
+    /// Watched roots that are missing now (waiting for their return).
+    public var missingRoots: [String] { watches.withLock { $0.missing.sorted() } }
+
+    /// Watches the root `root` and every directory below it. Returns the
+    /// regular files found, for the caller to index; nil when `root` is not a
+    /// directory now: it is then recorded missing and polled for (`missingPoll`),
+    /// and `.rootReturned` comes when it is back.
+    @discardableResult
+    public func addRoot(_ root: String) -> [String]? {
+        let present = (try? Syscalls.status(root))?.kind == .directory
+        let newlyMissing = watches.withLock { w in
+            w.roots.insert(root)
+            if present { w.missing.remove(root); return false }
+            return w.missing.insert(root).inserted
+        }
+        // The reading thread may sleep without a timeout: it must start polling.
+        if newlyMissing { inotify.nudge() }
+        return present ? addTree(root) : nil
+    }
+
+    /// Watches `dir` (a root, or a folder that appeared under one) and every
+    /// directory below it (symbolic links are not followed). Returns the
+    /// regular files found, for the caller to index.
     @discardableResult
     public func addTree(_ root: String) -> [String] {
-        lock.withLock { _ = roots.insert(root) }
         var files: [String] = []
         var stack = [root]
         while let dir = stack.popLast() {
-            guard addWatch(dir) else { continue }
-            guard let d = opendir(dir) else { continue }
-            defer { closedir(d) }
-            while let entry = readdir(d) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                }
-                if name == "." || name == ".." { continue }
+            guard addWatch(dir), let names = try? Syscalls.directoryEntries(dir) else { continue }
+            for name in names {
                 let path = dir == "/" ? "/" + name : dir + "/" + name
-                var st = stat()
-                guard lstat(path, &st) == 0 else { continue }
-                switch st.st_mode & S_IFMT {
-                case S_IFDIR: stack.append(path)
-                case S_IFREG: files.append(path)
+                switch (try? Syscalls.status(path, followLinks: false))?.kind {
+                case .directory?: stack.append(path)
+                case .regular?: files.append(path)
                 default: break
                 }
             }
@@ -99,73 +109,88 @@ public final class InotifyWatcher: @unchecked Sendable {
     /// Adds one watch; false when it could not be added (limit reached,
     /// permission, gone), which is logged through `limitMessage` for ENOSPC.
     func addWatch(_ dir: String) -> Bool {
-        let wd = inotify_add_watch(fd, dir, InotifyMask.watched.rawValue)
-        if wd < 0 {
-            if errno == ENOSPC {
-                lock.withLock {
-                    if limitMessage == nil {
+        let wd: Int32
+        do { wd = try inotify.addWatch(dir, mask: InotifyMask.watched.rawValue) } catch {
+            if error.errno == ENOSPC {
+                watches.withLock { w in
+                    if w.limitMessage == nil {
                         let limit = Self.maxUserWatches.map(String.init) ?? "?"
-                        limitMessage = "inotify watch limit reached (fs.inotify.max_user_watches = \(limit), \(directories.count) watched by revsd): folders from \(dir) on are not watched live; raise the limit with sysctl"
+                        w.limitMessage = "inotify watch limit reached (fs.inotify.max_user_watches = \(limit), \(w.directories.count) watched by revsd): folders from \(dir) on are not watched live; raise the limit with sysctl"
                     }
                 }
             }
             return false
         }
-        lock.withLock {
-            if let old = directories[wd], old != dir { descriptors[old] = nil }
-            directories[wd] = dir
-            descriptors[dir] = wd
+        watches.withLock { w in
+            if let old = w.directories[wd], old != dir { w.descriptors[old] = nil }
+            w.directories[wd] = dir
+            w.descriptors[dir] = wd
         }
         return true
     }
 
     /// Stops watching `root` and everything below it.
     public func removeTree(_ root: String) {
-        let wds: [Int32] = lock.withLock {
-            let matching = descriptors.filter { $0.key == root || $0.key.hasPrefix(root + "/") }
-            for (path, wd) in matching { descriptors[path] = nil; directories[wd] = nil; removedByUs.insert(wd) }
-            roots.remove(root)
+        let wds: [Int32] = watches.withLock { w in
+            let matching = w.descriptors.filter { Paths.isSameOrInside($0.key, root: root) }
+            for (path, wd) in matching { w.descriptors[path] = nil; w.directories[wd] = nil; w.removedByUs.insert(wd) }
+            w.roots.remove(root)
+            w.missing.remove(root)
             return Array(matching.values)
         }
-        for wd in wds { inotify_rm_watch(fd, wd) }
+        for wd in wds { inotify.removeWatch(wd) }
     }
 
-    public func start() {
-        let t = Thread { [self] in self.run() }
-        t.name = "revsd-inotify"
-        thread = t
-        t.start()
-    }
-
-    public func stop() {
-        var b: UInt8 = 1
-        _ = write(stopPipe.write, &b, 1)
-    }
-
-    func run() {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 8)
-        defer { buffer.deallocate(); continuation.finish() }
-        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: stopPipe.read, events: Int16(POLLIN), revents: 0)]
-        while true {
-            // Sleep until an event, or until a pending move half must be settled.
-            let timeout: Int32 = pendingMoves.isEmpty ? -1 : 50
-            let r = poll(&fds, 2, timeout)
-            if r < 0 && errno == EINTR { continue }
-            if fds[1].revents != 0 { return }
-            if fds[0].revents != 0 {
-                while true {
-                    let n = read(fd, buffer.baseAddress, buffer.count)
-                    if n <= 0 { break }
-                    handle(InotifyEvent.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
-                }
-            }
-            settlePendingMoves(force: false)
+    /// Starts the reading thread (once; later calls return the same thread).
+    /// `join()` on it ends when `stop()` was called, and throws when reading
+    /// inotify failed. `changes` finishes either way.
+    @discardableResult
+    public func start() -> BlockingThread {
+        reader.withLock { t in
+            if let t { return t }
+            let thread = BlockingThread(name: "revsd-inotify") { [self] in try run() }
+            t = thread
+            return thread
         }
     }
 
-    func handle(_ events: [InotifyEvent]) {
+    /// Asks the reading thread to return (from any thread, any number of times).
+    public func stop() { inotify.wake() }
+
+    func run() throws(SystemError) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 8)
+        defer { buffer.deallocate(); continuation.finish() }
+        /// Moved-out entries waiting for their moved-in half: cookie → (path, isDir, when).
+        /// Only this thread touches them.
+        var pendingMoves: [UInt32: (String, Bool, ContinuousClock.Instant)] = [:]
+        var lastLook = ContinuousClock.now
+        while true {
+            // Sleep until an event, until a pending move half must be settled,
+            // or until missing roots are looked for again.
+            let anyMissing = watches.withLock { !$0.missing.isEmpty }
+            let timeout: Duration? = !pendingMoves.isEmpty ? .milliseconds(50) : anyMissing ? Self.missingPoll : nil
+            switch try inotify.wait(timeout: timeout) {
+            case .woken: return
+            case .nudged: break
+            case .events:
+                while true {
+                    let n = try inotify.read(into: buffer)
+                    if n == 0 { break }
+                    handle(InotifyEvent.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<n])), pendingMoves: &pendingMoves)
+                }
+            case .timedOut: break
+            }
+            settle(&pendingMoves, force: false)
+            if anyMissing, ContinuousClock.now - lastLook >= Self.missingPoll {
+                lastLook = .now
+                lookForMissingRoots()
+            }
+        }
+    }
+
+    func handle(_ events: [InotifyEvent], pendingMoves: inout [UInt32: (String, Bool, ContinuousClock.Instant)]) {
         for e in events {
-            let dir = lock.withLock { directories[e.wd] }
+            let dir = watches.withLock { $0.directories[e.wd] }
             switch WatchAction.classify(e, directory: dir) {
             case .fileReady(let p): continuation.yield(.index(p))
             case .directoryAppeared(let p): continuation.yield(.scan(p))
@@ -187,29 +212,48 @@ public final class InotifyWatcher: @unchecked Sendable {
                 continuation.yield(.rescan(reason: "the kernel's inotify queue overflowed"))
             case .watchLost(let wd):
                 let moved = e.mask.contains(.moveSelf)
-                let lostRoot: String? = lock.withLock {
-                    if removedByUs.contains(wd) { if !moved { removedByUs.remove(wd) }; return nil }
-                    guard let path = directories[wd] else { return nil }
-                    let isRoot = roots.contains(path)
+                let lost: (root: String, wds: [Int32])? = watches.withLock { w in
+                    if w.removedByUs.contains(wd) { if !moved { w.removedByUs.remove(wd) }; return nil }
+                    guard let path = w.directories[wd] else { return nil }
+                    let isRoot = w.roots.contains(path)
                     // A moved sub-folder keeps its watch (renamed on IN_MOVED_TO).
                     if moved && !isRoot { return nil }
-                    directories[wd] = nil
-                    descriptors[path] = nil
-                    if isRoot { roots.remove(path) }
-                    return isRoot ? path : nil
+                    w.directories[wd] = nil
+                    w.descriptors[path] = nil
+                    guard isRoot else { return nil }
+                    // The root is gone from its path: its sub-folders' watches
+                    // (which may follow the moved folder elsewhere) go too, and
+                    // the root waits for its return.
+                    let below = w.descriptors.filter { Paths.isSameOrInside($0.key, root: path) }
+                    for (p, d) in below { w.descriptors[p] = nil; w.directories[d] = nil; w.removedByUs.insert(d) }
+                    w.missing.insert(path)
+                    return (path, Array(below.values) + (moved ? [wd] : []))
                 }
-                if let lostRoot {
-                    if moved { inotify_rm_watch(fd, wd) }
-                    continuation.yield(.rescan(reason: "watched folder \(lostRoot) was deleted, moved or unmounted"))
+                if let lost {
+                    for d in lost.wds { inotify.removeWatch(d) }
+                    continuation.yield(.rootMissing(lost.root))
                 }
             case .ignore: break
             }
         }
-        settlePendingMoves(force: false)
+        settle(&pendingMoves, force: false)
+    }
+
+    /// Missing roots that are directories again leave `missing`, and the
+    /// index is told (`.rootReturned`: the service watches and reconciles them).
+    func lookForMissingRoots() {
+        let candidates = watches.withLock { $0.missing }
+        let present = candidates.filter { (try? Syscalls.status($0))?.kind == .directory }
+        let back: [String] = watches.withLock { w in
+            let back = present.filter { w.missing.contains($0) }   // not removed meanwhile
+            w.missing.subtract(back)
+            return back.sorted()
+        }
+        for root in back { continuation.yield(.rootReturned(root)) }
     }
 
     /// A moved-out half whose moved-in half did not come: the file left the tree.
-    func settlePendingMoves(force: Bool) {
+    func settle(_ pendingMoves: inout [UInt32: (String, Bool, ContinuousClock.Instant)], force: Bool) {
         let now = ContinuousClock.now
         for (cookie, (path, _, when)) in pendingMoves where force || now - when > Self.movePairing {
             pendingMoves[cookie] = nil
@@ -219,20 +263,20 @@ public final class InotifyWatcher: @unchecked Sendable {
     }
 
     func renameWatches(from old: String, to new: String) {
-        lock.withLock {
-            for (path, wd) in descriptors where path == old || path.hasPrefix(old + "/") {
-                let moved = new + path.dropFirst(old.count)
-                descriptors[path] = nil
-                descriptors[moved] = wd
-                directories[wd] = moved
+        watches.withLock { w in
+            for (path, wd) in w.descriptors {
+                guard let moved = Paths.relocated(path, from: old, to: new) else { continue }
+                w.descriptors[path] = nil
+                w.descriptors[moved] = wd
+                w.directories[wd] = moved
             }
         }
     }
 
     func forget(_ path: String) {
-        lock.withLock {
-            for (p, wd) in descriptors where p == path || p.hasPrefix(path + "/") {
-                descriptors[p] = nil; directories[wd] = nil
+        watches.withLock { w in
+            for (p, wd) in w.descriptors where Paths.isSameOrInside(p, root: path) {
+                w.descriptors[p] = nil; w.directories[wd] = nil
             }
         }
     }

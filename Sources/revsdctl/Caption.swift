@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Analysis
+import Daemon
+import RevsdProtocol
 import RevsdSystem
 import Imaging
 
@@ -47,26 +49,23 @@ struct Caption: ParsableCommand {
         }
         var failed = false
         for path in files {
-            let object: [String: Any]
+            let a: CaptionResult
             if let analyzer {
-                object = analyzer.analyze(path: path, includeEmbedding: embedding).jsonObject(includeEmbedding: embedding)
+                a = CaptionResult(analyzer.analyze(path: path, includeEmbedding: embedding), includeEmbedding: embedding)
             } else {
                 // The daemon reads exactly what this user may read: the open descriptor travels, not the path.
-                let fd = open(path, O_RDONLY | O_CLOEXEC)
-                if fd < 0 {
-                    let reason = errno == ENOENT ? "no such file" : String(cString: strerror(errno))
-                    object = ImageAnalysis.failure(path: path, error: "\(ImageError.unreadable(path: path, reason: reason))")
-                        .jsonObject(includeEmbedding: embedding)
-                } else {
-                    defer { close(fd) }
-                    object = try daemon.call(["op": "caption", "name": path, "embedding": embedding], passing: fd)
+                do {
+                    let fd = try Syscalls.open(path, O_RDONLY)
+                    defer { Syscalls.close(fd) }
+                    a = try daemon.call(CaptionRequest(name: path, embedding: embedding), passing: fd)
+                } catch let error as SystemError {
+                    let reason = error.errno == ENOENT ? "no such file" : error.reason
+                    a = .failure(path: path, error: "\(ImageError.unreadable(path: path, reason: reason))", includesEmbedding: embedding)
                 }
             }
-            if !(object["error"] is NSNull) { failed = true }
-            let a = CaptionView(object)
+            if a.error != nil { failed = true }
             if json {
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-                FileHandle.standardOutput.write(data + Data("\n".utf8))
+                try printResult(a)
                 continue
             }
             if let error = a.error {
@@ -74,41 +73,26 @@ struct Caption: ParsableCommand {
                 continue
             }
             var lines = [path]
-            if let p = a.prompt {
-                lines.append("  prompt (\(a.source ?? "?")): \(p.replacingOccurrences(of: "\n", with: " "))")
-                if let n = a.negative, !n.isEmpty { lines.append("  negative: \(n.replacingOccurrences(of: "\n", with: " "))") }
+            if let p = a.metadata?.prompt {
+                lines.append("  prompt (\(a.metadata?.source ?? "?")): \(p.replacingOccurrences(of: "\n", with: " "))")
+                if let n = a.metadata?.negativePrompt, !n.isEmpty { lines.append("  negative: \(n.replacingOccurrences(of: "\n", with: " "))") }
             } else {
                 lines.append("  prompt: none embedded")
             }
-            lines.append("  caption\(a.learned ? "" : " (zero-shot)"): \(a.caption ?? "")")
-            for (i, c) in a.candidates.enumerated() where i > 0 {
+            lines.append("  caption\(a.prediction == .learned ? "" : " (zero-shot)"): \(a.caption ?? "")")
+            let candidates = a.candidates ?? []
+            for (i, c) in candidates.enumerated() where i > 0 {
                 lines.append("  candidate \(i + 1): \(c.prompt.replacingOccurrences(of: "\n", with: " ")) (\(String(format: "%.3f", c.cosine)))")
             }
-            if let first = a.candidates.first { lines.append("  caption cosine: \(String(format: "%.3f", first.cosine))") }
+            if let first = candidates.first { lines.append("  caption cosine: \(String(format: "%.3f", first.cosine))") }
             lines.append("  keywords: \(a.keywords.joined(separator: ", "))")
-            if let al = a.alignment { lines.append("  alignment: \(String(format: "%.3f", al))\(a.tier.map { " (\($0))" } ?? "")") }
-            if let c = a.cosine { lines.append("  cosine to the embedded prompt: \(String(format: "%.3f", c))") }
+            if let al = a.indexedScore?.alignment {
+                lines.append("  alignment: \(String(format: "%.3f", al))\(a.indexedScore?.tier.map { " (\($0.rawValue))" } ?? "")")
+            }
+            if let c = a.knownPromptCosine { lines.append("  cosine to the embedded prompt: \(String(format: "%.3f", c))") }
             if let e = a.embedding { lines.append("  embedding: " + e.map { JSONNumber.format(Float($0)) }.joined(separator: " ")) }
             print(lines.joined(separator: "\n"))
         }
         if failed { throw ExitCode.failure }
-    }
-}
-
-/// The fields of one `caption` object, read back for human output.
-struct CaptionView {
-    let error: String?, prompt: String?, negative: String?, source: String?, caption: String?
-    let keywords: [String], cosine: Double?, embedding: [Double]?
-    let learned: Bool, candidates: [(prompt: String, cosine: Double)], alignment: Double?, tier: String?
-    init(_ o: [String: Any]) {
-        learned = o["prediction"] as? String == "learned"
-        candidates = (o["candidates"] as? [[String: Any]] ?? []).compactMap { c in
-            (c["prompt"] as? String).map { ($0, c["cosine"] as? Double ?? 0) }
-        }
-        alignment = o["alignment"] as? Double; tier = o["tier"] as? String
-        let m = o["metadata"] as? [String: Any]
-        error = o["error"] as? String; prompt = m?["prompt"] as? String; negative = m?["negative_prompt"] as? String
-        source = m?["source"] as? String; caption = o["caption"] as? String; keywords = o["keywords"] as? [String] ?? []
-        cosine = o["known_prompt_cosine"] as? Double; embedding = o["embedding"] as? [Double]
     }
 }

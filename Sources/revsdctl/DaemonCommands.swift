@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Daemon
 import RevsdProtocol
+import RevsdSystem
 
 /// How to reach revsdd: --socket, $REVSD_SOCKET, this user's instance, else the system service.
 struct SocketOptions: ParsableArguments {
@@ -10,13 +11,14 @@ struct SocketOptions: ParsableArguments {
 
     var path: String {
         if let socket { return socket }
+        if let root = RootArguments.socket.withLock({ $0 }) { return root }
         if let env = ProcessInfo.processInfo.environment["REVSD_SOCKET"], !env.isEmpty { return env }
         let mine = DaemonConfig.defaults().socketPath
         if FileManager.default.fileExists(atPath: mine) { return mine }
         return FileManager.default.fileExists(atPath: "/run/revsd/revsdd.sock") ? "/run/revsd/revsdd.sock" : mine
     }
 
-    func call(_ request: [String: Any], passing fd: Int32? = nil) throws -> [String: Any] {
+    func call<R: ControlRequest>(_ request: R, passing fd: Int32? = nil) throws -> R.Result {
         do { return try ControlClient(socketPath: path).call(request, passing: fd) } catch { throw fail(error) }
     }
 }
@@ -25,7 +27,8 @@ struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rank indexed images by how well their (predicted or known) prompt matches a text.",
         discussion: """
-            --json prints {"query": …, "results": [{"path", "score", "caption", "prompt", "alignment", "tier"}]}, best first. \
+            --json prints {"query": …, "results": [{"path", "score", "caption", "prompt", "alignment", "tier", "paths"}]}, best first \
+            (identical copies are one result; "paths" lists the others). \
             Without a query, --max-alignment and --tier list the labelled images whose picture drifted furthest \
             from their prompt (lowest alignment first; score is then the alignment).
             """)
@@ -47,7 +50,7 @@ struct Search: ParsableCommand {
     func validate() throws {
         if !(1...1000).contains(k) { throw ValidationError("-k must be from 1 to 1000") }
         if (query ?? "").isEmpty && maxAlignment == nil && tier == nil { throw ValidationError("give a QUERY (or --max-alignment / --tier)") }
-        if let tier, !["easy", "medium", "hard"].contains(tier) { throw ValidationError("--tier must be easy, medium or hard") }
+        if let tier, Tier(rawValue: tier) == nil { throw ValidationError("--tier must be easy, medium or hard") }
         for d in [since, until].compactMap({ $0 }) where Search.date(d) == nil { throw ValidationError("'\(d)' is not a YYYY-MM-DD date") }
     }
 
@@ -57,27 +60,22 @@ struct Search: ParsableCommand {
     }
 
     func run() throws {
-        var r: [String: Any] = ["op": "search", "query": query ?? "", "k": k]
-        if let maxAlignment { r["max_alignment"] = maxAlignment }
-        if let tier { r["tier"] = tier }
-        if let folder { r["folder"] = URL(fileURLWithPath: folder).standardizedFileURL.path }
-        if let hasPrompt { r["has_prompt"] = hasPrompt }
-        if let since { r["since"] = Search.date(since) }
-        if let until { r["until"] = Search.date(until) }
-        if let model { r["model"] = model }
-        if let text { r["text"] = text }
+        let r = SearchRequest(query: query, k: k, folder: folder.map { URL(fileURLWithPath: $0).standardizedFileURL.path },
+                              hasPrompt: hasPrompt, since: since.flatMap(Search.date), until: until.flatMap(Search.date), model: model,
+                              text: text, maxAlignment: maxAlignment, tier: tier.flatMap(Tier.init(rawValue:)))
         let result = try daemon.call(r)
-        if json { try printJSON(result); return }
-        printResults(result["results"] as? [[String: Any]] ?? [])
+        if json { try printResult(result); return }
+        printResults(result.results)
     }
 }
 
-func printResults(_ results: [[String: Any]]) {
+func printResults(_ results: [SearchHit]) {
     if results.isEmpty { print("no match"); return }
     printTable(header: ["SCORE", "PATH", "PROMPT (or caption)"], rows: results.map { r in
-        let prompt = (r["prompt"] as? String) ?? (r["caption"] as? String).map { "~ " + $0 } ?? ""
-        return [String(format: "%.3f", r["score"] as? Double ?? 0), r["path"] as? String ?? "",
-                String(prompt.replacingOccurrences(of: "\n", with: " ").prefix(100))]
+        let prompt = r.prompt ?? r.caption.map { "~ " + $0 } ?? ""
+        // Identical copies are one hit: the others are counted after the path.
+        let path = r.paths.isEmpty ? r.path : r.path + " +\(r.paths.count) cop\(r.paths.count == 1 ? "y" : "ies")"
+        return [String(format: "%.3f", r.score ?? 0), path, String(prompt.replacingOccurrences(of: "\n", with: " ").prefix(100))]
     })
 }
 
@@ -88,9 +86,9 @@ struct Similar: ParsableCommand {
     @Option(name: .shortAndLong, help: "How many results.") var k = 10
     @Flag(help: "Print JSON.") var json = false
     func run() throws {
-        let result = try daemon.call(["op": "similar", "path": URL(fileURLWithPath: file).standardizedFileURL.path, "k": k])
-        if json { try printJSON(result); return }
-        printResults(result["results"] as? [[String: Any]] ?? [])
+        let result = try daemon.call(SimilarRequest(path: URL(fileURLWithPath: file).standardizedFileURL.path, k: k))
+        if json { try printResult(result); return }
+        printResults(result.results)
     }
 }
 
@@ -103,49 +101,81 @@ struct Status: ParsableCommand {
     @Flag(help: "Print once, even on a terminal while indexing.") var once = false
 
     func run() throws {
-        var s = try daemon.call(["op": "status"])
-        if json { try printJSON(s); return }
-        let live = isatty(1) == 1 && !once
+        var s = try daemon.call(StatusRequest())
+        if json { try printResult(s); return }
+        let live = Syscalls.isTerminal(1) && !once
         var drew = false
-        while live, let queued = s["queued"] as? Int, queued > 0 {
-            let done = (s["indexed"] as? Int ?? 0) + (s["failed"] as? Int ?? 0)
-            let total = done + queued
+        while live, s.queued > 0 {
+            let done = s.indexed + s.failed
+            let total = done + s.queued
             let width = 30
             let filled = total > 0 ? width * done / total : 0
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-            FileHandle.standardOutput.write(Data("\r\(bar) \(done)/\(total) indexed, \(s["failed"] as? Int ?? 0) failed   ".utf8))
+            FileHandle.standardOutput.write(Data("\r\(bar) \(done)/\(total) indexed, \(s.failed) failed   ".utf8))
             drew = true
             Thread.sleep(forTimeInterval: 0.5)
-            s = try daemon.call(["op": "status"])
+            s = try daemon.call(StatusRequest())
         }
         if drew { print("") }
-        let rows: [[String]] = [
-            ["indexed", "\(s["indexed"] ?? 0)"], ["with prompt", "\(s["with_prompt"] ?? 0)"], ["queued", "\(s["queued"] ?? 0)"],
-            ["failed", "\(s["failed"] ?? 0)"], ["watches", (s["watches"] as? [String] ?? []).joined(separator: ", ")],
-            ["models", (s["models"] as? [String] ?? []).joined(separator: ", ")],
-        ] + ((s["watch_limit"] as? String).map { [["warning", $0]] } ?? []) + Status.learningRows(s["learning"] as? [String: Any])
+        var rows: [[String]] = [
+            ["indexed", "\(s.indexed)"], ["with prompt", "\(s.withPrompt)"], ["queued", "\(s.queued)"],
+            ["failed", "\(s.failed)"], ["watches", s.watches.joined(separator: ", ")],
+            ["models", s.models.joined(separator: ", ")],
+        ]
+        if let limit = s.watchLimit { rows.append(["warning", limit]) }
+        for m in s.missingWatches { rows.append(["missing", "\(m) (watched for its return)"]) }
+        if let last = s.failedFiles.first { rows.append(["last failed", last.error + " (`revsdctl failed` lists them all)"]) }
+        rows += Status.learningRows(s.learning)
         for r in rows { print(r[0].padding(toLength: 12, withPad: " ", startingAt: 0) + r[1]) }
+    }
+}
+
+struct Failed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The files revsdd could not index, and why, most recent first.",
+        discussion: "--json prints {\"total\", \"offset\", \"files\": [{\"path\", \"error\", \"at\"}]} (at: seconds since the epoch).")
+    @OptionGroup var daemon: SocketOptions
+    @Option(help: "How many files (1–1000).") var limit = 100
+    @Option(help: "Skip this many of the most recent.") var offset = 0
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        if !(1...1000).contains(limit) { throw ValidationError("--limit must be from 1 to 1000") }
+        if offset < 0 { throw ValidationError("--offset must be at least 0") }
+    }
+
+    func run() throws {
+        let r = try daemon.call(FailedRequest(limit: limit, offset: offset))
+        if json { try printResult(r); return }
+        if r.files.isEmpty { print(r.total == 0 ? "no failed files" : "no failed files from \(offset) on (\(r.total) in all)"); return }
+        let f = DateFormatter(); f.dateFormat = "yyyy-MM-dd HH:mm:ss"; f.locale = Locale(identifier: "en_US_POSIX")
+        printTable(header: ["WHEN", "PATH", "ERROR"], rows: r.files.map { file in
+            let prefix = file.path + ": "
+            let reason = file.error.hasPrefix(prefix) ? String(file.error.dropFirst(prefix.count)) : file.error
+            return [f.string(from: Date(timeIntervalSince1970: file.at)), file.path, reason.replacingOccurrences(of: "\n", with: " ")]
+        })
+        if r.offset + r.files.count < r.total { print("… \(r.total - r.offset - r.files.count) more (--offset \(r.offset + r.files.count))") }
     }
 }
 
 extension Status {
     /// The learning state in words: the run going on, the last one's numbers, its error.
-    static func learningRows(_ l: [String: Any]?) -> [[String]] {
+    static func learningRows(_ l: LearningStatus?) -> [[String]] {
         guard let l else { return [] }
         var rows: [[String]] = []
-        switch l["state"] as? String {
-        case "training"?: rows.append(["learning", "training \(Int((l["fraction"] as? Double ?? 0) * 100)) % (\(l["phase"] as? String ?? ""))"])
-        case "predicting"?: rows.append(["learning", "predicting \(l["done"] as? Int ?? 0)/\(l["total"] as? Int ?? 0) images"])
-        default: break
+        switch l.state {
+        case let .training(phase, fraction, _): rows.append(["learning", "training \(Int(fraction * 100)) % (\(phase))"])
+        case let .predicting(done, total): rows.append(["learning", "predicting \(done)/\(total) images"])
+        case .idle: break
         }
-        if let n = l["examples"] as? Int {
-            rows.append(["trained", String(format: "on %d labelled images, validation mean cosine %.3f (constant %.3f)", n,
-                                          l["validation_mean_cosine"] as? Double ?? 0, l["constant_mean_cosine"] as? Double ?? 0)])
+        if let run = l.lastRun {
+            rows.append(["trained", String(format: "on %d labelled images, validation mean cosine %.3f (constant %.3f)", run.examples,
+                                          run.validationMeanCosine, run.constantMeanCosine)])
         } else if rows.isEmpty {
             rows.append(["learning", "not trained yet (zero-shot predictions; `revsdctl train`)"])
         }
-        if let e = l["last_error"] as? String { rows.append(["last error", e]) }
-        if let bank = l["prompt_bank"] as? Int { rows.append(["prompt bank", "\(bank) prompts"]) }
+        if let e = l.lastError { rows.append(["last error", e]) }
+        rows.append(["prompt bank", "\(l.promptBank) prompts"])
         return rows
     }
 }
@@ -158,8 +188,8 @@ struct Watch: ParsableCommand {
         @Argument(help: "Folder to watch.") var folder: String
         @Flag(help: "Print JSON.") var json = false
         func run() throws {
-            let r = try daemon.call(["op": "watch_add", "path": URL(fileURLWithPath: folder).standardizedFileURL.path])
-            if json { try printJSON(r) } else { (r["watches"] as? [String] ?? []).forEach { print($0) } }
+            let r = try daemon.call(WatchAddRequest(path: URL(fileURLWithPath: folder).standardizedFileURL.path))
+            if json { try printResult(r) } else { r.watches.forEach { print($0) } }
         }
     }
     struct Rm: ParsableCommand {
@@ -167,16 +197,16 @@ struct Watch: ParsableCommand {
         @Argument(help: "Folder to stop watching.") var folder: String
         @Flag(help: "Print JSON.") var json = false
         func run() throws {
-            let r = try daemon.call(["op": "watch_remove", "path": URL(fileURLWithPath: folder).standardizedFileURL.path])
-            if json { try printJSON(r) } else { (r["watches"] as? [String] ?? []).forEach { print($0) } }
+            let r = try daemon.call(WatchRemoveRequest(path: URL(fileURLWithPath: folder).standardizedFileURL.path))
+            if json { try printResult(r) } else { r.watches.forEach { print($0) } }
         }
     }
     struct Ls: ParsableCommand {
         @OptionGroup var daemon: SocketOptions
         @Flag(help: "Print JSON.") var json = false
         func run() throws {
-            let r = try daemon.call(["op": "watch_list"])
-            if json { try printJSON(r) } else { (r["watches"] as? [String] ?? []).forEach { print($0) } }
+            let r = try daemon.call(WatchListRequest())
+            if json { try printResult(r) } else { r.watches.forEach { print($0) } }
         }
     }
 }
@@ -187,9 +217,7 @@ struct Reindex: ParsableCommand {
     @Argument(help: "Only files under this path.") var path: String?
     @Flag(help: "Print JSON.") var json = false
     func run() throws {
-        var r: [String: Any] = ["op": "reindex"]
-        if let path { r["path"] = URL(fileURLWithPath: path).standardizedFileURL.path }
-        let result = try daemon.call(r)
-        if json { try printJSON(result) } else { print("queued \(result["queued"] ?? 0) files") }
+        let result = try daemon.call(ReindexRequest(path: path.map { URL(fileURLWithPath: $0).standardizedFileURL.path }))
+        if json { try printResult(result) } else { print("queued \(result.queued) files") }
     }
 }

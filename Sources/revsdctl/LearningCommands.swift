@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Analysis
 import Learning
+import RevsdProtocol
+import RevsdSystem
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,36 +20,37 @@ struct Train: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        if cancel { let r = try daemon.call(["op": "train", "cancel": true]); if json { try printJSON(r) }; return }
-        let r = try daemon.call(["op": "train"])
-        if !(r["started"] as? Bool ?? false), !json { print("a training run is already going on; following it") }
-        guard wait else { if json { try printJSON(r) } else { print("training started") }; return }
+        if cancel { let r = try daemon.call(TrainRequest(cancel: true)); if json { try printResult(r) }; return }
+        let r = try daemon.call(TrainRequest())
+        if r.started != true, !json { print("a training run is already going on; following it") }
+        guard wait else { if json { try printResult(r) } else { print("training started") }; return }
         var last = ""
-        var status: [String: Any] = [:]
+        var status = r.learning
         while true {
-            status = (try daemon.call(["op": "status"]))["learning"] as? [String: Any] ?? [:]
-            let state = status["state"] as? String ?? "idle"
-            if state == "idle" { break }
-            var line = ""
-            if state == "training" {
-                line = "training \(Int((status["fraction"] as? Double ?? 0) * 100)) %: \(status["phase"] as? String ?? "")"
-            } else if state == "predicting" {
-                line = "predicting \(status["done"] as? Int ?? 0)/\(status["total"] as? Int ?? 0) images"
+            guard let now = try daemon.call(StatusRequest()).learning else { break }
+            status = now
+            let line: String
+            switch status.state {
+            case .idle: line = ""
+            case let .training(phase, fraction, _): line = "training \(Int(fraction * 100)) %: \(phase)"
+            case let .predicting(done, total): line = "predicting \(done)/\(total) images"
             }
+            if line.isEmpty { break }
             if line != last, !json {
-                if isatty(1) == 1 { FileHandle.standardOutput.write(Data("\r\u{1B}[K\(line)".utf8)) } else { print(line) }
+                if Syscalls.isTerminal(1) { FileHandle.standardOutput.write(Data("\r\u{1B}[K\(line)".utf8)) } else { print(line) }
                 last = line
             }
             Thread.sleep(forTimeInterval: 0.5)
         }
-        if isatty(1) == 1, !json, !last.isEmpty { print("") }
-        if json { try printJSON(status); return }
-        if let e = status["last_error"] as? String { throw fail(MessageError(e)) }
+        if Syscalls.isTerminal(1), !json, !last.isEmpty { print("") }
+        if json { try printResult(status); return }
+        if let e = status.lastError { throw fail(MessageError(e)) }
+        let run = status.lastRun
         print("""
-            trained on \(status["examples"] ?? 0) labelled images
-            validation mean cosine \(String(format: "%.4f", status["validation_mean_cosine"] as? Double ?? 0)) \
-            (constant baseline \(String(format: "%.4f", status["constant_mean_cosine"] as? Double ?? 0)))
-            members: \((status["members"] as? [String] ?? []).joined(separator: ", "))
+            trained on \(run?.examples ?? 0) labelled images
+            validation mean cosine \(String(format: "%.4f", run?.validationMeanCosine ?? 0)) \
+            (constant baseline \(String(format: "%.4f", run?.constantMeanCosine ?? 0)))
+            members: \((run?.members ?? []).joined(separator: ", "))
             """)
     }
 }
@@ -88,45 +91,28 @@ struct Eval: ParsableCommand {
         var skipped = 0
         for (i, name) in names.enumerated() {
             let path = root.appendingPathComponent(name).path
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                FileHandle.standardError.write(Data("revsdctl: \(path): cannot open: \(String(cString: strerror(errno)))\n".utf8))
+            let fd: Int32
+            do { fd = try Syscalls.open(path, O_RDONLY) } catch {
+                FileHandle.standardError.write(Data("revsdctl: \(path): cannot open: \(error.reason)\n".utf8))
                 skipped += 1; continue
             }
-            defer { close(fd) }
-            var r: [String: Any] = ["op": "eval_add", "session": session, "name": path]
-            if let p = given[name] { r["prompt"] = p }
-            let answer = try daemon.call(r, passing: fd)
-            if let e = answer["error"] as? String {
+            defer { Syscalls.close(fd) }
+            let answer = try daemon.call(EvalAddRequest(session: session, name: path, prompt: given[name]), passing: fd)
+            if let e = answer.error {
                 FileHandle.standardError.write(Data("revsdctl: \(e)\n".utf8)); skipped += 1
             }
-            if isatty(2) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[Kanalysed \(i + 1)/\(names.count)".utf8)) }
+            if Syscalls.isTerminal(2) { FileHandle.standardError.write(Data("\r\u{1B}[Kanalysed \(i + 1)/\(names.count)".utf8)) }
         }
-        if isatty(2) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
-        var result = try daemon.call(["op": "eval_run", "session": session, "captions": captions])
-        let table = result.removeValue(forKey: "table") as? String ?? ""
-        if json { try printJSON(result); return }
+        if Syscalls.isTerminal(2) { FileHandle.standardError.write(Data("\n".utf8)) }
+        var result = try daemon.call(EvalRunRequest(session: session, captions: captions))
+        let table = result.table ?? ""
+        result.table = nil
+        if json { try printResult(result); return }
         print(table)
         if skipped > 0 { print("\(skipped) file\(skipped == 1 ? "" : "s") left out (see the messages above)") }
-        for c in result["captions"] as? [[String: Any]] ?? [] {
-            print("\((c["name"] as? String).map { ($0 as NSString).lastPathComponent } ?? "")\n  true:    \(c["prompt"] as? String ?? "")\n  caption: \(c["caption"] as? String ?? "-")")
+        for c in result.captions ?? [] {
+            print("\((c.name as NSString).lastPathComponent)\n  true:    \(c.prompt)\n  caption: \(c.caption ?? "-")")
         }
-    }
-}
-
-/// `prompts.tsv`: file<TAB>prompt per line after a header; "\n", "\t" and
-/// "\\" escapes in the prompt.
-enum PromptsTSV {
-    static func read(path: String) throws -> [String: String] {
-        var out: [String: String] = [:]
-        for (number, line) in try PromptCorpus.parse(String(contentsOfFile: path, encoding: .utf8), format: .text, path: path).enumerated()
-        where number > 0 || !line.lowercased().hasPrefix("file\t") {
-            let parts = line.split(separator: "\t", maxSplits: 1)
-            guard parts.count == 2 else { throw PromptCorpus.Failure(path: path, line: nil, reason: "a line without a tab: \(line.prefix(60))") }
-            out[String(parts[0])] = String(parts[1]).replacingOccurrences(of: "\\n", with: "\n").replacingOccurrences(of: "\\t", with: "\t")
-                .replacingOccurrences(of: "\\\\", with: "\\")
-        }
-        return out
     }
 }
 
@@ -159,14 +145,14 @@ struct Prompts: ParsableCommand {
                 while start < prompts.count {
                     var end = start, bytes = 0
                     while end < prompts.count, end - start < 2000, bytes + prompts[end].utf8.count < 500_000 { bytes += prompts[end].utf8.count + 8; end += 1 }
-                    let r = try daemon.call(["op": "prompts_import", "prompts": Array(prompts[start..<end]), "source": source])
-                    read += r["read"] as? Int ?? 0; added += r["added"] as? Int ?? 0; bank = r["prompt_bank"] as? Int ?? bank
+                    let r = try daemon.call(PromptsImportRequest(prompts: Array(prompts[start..<end]), source: source))
+                    read += r.read; added += r.added; bank = r.promptBank
                     start = end
-                    if isatty(2) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[K\(source): \(start)/\(prompts.count)".utf8)) }
+                    if Syscalls.isTerminal(2) { FileHandle.standardError.write(Data("\r\u{1B}[K\(source): \(start)/\(prompts.count)".utf8)) }
                 }
-                if isatty(2) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+                if Syscalls.isTerminal(2) { FileHandle.standardError.write(Data("\n".utf8)) }
             }
-            if json { try printJSON(["read": read, "added": added, "prompt_bank": bank]); return }
+            if json { try printResult(PromptsImportResult(read: read, added: added, promptBank: bank)); return }
             print("read \(read) prompts, \(added) new; the bank holds \(bank)")
         }
     }

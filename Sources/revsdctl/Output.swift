@@ -1,8 +1,14 @@
 import Foundation
+import RevsdProtocol
 
 func printJSON(_ object: Any) throws {
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
     FileHandle.standardOutput.write(data + Data("\n".utf8))
+}
+
+/// A protocol value as one line of JSON, encoded as revsdd sends it (sorted keys).
+func printResult(_ value: some Encodable) throws {
+    FileHandle.standardOutput.write(Data(try ControlFraming.line(value)))
 }
 
 /// Left-aligned columns, two spaces apart.

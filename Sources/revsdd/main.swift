@@ -1,19 +1,20 @@
 import ArgumentParser
-import Dispatch
 import Foundation
-import Inference
 import Logging
 import ServiceLifecycle
+import UnixSignals
 import Analysis
 import Daemon
 import Models
 import RevsdSystem
+import Search
 import Store
 import RevsdProtocol
 
 /// revsdd: watches folders of generated images, indexes them, answers on a
-/// Unix socket. Thin: the work lives in Indexer (IndexingService,
-/// ControlServer, ControlHandler); this file wires it to systemd and signals.
+/// Unix socket. Thin: the work lives in the Daemon target (IndexingService,
+/// LearningService, ControlServer, ControlHandler, DaemonRuntime); this file
+/// reads the settings and wires the services into one ServiceGroup.
 @main
 struct Revsdd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -63,6 +64,9 @@ struct Revsdd: AsyncParsableCommand {
         let underSystemd = Systemd.stderrIsJournal
         LoggingSystem.bootstrap { label -> any LogHandler in underSystemd ? JournalLogHandler(label: label) : StderrLogHandler() }
         let logger = Logger(label: "revsdd")
+        // SIGHUP is trapped first: one that arrives while the models load
+        // waits for the reload service instead of killing the daemon.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let c: DaemonConfig
         do { c = try settings() } catch { throw fail("\(error)") }
         let modelStore = ModelStore.resolve(explicit: c.modelsDirectory)
@@ -78,16 +82,30 @@ struct Revsdd: AsyncParsableCommand {
         }
 
         do { try Syscalls.makeDirectories(c.stateDirectory, mode: 0o750) } catch { throw fail("\(error)") }
+        // One daemon per state directory, decided before the index is opened
+        // or a model is loaded. Held until the process exits.
+        let stateLock: StateDirectoryLock
+        do { stateLock = try StateDirectoryLock(directory: c.stateDirectory, socket: c.socketPath) } catch { throw fail("\(error)") }
+        defer { withExtendedLifetime(stateLock) {} }
         Systemd.notify("STATUS=loading the index and the models")
+        // Progress of indexing and learning, for STATUS=: the callbacks are
+        // given to the services at init, before any of their threads start.
+        let (statusChanges, statusChanged) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let progress: @Sendable () -> Void = { statusChanged.yield() }
         let service: IndexingService
+        let learner: LearningService
         do {
             let store = try IndexStore(path: c.stateDirectory + "/index.sqlite")
             let analyzer = try ImageAnalyzer(store: modelStore, clipFolders: c.clipFolders)
-            service = try IndexingService(store: store, analyzer: analyzer, workers: c.workers, batchSize: c.batchSize, logger: logger)
-            service.learner = LearningService(store: store, promptEncoder: analyzer.promptEncoder, encoders: analyzer.featureNames,
-                                              stateDirectory: c.stateDirectory,
-                                              options: c.training, retrainAfter: c.retrainAfter, logger: logger)
-            try service.start(watching: c.watch)
+            let search = SearchIndex(dimension: analyzer.promptEncoder.dimension)
+            learner = LearningService(store: store, promptEncoder: analyzer.promptEncoder, encoders: analyzer.featureNames,
+                                      stateDirectory: c.stateDirectory, options: c.training, retrainAfter: c.retrainAfter, logger: logger,
+                                      onProgress: progress)
+            service = try IndexingService(store: store, analyzer: analyzer, search: search, learner: learner, workers: c.workers,
+                                          batchSize: c.batchSize, watchdogInterval: Systemd.watchdogPingInterval,
+                                          faults: TestFaults.from(environment: ProcessInfo.processInfo.environment),
+                                          logger: logger, onProgress: progress)
+            try service.prepare(watching: c.watch)
         } catch { throw fail("\(error)") }
 
         let listener: UnixSocket
@@ -104,20 +122,36 @@ struct Revsdd: AsyncParsableCommand {
         let server = ControlServer(listening: listener, logger: logger) { request, fds, peer throws(ControlError) in
             try handler.handle(request, &fds, peer)
         }
-        server.start()
 
-        // Services start in this order and stop in reverse on SIGTERM/SIGINT:
-        // the socket stops accepting, then the workers finish their files,
-        // then the watchdog goes quiet.
-        let runtime = DaemonRuntime(service: service, logger: logger, configFile: config ?? DaemonConfig.defaultFile(), flagsWatch: !watch.isEmpty)
-        runtime.installReload()
-        let services: [any Service] = [WatchdogService(service: service), IndexingRunner(service: service, logger: logger),
-                                       ControlRunner(server: server, runtime: runtime)]
+        // Services start in this order and stop in reverse, on SIGTERM/SIGINT
+        // or when one of them fails: the socket stops accepting, the watcher
+        // stops, the workers finish their files (the queue keeps the rest),
+        // then a training run stops at its next epoch.
+        let runtime = DaemonRuntime(service: service, logger: logger, configFile: config ?? DaemonConfig.defaultFile(),
+                                    flagsWatch: !watch.isEmpty, statusChanges: statusChanges, statusChanged: statusChanged)
+        let services: [any Service] = [
+            LearningLoop(learner: learner),
+            IndexingWorkers(service: service, logger: logger),
+            WatchFollower(service: service),
+            StatusReporter(runtime: runtime),
+            ReloadOnHangup(runtime: runtime, hangups: hangups),
+            ControlService(server: server, onServing: runtime.announceReady, onStopping: runtime.announceStopping),
+        ]
+        // A service that ends, by failing or otherwise, shuts the others down
+        // gracefully; a failure then makes the group (and revsdd) fail.
         var groupConfig = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
+            services: services.map {
+                .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+            },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfig.maximumGracefulShutdownDuration = .seconds(100)
-        try await ServiceGroup(configuration: groupConfig).run()
+        do {
+            try await ServiceGroup(configuration: groupConfig).run()
+        } catch {
+            // Non-zero exit: systemd restarts us (Restart=on-failure).
+            logger.critical("stopped on a failure", metadata: ["error": "\(error)"])
+            throw fail("\(error)")
+        }
         logger.info("stopped cleanly")
     }
 
@@ -125,115 +159,5 @@ struct Revsdd: AsyncParsableCommand {
         FileHandle.standardError.write(Data("revsdd: \(message)\n".utf8))
         Systemd.notify("STATUS=failed: \(message)")
         return ExitCode.failure
-    }
-}
-
-/// The control socket as a service: READY=1 once it serves; on shutdown it
-/// stops accepting first.
-struct ControlRunner: Service {
-    let server: ControlServer
-    let runtime: DaemonRuntime
-    func run() async throws {
-        runtime.announceReady()
-        try? await gracefulShutdown()
-        Systemd.notify("STOPPING=1\nSTATUS=stopping: finishing the current files")
-        server.stop()
-    }
-}
-
-/// The workers as a service: on shutdown they finish the files in progress
-/// (results stored) and leave the rest queued.
-struct IndexingRunner: Service {
-    let service: IndexingService
-    let logger: Logger
-    func run() async throws {
-        try? await gracefulShutdown()
-        logger.info("stopping: finishing the current files")
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread { service.drain(); done.resume() }
-        }
-    }
-}
-
-/// WATCHDOG=1 at half of WatchdogSec=, only while the work loop is healthy
-/// (idle, or progressing): a stuck worker stops the pings and systemd restarts us.
-struct WatchdogService: Service {
-    let service: IndexingService
-    func run() async throws {
-        guard let interval = Systemd.watchdogPingInterval else { try? await gracefulShutdown(); return }
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                if service.isHealthy(within: interval * 2) { Systemd.notify("WATCHDOG=1") }
-            }
-        }
-    }
-}
-
-/// Readiness, STATUS= and SIGHUP reloads.
-final class DaemonRuntime: @unchecked Sendable {
-    let service: IndexingService
-    let logger: Logger
-    let configFile: String
-    let flagsWatch: Bool
-    let queue = DispatchQueue(label: "revsdd.status")
-    var reloadSource: DispatchSourceSignal?
-    var lastStatus = ""
-
-    init(service: IndexingService, logger: Logger, configFile: String, flagsWatch: Bool) {
-        self.service = service; self.logger = logger; self.configFile = configFile; self.flagsWatch = flagsWatch
-    }
-
-    func installReload() {
-        signal(SIGHUP, SIG_IGN)
-        let s = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
-        s.setEventHandler { [self] in reload() }
-        s.resume()
-        reloadSource = s
-    }
-
-    func announceReady() {
-        service.onProgress = { [weak self] in self?.updateStatus() }
-        service.learner?.onProgress = { [weak self] in self?.updateStatus() }
-        updateStatus()
-        Systemd.notify("READY=1")
-        logger.info("ready", metadata: ["watches": "\(service.watchRoots.joined(separator: ", "))"])
-    }
-
-    func updateStatus() {
-        guard let c = try? service.store.counts() else { return }
-        let total = c.indexed + c.failed + c.queued
-        var s = "indexed \(c.indexed)/\(total), \(c.failed) error\(c.failed == 1 ? "" : "s")"
-        if c.queued == 0 { s += ", idle" }
-        switch service.learner?.state {
-        case let .training(phase, fraction, _)?: s += "; training \(Int(fraction * 100)) % (\(phase))"
-        case let .predicting(done, total)?: s += "; predicting \(done)/\(total)"
-        default: break
-        }
-        if let limit = service.watcher.limitMessage { s += "; " + limit }
-        let status = s
-        queue.async { [self] in
-            guard status != lastStatus else { return }
-            lastStatus = status
-            Systemd.notify("STATUS=" + status)
-        }
-    }
-
-    func reload() {
-        Systemd.notify("RELOADING=1\nSTATUS=reloading \(configFile)")
-        var c = DaemonConfig.defaults()
-        do {
-            try c.apply(file: configFile, required: false)
-            if !flagsWatch {
-                let wanted = Set(c.watch)
-                for root in service.watchRoots where !wanted.contains(root) { try service.removeRoot(root) }
-                for root in wanted where !service.watchRoots.contains(root) { try service.addRoot(root) }
-            }
-            logger.info("reloaded the configuration", metadata: ["file": "\(configFile)"])
-        } catch {
-            logger.error("configuration not reloaded", metadata: ["error": "\(error)"])
-        }
-        Systemd.notify("READY=1")
-        updateStatus()
     }
 }

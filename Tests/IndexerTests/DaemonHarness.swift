@@ -18,11 +18,16 @@ final class DaemonHarness: @unchecked Sendable {
 
     deinit { process.map { if $0.isRunning { Foundation.kill($0.processIdentifier, SIGKILL); $0.waitUntilExit() } } }
 
-    /// Starts revsdd and waits (bounded) until it answers.
-    func start(extraEnvironment: [String: String] = [:], arguments extra: [String] = [], wrapper: [String] = [], config: String = "") throws {
+    /// The configuration file `start` writes.
+    var configFile: String { dir.path("revsdd.toml") }
+
+    /// Starts revsdd and waits (bounded) until it answers. Without
+    /// `watchFlag`, the folders come from `config` alone (so SIGHUP re-reads them).
+    func start(extraEnvironment: [String: String] = [:], arguments extra: [String] = [], wrapper: [String] = [], config: String = "",
+               watchFlag: Bool = true) throws {
         let p = Process()
         let revsdd = productsDirectory.appendingPathComponent("revsdd").path
-        let args = ["--watch", watch, "--state-dir", state, "--socket", socket, "--config", dir.write("revsdd.toml", config)] + extra
+        let args = (watchFlag ? ["--watch", watch] : []) + ["--state-dir", state, "--socket", socket, "--config", dir.write("revsdd.toml", config)] + extra
         if wrapper.isEmpty {
             p.executableURL = URL(fileURLWithPath: revsdd)
             p.arguments = args
@@ -44,7 +49,25 @@ final class DaemonHarness: @unchecked Sendable {
 
     var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 
+    /// One request built as a client in another language would (a JSON
+    /// object), and the `result` of the answer; an error answer throws.
     func call(_ request: [String: Any]) throws -> [String: Any] {
+        let envelope = try exchange(request)
+        if envelope["ok"] as? Bool == true { return envelope["result"] as? [String: Any] ?? [:] }
+        let e = envelope["error"] as? [String: Any]
+        throw ControlClient.Failure.daemon(ControlError(ControlError.Code(rawValue: e?["code"] as? String ?? "") ?? .internalError,
+                                                        e?["message"] as? String ?? "revsdd reported an error"))
+    }
+
+    /// The whole response object (`v`, `id`, `ok`, `result` or `error`) to a raw request object.
+    func exchange(_ request: [String: Any]) throws -> [String: Any] {
+        let line = try JSONSerialization.data(withJSONObject: request.merging(["v": 1]) { a, _ in a }) + Data("\n".utf8)
+        let reply = try ControlClient(socketPath: socket, timeout: 60).exchange([UInt8](line))
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any])
+    }
+
+    /// A typed request, as revsdctl sends it.
+    func call<R: ControlRequest>(_ request: R) throws -> R.Result {
         try ControlClient(socketPath: socket, timeout: 60).call(request)
     }
 
@@ -54,6 +77,20 @@ final class DaemonHarness: @unchecked Sendable {
         guard let p = process else { return }
         Foundation.kill(p.processIdentifier, signal)
         p.waitUntilExit()
+    }
+
+    /// Sends `signal` without waiting for anything.
+    func send(_ signal: Int32) {
+        guard let p = process else { return }
+        Foundation.kill(p.processIdentifier, signal)
+    }
+
+    /// Waits (bounded) until revsdd exits on its own; its exit status.
+    func waitForExit(timeout: TimeInterval) throws -> Int32 {
+        let p = try XCTUnwrap(process)
+        try waitUntil(timeout: timeout, "revsdd exits") { !p.isRunning }
+        p.waitUntilExit()
+        return p.terminationStatus
     }
 
     /// Waits until indexing settles: nothing queued, `indexed + failed == expected`.

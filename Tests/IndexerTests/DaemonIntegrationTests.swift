@@ -71,7 +71,7 @@ final class DaemonIntegrationTests: XCTestCase {
         let results = try XCTUnwrap(obj["results"] as? [[String: Any]])
         XCTAssertEqual(results.count, 4)
         XCTAssertEqual(Set(results.compactMap { $0["path"] as? String }).count, 4)
-        for res in results { XCTAssertEqual(Set(res.keys), ["path", "score", "caption", "prompt", "alignment", "tier"]) }
+        for res in results { XCTAssertEqual(Set(res.keys), ["path", "score", "caption", "prompt", "alignment", "tier", "paths"]) }
         let scores = results.compactMap { $0["score"] as? Double }
         XCTAssertEqual(scores, scores.sorted(by: >), "best first")
         let filtered = try h.call(["op": "search", "query": "x", "folder": w + "/sub"])
@@ -142,11 +142,16 @@ final class DaemonIntegrationTests: XCTestCase {
 
         let silent = try raw()
         let flood = Data(String(repeating: "{\"op\":\"status\"}\n", count: 20000).utf8)
-        DispatchQueue.global().async { _ = send(silent, flood) }
+        let flooding = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async { _ = send(silent, flood); flooding.signal() }
         Thread.sleep(forTimeInterval: 1)
         let start = Date()
         XCTAssertNotNil(try h.status())
         XCTAssertLessThan(Date().timeIntervalSince(start), 5, "a client that never reads costs the others nothing")
+        // End the flood before the descriptor goes: its blocked send must not
+        // go on with a closed (or reused) descriptor (EBADF is a bug, and traps).
+        shutdown(silent, Int32(SHUT_RDWR))
+        flooding.wait()
         close(silent)
     }
 

@@ -63,6 +63,41 @@ final class IndexStoreTests: XCTestCase {
         XCTAssertEqual(try reopened.counts().indexed, 1)
     }
 
+    /// A writer that writes and closes in several steps: the change that
+    /// arrives while a worker reads the half-written file is not dropped.
+    func testAFileQueuedAgainWhileItsJobRunsIsRunAgainAfterIt() throws {
+        let s = try store()
+        try s.enqueue(["/a/1.png"], reason: "changed")
+        let first = try s.claimJobs(limit: 10)
+        XCTAssertEqual(first.map(\.path), ["/a/1.png"])
+        try s.enqueue(["/a/1.png"], reason: "changed")   // IN_CLOSE_WRITE while the worker reads
+        try s.store(IndexedFile(path: "/a/1.png", contentHash: nil, size: 5, mtimeNs: 1, error: "/a/1.png: truncated data"), completing: first[0])
+        XCTAssertEqual(try s.queuedCount(), 1, "the later change is still queued")
+        let again = try s.claimJobs(limit: 10)
+        XCTAssertEqual(again.map(\.path), ["/a/1.png"])
+        XCTAssertEqual(again.first?.attempts, 1, "a fresh job, not a crash retry")
+        try s.store(file("/a/1.png"), completing: again[0])
+        XCTAssertEqual(try s.queuedCount(), 0)
+        XCTAssertEqual(try s.image(path: "/a/1.png")?.status, .indexed)
+        // Queued twice before any worker took it: one job.
+        try s.enqueue(["/a/2.png"], reason: "new"); try s.enqueue(["/a/2.png"], reason: "changed")
+        let one = try s.claimJobs(limit: 10)
+        try s.finish(one[0])
+        XCTAssertEqual(try s.queuedCount(), 0)
+    }
+
+    func testFailedFilesAreListedMostRecentFirstInPages() throws {
+        let s = try store()
+        for i in 0..<5 {
+            try s.store(IndexedFile(path: "/a/\(i).png", contentHash: nil, size: 1, mtimeNs: 1, error: "/a/\(i).png: not a PNG, JPEG or WebP image"))
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+        try s.store(file("/a/ok.png"))
+        XCTAssertEqual(try s.failedImages(limit: 2).map(\.path), ["/a/4.png", "/a/3.png"])
+        XCTAssertEqual(try s.failedImages(limit: 10, offset: 3).map(\.path), ["/a/1.png", "/a/0.png"])
+        XCTAssertEqual(try s.failedImages(limit: 1).first?.error, "/a/4.png: not a PNG, JPEG or WebP image")
+    }
+
     func testAfterACrashMidBatchTheBatchIsRetriedOneFileAtATime() throws {
         let s = try store()
         let paths = (1...5).map { "/b/\($0).png" }

@@ -65,7 +65,7 @@ final class InotifyWatcherTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: root + "/old", withIntermediateDirectories: true)
         _ = dir.write("old/existing.png", "x")
         let w = try InotifyWatcher()
-        XCTAssertEqual(w.addTree(root), [root + "/old/existing.png"])
+        XCTAssertEqual(w.addRoot(root), [root + "/old/existing.png"])
         XCTAssertEqual(w.watchCount, 2)
         w.start()
         defer { w.stop() }
@@ -95,9 +95,39 @@ final class InotifyWatcherTests: XCTestCase {
         _ = dir.write("renamed/inside.png", "y")
         let more = await collect(w) { $0.contains(.index(root + "/renamed/inside.png")) }
         XCTAssertEqual(more.last, .index(root + "/renamed/inside.png"))
-        // The whole watched root going away asks for a rescan.
+        // The whole watched root going away makes it missing (records kept),
+        // and its return is noticed without anyone adding it again.
         try FileManager.default.removeItem(atPath: root)
-        let gone = await collect(w) { $0.contains { if case .rescan = $0 { return true }; return false } }
-        XCTAssert(gone.contains(.rescan(reason: "watched folder \(root) was deleted, moved or unmounted")), "\(gone)")
+        let gone = await collect(w) { $0.contains(.rootMissing(root)) }
+        XCTAssert(gone.contains(.rootMissing(root)), "\(gone)")
+        XCTAssertEqual(w.missingRoots, [root])
+        XCTAssertEqual(w.watchCount, 0, "no watch is left on the removed tree")
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let back = await collect(w) { $0.contains(.rootReturned(root)) }
+        XCTAssertEqual(back.last, .rootReturned(root))
+        XCTAssertEqual(w.missingRoots, [])
+    }
+
+    func testARootMovedAwayAndBackIsMissingThenReturnsAndStopsFollowingTheMovedTree() async throws {
+        let dir = TemporaryDirectory()
+        let root = dir.url.path + "/lib", away = dir.url.path + "/away"
+        try FileManager.default.createDirectory(atPath: root + "/sub", withIntermediateDirectories: true)
+        let w = try InotifyWatcher()
+        XCTAssertEqual(w.addRoot(root), [])
+        XCTAssertNil(w.addRoot(dir.url.path + "/not-yet"), "a missing root is accepted and polled for")
+        XCTAssertEqual(w.missingRoots, [dir.url.path + "/not-yet"])
+        w.start()
+        defer { w.stop() }
+        try FileManager.default.moveItem(atPath: root, toPath: away)
+        let gone = await collect(w) { $0.contains(.rootMissing(root)) }
+        XCTAssert(gone.contains(.rootMissing(root)), "\(gone)")
+        // Files written in the moved tree are no longer reported under the old path.
+        _ = dir.write("away/sub/late.png", "z")
+        try FileManager.default.moveItem(atPath: away, toPath: root)
+        let back = await collect(w) { $0.contains(.rootReturned(root)) }
+        XCTAssertFalse(back.contains(.index(root + "/sub/late.png")), "\(back)")
+        XCTAssert(back.contains(.rootReturned(root)), "\(back)")
+        XCTAssertEqual(w.addRoot(root), [root + "/sub/late.png"])
+        XCTAssertEqual(Set(w.watchedDirectories()), [root, root + "/sub"])
     }
 }

@@ -38,6 +38,27 @@ final class MetadataHostileInputTests: XCTestCase {
         assertNotes(report(Array("RIFF".utf8) + B.le32(100) + Array("WEBPEXIF".utf8) + B.le32(1 << 30)), contain: "chunk EXIF")
     }
 
+    /// A 30 MB prompt in a PNG text chunk (issue #11, 7): kept up to 64 KiB,
+    /// the cut named; a normal prompt is untouched.
+    func testAHugePromptIsKeptUpTo64KiBAndMarkedTruncated() throws {
+        let huge = String(repeating: "a castle at night, ", count: 30 << 20 / 19)
+        let r = report(B.png([B.tEXt("parameters", huge + "\nSteps: 20, Sampler: Euler, Seed: 1, Size: 8x8")]))
+        let m = try XCTUnwrap(r.metadata)
+        XCTAssertLessThanOrEqual(m.prompt?.utf8.count ?? .max, GenerationMetadata.maxTextBytes)
+        XCTAssertGreaterThan(m.prompt?.utf8.count ?? 0, GenerationMetadata.maxTextBytes - 32)
+        XCTAssert(m.prompt?.hasPrefix("a castle at night, a castle") == true)
+        XCTAssertLessThanOrEqual(m.raw.utf8.count, GenerationMetadata.maxTextBytes)
+        XCTAssertEqual(m.truncated, ["prompt", "raw"])
+        let normal = try XCTUnwrap(report(B.png([B.tEXt("parameters", a1111)])).metadata)
+        XCTAssertNil(normal.truncated)
+        XCTAssertEqual(normal.prompt, "a cat")
+        // Cut on a character boundary: a 4-byte character straddling the limit is left out whole.
+        let emoji = String(repeating: "x", count: GenerationMetadata.maxTextBytes - 2) + "🐎🐎"
+        let cut = GenerationMetadata(prompt: emoji, source: "test", raw: "").bounded()
+        XCTAssertEqual(cut.prompt?.utf8.count, GenerationMetadata.maxTextBytes - 2)
+        XCTAssertEqual(cut.truncated, ["prompt"])
+    }
+
     func testCompressedBombsAreBoundedPerFile() {
         // Each inflates past the per-file budget; together they may not exceed it either.
         let bomb = ZipWriter.zlib([UInt8](repeating: 0x41, count: MetadataLimits.inflatedBytes + 1))

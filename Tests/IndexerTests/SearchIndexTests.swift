@@ -132,10 +132,8 @@ extension SearchIndexTests {
 
     /// The exact answer over the index's own (decoded) rows.
     static func decodedTop(_ index: SearchIndex, _ queries: [[Float]], k: Int, allowed: Set<Int64>?) -> [[(id: Int64, score: Float)]] {
-        var rows = [Float](repeating: 0, count: index.rowCount * index.dimension)
-        rows.withUnsafeMutableBufferPointer { index.vectors.decode(0, index.rowCount, into: $0.baseAddress!) }
-        let ids = index.rowOwner.map { index.slotIDs[Int($0)] }
-        return bruteForce(queries, rows: rows, ids: ids, d: index.dimension, k: k, allowed: allowed)
+        let held = index.heldRows()
+        return bruteForce(queries, rows: held.vectors, ids: held.ids, d: index.dimension, k: k, allowed: allowed)
     }
 
     static func recall(_ got: [(id: Int64, score: Float)], _ truth: [(id: Int64, score: Float)]) -> Double {
@@ -145,7 +143,7 @@ extension SearchIndexTests {
 
     func testTwoPassSearchFindsTheExactTopTen() {
         let lib = Self.library()
-        XCTAssertTrue(lib.index.vectors.isApproximate)
+        XCTAssertTrue(lib.index.isApproximate)
         XCTAssertEqual(lib.index.count, lib.imageCount)
         let truth = Self.exactTop(lib, lib.queries, k: 10)
         var prompts = 0.0, far = 0.0
@@ -216,12 +214,11 @@ extension SearchIndexTests {
             }
             guard step % 200 == 199 else { continue }
             XCTAssertEqual(index.count, model.count)
-            if index.rowCount >= 300 { XCTAssertTrue(index.vectors.isApproximate) }
-            var decoded = [Float](repeating: 0, count: d)
-            for r in 0..<index.rowCount {
-                let id = index.slotIDs[Int(index.rowOwner[r])]
-                decoded.withUnsafeMutableBufferPointer { index.vectors.decode(r, 1, into: $0.baseAddress!) }
-                let want = model[id]![index.rowKind[r]]!
+            if index.rowCount >= 300 { XCTAssertTrue(index.isApproximate) }
+            let held = index.heldRows()
+            for r in held.ids.indices {
+                let id = held.ids[r], decoded = held.vectors[(r * d)..<(r * d + d)]
+                let want = model[id]![held.kinds[r]]!
                 XCTAssertTrue(zip(decoded, want).allSatisfy { abs($0 - $1) < 1e-3 }, "step \(step) row \(r)")
             }
             let q = unit(d)
@@ -235,7 +232,7 @@ extension SearchIndexTests {
             }
         }
         index.removeAll()
-        XCTAssertFalse(index.vectors.isApproximate)
+        XCTAssertFalse(index.isApproximate)
         XCTAssertEqual(index.count, 0)
         XCTAssertTrue(index.search(unit(d), k: 3).isEmpty)
     }

@@ -33,29 +33,6 @@ public struct ImageAnalysis: Sendable {
         ImageAnalysis(path: path, metadata: nil, metadataNotes: [], caption: nil, keywords: [], knownPromptCosine: nil,
                       embedding: nil, classes: [], error: error)
     }
-
-    /// The JSON object `revsdctl caption --json` prints for this file.
-    public func jsonObject(includeEmbedding: Bool) -> [String: Any] {
-        var o: [String: Any] = [
-            "path": path,
-            "metadata": metadata.map(Self.metadataObject) ?? NSNull(),
-            "caption": caption ?? NSNull(),
-            "keywords": keywords,
-            "known_prompt_cosine": knownPromptCosine.map { Double($0) } ?? NSNull(),
-            "error": error ?? NSNull(),
-        ]
-        if includeEmbedding { o["embedding"] = embedding.map { $0.map(Double.init) } ?? NSNull() }
-        return o
-    }
-
-    static func metadataObject(_ m: GenerationMetadata) -> [String: Any] {
-        [
-            "prompt": m.prompt ?? NSNull(), "negative_prompt": m.negativePrompt ?? NSNull(), "source": m.source,
-            "steps": m.steps ?? NSNull(), "sampler": m.sampler ?? NSNull(), "cfg_scale": m.cfgScale ?? NSNull(),
-            "seed": m.seed.map { NSNumber(value: $0) } ?? NSNull(), "width": m.width ?? NSNull(), "height": m.height ?? NSNull(),
-            "model": m.model ?? NSNull(), "model_hash": m.modelHash ?? NSNull(),
-        ]
-    }
 }
 
 /// Decodes a file, reads the metadata it carries, and predicts its prompt
@@ -180,8 +157,7 @@ public final class ImageAnalyzer: Sendable {
         if members.count > 1 {
             var mean = [Float](repeating: 0, count: members[0].count)
             for v in members { for i in 0..<mean.count { mean[i] += v[i] } }
-            let n = mean.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            prediction.embedding = mean.map { $0 / max(n, 1e-12) }
+            prediction.embedding = VectorMath.l2Normalized(mean)
         }
         result.caption = prediction.caption
         result.keywords = prediction.keywords

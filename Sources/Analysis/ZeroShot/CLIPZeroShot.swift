@@ -205,10 +205,7 @@ enum EmbeddingCache {
         let vectors = embed(texts)
         // A cache is an optimisation: failing to write one is not an error.
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let tmp = file.appendingPathExtension("tmp-\(getpid())")
-        if (try? vectors.flatMap { $0 }.withUnsafeBytes { try Data($0).write(to: tmp) }) == nil || (try? Syscalls.rename(tmp.path, file.path)) == nil {
-            try? FileManager.default.removeItem(at: tmp)
-        }
+        try? vectors.flatMap { $0 }.withUnsafeBytes { try AtomicFile.write($0, to: file.path) }
         return vectors
     }
 }

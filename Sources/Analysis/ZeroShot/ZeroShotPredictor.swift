@@ -57,12 +57,7 @@ public final class ZeroShotPredictor: Sendable {
         if let cacheFile, let dir = cacheDirectory {
             // A cache is an optimisation: failing to write one is not an error.
             try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let tmp = cacheFile.appendingPathExtension("tmp-\(getpid())")
-            // Write then rename (FileManager.replaceItemAt fails on Linux when
-            // the destination does not exist yet).
-            if (try? vectors.withUnsafeBytes { try Data($0).write(to: tmp) }) != nil {
-                do { try Syscalls.rename(tmp.path, cacheFile.path) } catch { try? FileManager.default.removeItem(at: tmp) }
-            }
+            try? vectors.withUnsafeBytes { try AtomicFile.write($0, to: cacheFile.path) }
         }
         return vectors
     }
@@ -73,10 +68,7 @@ public final class ZeroShotPredictor: Sendable {
         return m
     }
 
-    static func normalized(_ v: [Float]) -> [Float] {
-        let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        return n > 0 ? v.map { $0 / n } : v
-    }
+    static func normalized(_ v: [Float]) -> [Float] { VectorMath.l2Normalized(v) }
 
     /// Every encoder's output for `image`, by model id.
     public func encode(_ image: RGBAImage) -> [String: ImageEncoding] {

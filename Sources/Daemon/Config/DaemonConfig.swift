@@ -30,7 +30,7 @@ public struct DaemonConfig: Sendable, Equatable {
     /// state in /var/lib/revsd and listens on /run/revsd/revsdd.sock; a user
     /// instance uses $XDG_STATE_HOME/revsd and $XDG_RUNTIME_DIR/revsd/revsdd.sock.
     public static func defaults(environment env: [String: String] = ProcessInfo.processInfo.environment,
-                                isRoot: Bool = geteuid() == 0) -> DaemonConfig {
+                                isRoot: Bool = CurrentProcess.isRoot) -> DaemonConfig {
         let home = env["HOME"] ?? NSHomeDirectory()
         let state: String
         let socket: String
@@ -55,7 +55,7 @@ public struct DaemonConfig: Sendable, Equatable {
 
     /// Where the configuration file is looked for when none is named.
     public static func defaultFile(environment env: [String: String] = ProcessInfo.processInfo.environment,
-                                   isRoot: Bool = geteuid() == 0) -> String {
+                                   isRoot: Bool = CurrentProcess.isRoot) -> String {
         if isRoot || env["STATE_DIRECTORY"] != nil { return "/etc/revsd/revsdd.toml" }
         let home = env["HOME"] ?? NSHomeDirectory()
         return (env["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? home + "/.config") + "/revsd/revsdd.toml"
@@ -67,7 +67,7 @@ public struct DaemonConfig: Sendable, Equatable {
         let data: Data
         do { data = Data(try Syscalls.readFile(path, limit: 1 << 20)) } catch {
             if error.errno == ENOENT && !required { return }
-            throw ConfigError(path: path, line: nil, reason: "cannot read the file: \(String(cString: strerror(error.errno)))")
+            throw ConfigError(path: path, line: nil, reason: "cannot read the file: \(error.reason)")
         }
         guard let text = String(data: data, encoding: .utf8) else { throw ConfigError(path: path, line: nil, reason: "not UTF-8 text") }
         let tables: [String: [String: TOMLEntry]]

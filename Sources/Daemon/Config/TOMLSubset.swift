@@ -1,3 +1,5 @@
+import RevsdSystem
+
 /// A reader for the part of TOML that revsd's configuration uses: comments,
 /// `[table]` headers, `key = value` with basic and literal strings,
 /// integers, floats, booleans and (multi-line) arrays of those. Anything
@@ -27,21 +29,19 @@ public enum TOMLSubset {
     public static func parse(_ text: String) throws(TOMLError) -> [String: [String: TOMLEntry]] {
         var tables: [String: [String: TOMLEntry]] = ["": [:]]
         var current = ""
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.last == "\r" ? String($0.dropLast()) : String($0)
-        }
+        let lines = TextInput.split(text)
         var i = 0
         while i < lines.count {
             let number = i + 1
-            var line = Substring(lines[i])
+            var line = lines[i]
             i += 1
             line = line.drop { $0 == " " || $0 == "\t" }
             if line.isEmpty || line.first == "#" { continue }
             if line.first == "[" {
                 guard !line.hasPrefix("[[") else { throw TOMLError(line: number, reason: "arrays of tables are not supported") }
                 guard let close = line.firstIndex(of: "]") else { throw TOMLError(line: number, reason: "unterminated table header") }
-                let name = line[line.index(after: line.startIndex)..<close].trimmingSpaces
-                let rest = line[line.index(after: close)...].trimmingSpaces
+                let name = line[line.index(after: line.startIndex)..<close].trimmingTOMLWhitespace
+                let rest = line[line.index(after: close)...].trimmingTOMLWhitespace
                 guard rest.isEmpty || rest.first == "#" else { throw TOMLError(line: number, reason: "unexpected text after the table header") }
                 guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }) else {
                     throw TOMLError(line: number, reason: "invalid table name '\(name)'")
@@ -52,14 +52,14 @@ public enum TOMLSubset {
                 continue
             }
             guard let eq = line.firstIndex(of: "=") else { throw TOMLError(line: number, reason: "expected key = value") }
-            var key = line[..<eq].trimmingSpaces
+            var key = line[..<eq].trimmingTOMLWhitespace
             if key.count >= 2, key.first == "\"", key.last == "\"" { key = String(key.dropFirst().dropLast()) }
             guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
                 throw TOMLError(line: number, reason: "invalid key '\(key)'")
             }
             var valueText = String(line[line.index(after: eq)...])
             // Arrays may span lines until their closing bracket.
-            if valueText.trimmingSpaces.hasPrefix("[") {
+            if valueText.trimmingTOMLWhitespace.hasPrefix("[") {
                 while !Self.arrayIsClosed(valueText) {
                     guard i < lines.count else { throw TOMLError(line: number, reason: "unterminated array") }
                     valueText += "\n" + lines[i]
@@ -196,7 +196,8 @@ public enum TOMLSubset {
 }
 
 extension StringProtocol {
-    var trimmingSpaces: String {
+    /// Without leading and trailing TOML whitespace (space and tab only).
+    fileprivate var trimmingTOMLWhitespace: String {
         String(self.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }

@@ -152,12 +152,7 @@ public final class CLIPModel: @unchecked Sendable {
     }
 
     /// x / max(‖x‖, 1e-12), as the reference normalises `image_embeds` and `text_embeds`.
-    public static func normalized(_ v: [Float]) -> [Float] {
-        var norm: Float = 0
-        for x in v { norm += x * x }
-        let inv = 1 / max(norm.squareRoot(), 1e-12)
-        return v.map { $0 * inv }
-    }
+    public static func normalized(_ v: [Float]) -> [Float] { VectorMath.l2Normalized(v) }
 
     public static func cosine(_ a: [Float], _ b: [Float]) -> Float {
         precondition(a.count == b.count, "cosine of vectors of \(a.count) and \(b.count) values")

@@ -88,10 +88,8 @@ public final class SentenceEncoder: @unchecked Sendable {
                 }
                 row += L
                 // Mean over the L tokens, then x / max(‖x‖, 1e-12) as torch's normalize.
-                var norm: Float = 0
-                for i in 0..<H { v[i] /= Float(L); norm += v[i] * v[i] }
-                let inv = 1 / max(norm.squareRoot(), 1e-12)
-                for i in 0..<H { v[i] *= inv }
+                for i in 0..<H { v[i] /= Float(L) }
+                VectorMath.l2Normalize(&v)
                 out[chunk[j]] = v
             }
         }

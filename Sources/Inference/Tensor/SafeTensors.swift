@@ -190,7 +190,7 @@ public struct FloatTensor: @unchecked Sendable {
     public let pointer: UnsafePointer<Float>
     let owner: AnyObject
 
-    static let emptyStorage = OwnedFloats(count: 1)
+    static let emptyStorage = FloatBuffer(count: 1)
     static var emptyPointer: UnsafePointer<Float> { UnsafePointer(emptyStorage.pointer) }
 
     init(shape: [Int], pointer: UnsafePointer<Float>, owner: AnyObject) {
@@ -201,7 +201,7 @@ public struct FloatTensor: @unchecked Sendable {
 
     static func copying(shape: [Int], fill: (UnsafeMutableBufferPointer<Float>) -> Void) -> FloatTensor {
         let n = shape.reduce(1, *)
-        let storage = OwnedFloats(count: n)
+        let storage = FloatBuffer(count: n)
         fill(UnsafeMutableBufferPointer(start: storage.pointer, count: n))
         return FloatTensor(shape: shape, pointer: UnsafePointer(storage.pointer), owner: storage)
     }
@@ -209,7 +209,7 @@ public struct FloatTensor: @unchecked Sendable {
     /// A tensor owning a copy of `values`.
     public init(shape: [Int], values: [Float]) {
         precondition(shape.reduce(1, *) == values.count, "shape \(shape) does not hold \(values.count) values")
-        let storage = OwnedFloats(count: max(values.count, 1))
+        let storage = FloatBuffer(count: max(values.count, 1))
         values.withUnsafeBufferPointer { src in
             if let b = src.baseAddress { storage.pointer.update(from: b, count: values.count) }
         }
@@ -226,16 +226,4 @@ public struct FloatTensor: @unchecked Sendable {
         withExtendedLifetime(owner) { Array(buffer) }
     }
     public subscript(i: Int) -> Float { pointer[i] }
-}
-
-/// A heap buffer of floats with a stable address, freed with its owner.
-final class OwnedFloats: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Float>
-    let count: Int
-    init(count: Int) {
-        self.count = count
-        pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
-    }
-    deinit { pointer.deallocate() }
 }

@@ -31,10 +31,8 @@ func benchMLP() {
                 for j in 0..<outputs { y[i * outputs + j] += a * w[k * outputs + j] }
                 for j in 0..<m { s[i * m + j] += b * v[k * m + j] }
             }
-            var norm: Float = 0
-            for j in 0..<outputs { norm += y[i * outputs + j] * y[i * outputs + j] }
-            for j in 0..<outputs { y[i * outputs + j] /= norm.squareRoot() }
         }
+        VectorMath.l2NormalizeRows(&y, cols: outputs)
         let keywords = (0..<count).map { i in (0..<m).filter { s[i * m + $0] > 2 }.map { Int32($0) } }
         return (x, y, keywords)
     }

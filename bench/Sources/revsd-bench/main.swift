@@ -148,8 +148,7 @@ func benchZeroShot() {
     do { corpus = try TextInput.lines(of: corpusPath).dropFirst().map { String($0.split(separator: "\t").first ?? "") } } catch { die("\(error)") }
     var constant = [Float](repeating: 0, count: 384)
     for v in analyzer.promptEncoder.embed(corpus, batchSize: 64) { for i in 0..<384 { constant[i] += v[i] } }
-    let cn = constant.reduce(0) { $0 + $1 * $1 }.squareRoot()
-    constant = constant.map { $0 / cn }
+    VectorMath.l2Normalize(&constant)
     let truths = analyzer.promptEncoder.embed(rows.map(\.1))
     func cos(_ a: [Float], _ b: [Float]) -> Double { Double(zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }) }
     var zs = 0.0, base = 0.0, prior = 0.0, n = 0

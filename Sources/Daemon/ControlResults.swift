@@ -1,0 +1,101 @@
+import Analysis
+import Foundation
+import Learning
+import Metadata
+import RevsdProtocol
+import Store
+
+/// The protocol's result types built from what the daemon's parts know:
+/// the one place where index records, analyses and evaluation numbers
+/// become wire values (Float → Double, Learning's types → the protocol's).
+
+extension RevsdProtocol.Tier {
+    init(_ tier: Learning.Tier) {
+        switch tier {
+        case .easy: self = .easy
+        case .medium: self = .medium
+        case .hard: self = .hard
+        }
+    }
+}
+
+extension Learning.Tier {
+    init(_ tier: RevsdProtocol.Tier) {
+        switch tier {
+        case .easy: self = .easy
+        case .medium: self = .medium
+        case .hard: self = .hard
+        }
+    }
+}
+
+extension CaptionResult {
+    /// The `caption` answer for an analysed file (also what `revsdctl caption
+    /// --local` prints): zero-shot, before any learned prediction is added.
+    public init(_ a: ImageAnalysis, includeEmbedding: Bool) {
+        self.init(path: a.path, metadata: a.metadata.map(FileMetadata.init), caption: a.caption, keywords: a.keywords,
+                  knownPromptCosine: a.knownPromptCosine.map(Double.init), error: a.error,
+                  includesEmbedding: includeEmbedding, embedding: a.embedding?.map(Double.init))
+    }
+}
+
+extension CaptionResult.FileMetadata {
+    public init(_ m: GenerationMetadata) {
+        self.init(prompt: m.prompt, negativePrompt: m.negativePrompt, source: m.source, steps: m.steps, sampler: m.sampler,
+                  cfgScale: m.cfgScale, seed: m.seed, width: m.width, height: m.height, model: m.model, modelHash: m.modelHash)
+    }
+}
+
+extension CaptionResult.IndexedScore {
+    init(_ rec: ImageRecord) {
+        self.init(alignment: rec.alignment.map(Double.init), tier: rec.tier.map(RevsdProtocol.Tier.init))
+    }
+}
+
+extension SearchHit {
+    /// `score` is the cosine, or (listing the least aligned) the alignment.
+    init(_ rec: ImageRecord, score: Double?, otherPaths: [String] = []) {
+        self.init(path: rec.path, score: score, caption: rec.caption, prompt: rec.prompt,
+                  alignment: rec.alignment.map(Double.init), tier: rec.tier.map(RevsdProtocol.Tier.init), paths: otherPaths)
+    }
+}
+
+extension EvalRunResult {
+    /// The scores of an evaluation, its human table, and each image's caption when asked.
+    init(_ r: EvaluationResult, includeCaptions: Bool) {
+        self.init(
+            images: r.images,
+            rows: r.rows.map { Row(encoder: $0.encoder, head: $0.head.rawValue, technique: $0.technique.rawValue, meanCosine: Double($0.meanCosine)) },
+            ensemble: MeanCosine(Double(r.ensemble)), constant: MeanCosine(Double(r.constant)),
+            zeroShot: r.zeroShot.map { MeanCosine(Double($0)) },
+            caption: CaptionScore(exactMatchRate: Double(r.captionExactMatch), meanCosine: Double(r.captionMeanCosine)),
+            refCLIPScore: r.refCLIPScore.map {
+                RefCLIP(clipScore: Double($0.clipScore), referenceScore: Double($0.referenceScore), refCLIPScore: Double($0.refCLIPScore))
+            },
+            retrainedExcluding: r.retrainedExcluding, table: r.table(),
+            captions: includeCaptions ? r.captions.map { CaptionRow(name: $0.name, caption: $0.caption, prompt: $0.prompt) } : nil)
+    }
+}
+
+extension LearningService {
+    /// For `status` and `train`: the state, and the last run's numbers.
+    public func status() -> LearningStatus {
+        let state: LearningStatus.State = switch self.state {
+        case .idle: .idle
+        case let .training(phase, fraction, reason): .training(phase: phase, fraction: fraction, reason: reason)
+        case let .predicting(done, total): .predicting(done: done, total: total)
+        }
+        let run = model.map { m in
+            LearningStatus.Run(trainedAt: m.report.trainedAt.timeIntervalSince1970, examples: m.report.examples,
+                               validationMeanCosine: Double(m.report.ensembleCosine), constantMeanCosine: Double(m.report.constantCosine),
+                               members: m.members.map(\.name))
+        }
+        return LearningStatus(state: state, lastRun: run, promptBank: bank.count, lastError: lastError)
+    }
+}
+
+extension FailedFile {
+    init(_ rec: ImageRecord) {
+        self.init(path: rec.path, error: rec.error ?? "failed", at: rec.indexedAt.timeIntervalSince1970)
+    }
+}

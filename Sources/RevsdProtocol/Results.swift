@@ -1,0 +1,267 @@
+/// The results of the index half. Keys as in version 1 of the protocol;
+/// fields that version 1 sends as null are encoded as explicit nulls.
+
+/// `status`: counts, watches, models, the inotify budget, and learning.
+public struct StatusResult: ControlResult {
+    public var indexed: Int
+    public var queued: Int
+    public var failed: Int
+    public var withPrompt: Int
+    public var watches: [String]
+    public var models: [String]
+    public var watchedDirectories: Int
+    /// The sticky message once the inotify watch limit was reached (null before).
+    public var watchLimit: String?
+    /// Watched folders that are not there now (watched for their return).
+    public var missingWatches: [String]
+    /// The most recent failed files (at most 20; `failed` pages through all).
+    public var failedFiles: [FailedFile]
+    public var processedSinceStart: Int
+    public var failedSinceStart: Int
+    public var version: String
+    public var pid: Int
+    /// Absent when the daemon runs without learning.
+    public var learning: LearningStatus?
+
+    public init(indexed: Int, queued: Int, failed: Int, withPrompt: Int, watches: [String], models: [String], watchedDirectories: Int,
+                watchLimit: String?, missingWatches: [String] = [], failedFiles: [FailedFile] = [], processedSinceStart: Int, failedSinceStart: Int, version: String, pid: Int, learning: LearningStatus?) {
+        self.indexed = indexed; self.queued = queued; self.failed = failed; self.withPrompt = withPrompt; self.watches = watches
+        self.models = models; self.watchedDirectories = watchedDirectories; self.watchLimit = watchLimit
+        self.missingWatches = missingWatches; self.failedFiles = failedFiles
+        self.processedSinceStart = processedSinceStart; self.failedSinceStart = failedSinceStart; self.version = version
+        self.pid = pid; self.learning = learning
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case indexed, queued, failed, watches, models, version, pid, learning
+        case withPrompt = "with_prompt", watchedDirectories = "watched_directories", watchLimit = "watch_limit"
+        case missingWatches = "missing_watches", failedFiles = "failed_files"
+        case processedSinceStart = "processed_since_start", failedSinceStart = "failed_since_start"
+    }
+
+    /// `missing_watches` and `failed_files` are read as empty from a daemon that predates them.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        indexed = try c.decode(Int.self, forKey: .indexed)
+        queued = try c.decode(Int.self, forKey: .queued)
+        failed = try c.decode(Int.self, forKey: .failed)
+        withPrompt = try c.decode(Int.self, forKey: .withPrompt)
+        watches = try c.decode([String].self, forKey: .watches)
+        models = try c.decode([String].self, forKey: .models)
+        watchedDirectories = try c.decode(Int.self, forKey: .watchedDirectories)
+        watchLimit = try c.decodeIfPresent(String.self, forKey: .watchLimit)
+        missingWatches = try c.decodeIfPresent([String].self, forKey: .missingWatches) ?? []
+        failedFiles = try c.decodeIfPresent([FailedFile].self, forKey: .failedFiles) ?? []
+        processedSinceStart = try c.decode(Int.self, forKey: .processedSinceStart)
+        failedSinceStart = try c.decode(Int.self, forKey: .failedSinceStart)
+        version = try c.decode(String.self, forKey: .version)
+        pid = try c.decode(Int.self, forKey: .pid)
+        learning = try c.decodeIfPresent(LearningStatus.self, forKey: .learning)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(indexed, forKey: .indexed)
+        try c.encode(queued, forKey: .queued)
+        try c.encode(failed, forKey: .failed)
+        try c.encode(withPrompt, forKey: .withPrompt)
+        try c.encode(watches, forKey: .watches)
+        try c.encode(models, forKey: .models)
+        try c.encode(watchedDirectories, forKey: .watchedDirectories)
+        try c.encode(watchLimit, forKey: .watchLimit)   // null until the limit is hit
+        try c.encode(missingWatches, forKey: .missingWatches)
+        try c.encode(failedFiles, forKey: .failedFiles)
+        try c.encode(processedSinceStart, forKey: .processedSinceStart)
+        try c.encode(failedSinceStart, forKey: .failedSinceStart)
+        try c.encode(version, forKey: .version)
+        try c.encode(pid, forKey: .pid)
+        try c.encodeIfPresent(learning, forKey: .learning)
+    }
+}
+
+/// A file recorded failed: where, why, and when (seconds since the epoch).
+public struct FailedFile: Codable, Sendable, Equatable {
+    public var path: String
+    /// One line naming the file and the problem.
+    public var error: String
+    public var at: Double
+
+    public init(path: String, error: String, at: Double) { self.path = path; self.error = error; self.at = at }
+}
+
+/// `failed`: how many files are failed in all, and one page of them, most recent first.
+public struct FailedResult: ControlResult {
+    public var total: Int
+    public var offset: Int
+    public var files: [FailedFile]
+
+    public init(total: Int, offset: Int, files: [FailedFile]) { self.total = total; self.offset = offset; self.files = files }
+}
+
+/// What learning is doing, and the last successful run's numbers (`status`'s
+/// and `train`'s `learning` object). One flat object on the wire.
+public struct LearningStatus: Codable, Sendable, Equatable {
+    public enum State: Sendable, Equatable {
+        case idle
+        case training(phase: String, fraction: Double, reason: String)
+        case predicting(done: Int, total: Int)
+    }
+
+    /// The heads in use: when and on how much they were trained, how well.
+    public struct Run: Codable, Sendable, Equatable {
+        /// Seconds since the epoch.
+        public var trainedAt: Double
+        public var examples: Int
+        public var validationMeanCosine: Double
+        public var constantMeanCosine: Double
+        public var members: [String]
+
+        public init(trainedAt: Double, examples: Int, validationMeanCosine: Double, constantMeanCosine: Double, members: [String]) {
+            self.trainedAt = trainedAt; self.examples = examples; self.validationMeanCosine = validationMeanCosine
+            self.constantMeanCosine = constantMeanCosine; self.members = members
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case examples, members
+            case trainedAt = "trained_at", validationMeanCosine = "validation_mean_cosine", constantMeanCosine = "constant_mean_cosine"
+        }
+    }
+
+    public var state: State
+    /// Absent until a run succeeded.
+    public var lastRun: Run?
+    /// How many prompts captions are chosen from.
+    public var promptBank: Int
+    /// The last failed run's message (null when the last run succeeded).
+    public var lastError: String?
+
+    public init(state: State, lastRun: Run?, promptBank: Int, lastError: String?) {
+        self.state = state; self.lastRun = lastRun; self.promptBank = promptBank; self.lastError = lastError
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case state, phase, fraction, reason, done, total
+        case trainedAt = "trained_at", promptBank = "prompt_bank", lastError = "last_error"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        switch try c.decode(String.self, forKey: .state) {
+        case "training":
+            state = .training(phase: try c.decode(String.self, forKey: .phase), fraction: try c.decode(Double.self, forKey: .fraction),
+                              reason: try c.decode(String.self, forKey: .reason))
+        case "predicting":
+            state = .predicting(done: try c.decode(Int.self, forKey: .done), total: try c.decode(Int.self, forKey: .total))
+        default:
+            state = .idle
+        }
+        lastRun = c.contains(.trainedAt) ? try Run(from: decoder) : nil
+        promptBank = try c.decode(Int.self, forKey: .promptBank)
+        lastError = try c.decodeIfPresent(String.self, forKey: .lastError)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        switch state {
+        case .idle:
+            try c.encode("idle", forKey: .state)
+        case let .training(phase, fraction, reason):
+            try c.encode("training", forKey: .state)
+            try c.encode(phase, forKey: .phase)
+            try c.encode(fraction, forKey: .fraction)
+            try c.encode(reason, forKey: .reason)
+        case let .predicting(done, total):
+            try c.encode("predicting", forKey: .state)
+            try c.encode(done, forKey: .done)
+            try c.encode(total, forKey: .total)
+        }
+        try lastRun?.encode(to: encoder)
+        try c.encode(promptBank, forKey: .promptBank)
+        try c.encode(lastError, forKey: .lastError)   // null after a successful run
+    }
+}
+
+/// One ranked image of `search` and `similar`.
+public struct SearchHit: Codable, Sendable, Equatable {
+    public var path: String
+    /// The cosine (or, listing the least aligned, the alignment).
+    public var score: Double?
+    /// The predicted caption.
+    public var caption: String?
+    /// The known prompt, when the file carries it.
+    public var prompt: String?
+    /// Null until a training run scored the image.
+    public var alignment: Double?
+    public var tier: Tier?
+    /// The other indexed paths holding the same content (identical copies
+    /// are one hit); empty when none. Added in version 1: a daemon that
+    /// does not send it is read as none.
+    public var paths: [String]
+
+    public init(path: String, score: Double?, caption: String?, prompt: String?, alignment: Double?, tier: Tier?, paths: [String] = []) {
+        self.path = path; self.score = score; self.caption = caption; self.prompt = prompt; self.alignment = alignment; self.tier = tier
+        self.paths = paths
+    }
+
+    enum CodingKeys: String, CodingKey { case path, score, caption, prompt, alignment, tier, paths }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        path = try c.decode(String.self, forKey: .path)
+        score = try c.decodeIfPresent(Double.self, forKey: .score)
+        caption = try c.decodeIfPresent(String.self, forKey: .caption)
+        prompt = try c.decodeIfPresent(String.self, forKey: .prompt)
+        alignment = try c.decodeIfPresent(Double.self, forKey: .alignment)
+        tier = try c.decodeIfPresent(Tier.self, forKey: .tier)
+        paths = try c.decodeIfPresent([String].self, forKey: .paths) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(path, forKey: .path)
+        try c.encode(score, forKey: .score)
+        try c.encode(caption, forKey: .caption)
+        try c.encode(prompt, forKey: .prompt)
+        try c.encode(alignment, forKey: .alignment)
+        try c.encode(tier, forKey: .tier)
+        try c.encode(paths, forKey: .paths)
+    }
+}
+
+/// `search`: the query (null when listing the least aligned) and the hits, best first.
+public struct SearchResult: ControlResult {
+    public var query: String?
+    public var results: [SearchHit]
+
+    public init(query: String?, results: [SearchHit]) { self.query = query; self.results = results }
+
+    enum CodingKeys: String, CodingKey { case query, results }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(query, forKey: .query)
+        try c.encode(results, forKey: .results)
+    }
+}
+
+/// `similar`: the image asked about and its nearest neighbours.
+public struct SimilarResult: ControlResult {
+    public var path: String
+    public var results: [SearchHit]
+
+    public init(path: String, results: [SearchHit]) { self.path = path; self.results = results }
+}
+
+/// `watch_add`, `watch_remove`, `watch_list`: the watched folders after the change.
+public struct WatchesResult: ControlResult {
+    public var watches: [String]
+
+    public init(watches: [String]) { self.watches = watches }
+}
+
+/// `reindex`: how many files were queued again.
+public struct ReindexResult: ControlResult {
+    public var queued: Int
+
+    public init(queued: Int) { self.queued = queued }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import GRDB
+
+/// The search rows of some images after a committed transaction: for each
+/// id in `ids`, the matrix must hold exactly the rows listed for it in
+/// `rows` (none: the image is gone, failed, or has no search vectors).
+public struct SearchRowsChange: Sendable {
+    public var ids: [Int64]
+    public var rows: [SearchRow]
+}
+
+/// One row of the search matrix as the database holds it: the predicted or
+/// known-prompt embedding of an indexed image.
+public struct SearchRow: Sendable, Equatable {
+    public var id: Int64
+    public var kind: EmbeddingKind
+    public var vector: [Float]
+}
+
+/// The status counts and the distinct labelled contents, as `index_counts` holds them.
+struct StoredCounts: Sendable, Equatable {
+    var counts = IndexCounts(indexed: 0, failed: 0, queued: 0, withPrompt: 0)
+    var labelledContents = 0
+}
+
+extension IndexStore {
+    /// The kinds of embedding the search matrix holds.
+    public static let searchKinds: [EmbeddingKind] = [.predicted, .knownPrompt]
+
+    /// Sends every committed change of search rows to `sink`, in commit
+    /// order (one sink: the search matrix). Install it before loading the
+    /// matrix with `withSearchRows`.
+    public func observeSearchRows(_ sink: @escaping @Sendable (SearchRowsChange) -> Void) {
+        searchSink.withLock { $0 = sink }
+    }
+
+    /// Runs `body` with every search row of the index while no write can
+    /// commit (the writer is held), so a matrix loaded from them misses no
+    /// change published after.
+    public func withSearchRows(_ body: ([SearchRow]) -> Void) throws {
+        try write { db in body(try Self.searchRows(db, onlyDirty: false)) }
+    }
+
+    /// The counts of `status`, from memory: as this store's writes (and the
+    /// database when it was opened) left them. Another process writing the
+    /// same file is not seen; read `queuedCount()` for that.
+    public func counts() -> IndexCounts { cachedCounts.withLock { $0.counts } }
+
+    /// Distinct contents among the indexed images that carry their prompt:
+    /// what training learns from and what the retrain counter counts
+    /// (identical copies are one example).
+    public func labelledContents() -> Int { cachedCounts.withLock { $0.labelledContents } }
+
+    static func storedCounts(_ db: Database) throws -> StoredCounts {
+        guard let r = try Row.fetchOne(db, sql: "SELECT * FROM index_counts WHERE one = 1") else { return StoredCounts() }
+        return StoredCounts(counts: IndexCounts(indexed: r["indexed"], failed: r["failed"], queued: r["queued"], withPrompt: r["withPrompt"]),
+                            labelledContents: r["labelledContents"])
+    }
+
+    /// The search rows of the whole index, or of the images in `search_dirty`.
+    static func searchRows(_ db: Database, onlyDirty: Bool) throws -> [SearchRow] {
+        let sql = """
+            SELECT e.imageId, e.kind, e.vector FROM embedding e JOIN image i ON i.id = e.imageId
+            WHERE i.status = 'indexed' AND e.kind IN (?, ?)
+            """ + (onlyDirty ? " AND e.imageId IN (SELECT imageId FROM search_dirty)" : "")
+        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(searchKinds)).compactMap { r in
+            guard let kind: EmbeddingKind = r["kind"] else { return nil }
+            return SearchRow(id: r["imageId"], kind: kind, vector: [Float](blob: r["vector"]))
+        }
+    }
+
+    /// Drains `search_dirty` and re-reads the counts, inside the write
+    /// transaction; publishes both when it commits.
+    func publishAfterCommit(_ db: Database) throws {
+        let counts = try Self.storedCounts(db)
+        let dirty = try Int64.fetchAll(db, sql: "SELECT imageId FROM search_dirty ORDER BY imageId")
+        let change = dirty.isEmpty ? nil : SearchRowsChange(ids: dirty, rows: try Self.searchRows(db, onlyDirty: true))
+        if change != nil { try db.execute(sql: "DELETE FROM search_dirty") }
+        let sink = change == nil ? nil : searchSink.withLock { $0 }
+        db.afterNextTransaction { [self] _ in
+            cachedCounts.withLock { $0 = counts }
+            if let change, let sink { sink(change) }
+        }
+    }
+}

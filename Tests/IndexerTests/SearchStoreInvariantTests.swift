@@ -1,0 +1,122 @@
+import Foundation
+import XCTest
+@testable import Daemon
+@testable import Metadata
+@testable import Search
+@testable import Store
+import GRDB
+
+/// The search matrix is derived from the index and always equal to it (ids,
+/// kinds, vectors), whatever sequence of writes happened; and the counts
+/// kept in memory equal a recount. Every write path of the store, at random.
+final class SearchStoreInvariantTests: XCTestCase {
+    let dir = TemporaryDirectory()
+
+    func file(_ path: String, hash: String, prompt: String?, v: Float, error: String? = nil) -> IndexedFile {
+        var e: [EmbeddingKind: [Float]] = [.predicted: [v, 1, 0], .features("enc"): [v, v, v]]
+        if prompt != nil { e[.knownPrompt] = [0, v, 1] }
+        return IndexedFile(path: path, contentHash: hash, size: 10, mtimeNs: 1, metadata: prompt.map { GenerationMetadata(prompt: $0, source: "automatic1111", raw: $0) },
+                           caption: "c", embeddings: error == nil ? e : [:], error: error)
+    }
+
+    func recount(_ s: IndexStore) throws -> (IndexCounts, Int) {
+        try s.read { db in
+            (IndexCounts(indexed: try Int.fetchOne(db, sql: "SELECT count(*) FROM image WHERE status = 'indexed'")!,
+                         failed: try Int.fetchOne(db, sql: "SELECT count(*) FROM image WHERE status = 'failed'")!,
+                         queued: try Int.fetchOne(db, sql: "SELECT count(*) FROM job")!,
+                         withPrompt: try Int.fetchOne(db, sql: "SELECT count(*) FROM image WHERE prompt IS NOT NULL")!),
+             try Int.fetchOne(db, sql: "SELECT count(DISTINCT contentHash) FROM image WHERE status = 'indexed' AND prompt IS NOT NULL")!)
+        }
+    }
+
+    func testTheMatrixEqualsTheIndexAfterEveryWrite() throws {
+        try checkEveryWrite(approximateAbove: 50_000)
+    }
+
+    /// The same with an index held as codes from 4 rows on: every change
+    /// of the feed and every load at a restart codes its rows.
+    func testTheApproximateMatrixEqualsTheIndexAfterEveryWrite() throws {
+        try checkEveryWrite(approximateAbove: 4)
+    }
+
+    func checkEveryWrite(approximateAbove: Int) throws {
+        let path = dir.path("index.sqlite")
+        var store = try IndexStore(path: path)
+        var search = SearchIndex(dimension: 3, approximateAbove: approximateAbove)
+        func open() throws {
+            store = try IndexStore(path: path)
+            search = SearchIndex(dimension: 3, approximateAbove: approximateAbove)
+            let s = search
+            store.observeSearchRows { IndexingService.apply($0, to: s) }
+            try IndexingService.load(s, from: store)   // as the daemon's start does
+        }
+        try open()
+        var rng = SystemRandomNumberGenerator()
+        let names = (0..<12).map { "/lib/\($0 % 3 == 0 ? "sub/" : "")f\($0).png" }
+        for step in 0..<400 {
+            let p = names.randomElement(using: &rng)!, q = names.randomElement(using: &rng)!
+            let hash = "h\(Int.random(in: 0..<5, using: &rng))", v = Float.random(in: -1...1, using: &rng)
+            let prompt: String? = Bool.random(using: &rng) ? "a prompt \(hash)" : nil
+            let what: String
+            switch Int.random(in: 0..<11, using: &rng) {
+            case 0: what = "store"; try store.store(file(p, hash: hash, prompt: prompt, v: v))
+            case 1:
+                what = "batch"
+                try store.enqueue([p, q], reason: "new")
+                let jobs = try store.claimJobs(limit: 2)
+                try store.store(batch: jobs.map { (file($0.path, hash: hash, prompt: prompt, v: v), $0) })
+            case 2: what = "failed"; try store.store(file(p, hash: hash, prompt: prompt, v: v, error: "broken"))
+            case 3: what = "move"; try store.move(from: p, to: q)
+            case 4: what = "move folder"; try store.move(from: "/lib/sub", to: "/lib/sub2"); try store.move(from: "/lib/sub2", to: "/lib/sub")
+            case 5: what = "remove"; try store.remove(path: p)
+            case 6: what = "remove folder"; try store.remove(path: "/lib/sub")
+            case 7:
+                what = "predictions"
+                let ids = try store.imageIDs(under: "/lib") + [999_999]
+                try store.updatePredictions(ids.map { IndexStore.Prediction(id: $0, embedding: [0, 0, v], caption: "p", keywords: []) })
+            case 8: what = "outside roots"; try store.removeRecords(outside: ["/lib/sub"]); try store.removeRecords(outside: ["/lib"])
+            case 9: what = "reindex"; try store.enqueueReindex(under: Bool.random(using: &rng) ? "/lib/sub" : nil, files: [p])
+                for j in try store.claimJobs(limit: 100) { try store.finish(j) }
+            default: what = "restart"; try open()
+            }
+            let diff = try IndexingService.differences(between: search, and: store)
+            XCTAssertEqual(diff, [], "step \(step) (\(what))")
+            let (counts, labelled) = try recount(store)
+            XCTAssertEqual(store.counts(), counts, "counts after step \(step) (\(what))")
+            XCTAssertEqual(store.labelledContents(), labelled, "labelled contents after step \(step) (\(what))")
+            if !diff.isEmpty { return }
+        }
+    }
+
+    /// The case that broke (finding 1): a record dropped and stored again
+    /// under a new id left its old id in the matrix.
+    func testAReplacedRecordLeavesNoPhantomRow() throws {
+        let store = try IndexStore(path: dir.path("index.sqlite"))
+        let search = SearchIndex(dimension: 3)
+        store.observeSearchRows { IndexingService.apply($0, to: search) }
+        try store.store(file("/lib/a.png", hash: "h", prompt: "a castle", v: 1))
+        try store.remove(path: "/lib/a.png")
+        try store.store(file("/lib/a.png", hash: "h", prompt: "a castle", v: 1))
+        XCTAssertEqual(search.count, 1)
+        XCTAssertEqual(try IndexingService.differences(between: search, and: store), [])
+    }
+
+    /// Identical content is one labelled example and keeps one alignment.
+    func testCopiesCountOnceAndShareTheirAlignment() throws {
+        let store = try IndexStore(path: dir.path("index.sqlite"))
+        for i in 0..<5 { try store.store(file("/lib/c\(i).png", hash: "same", prompt: "a castle", v: 1)) }
+        try store.store(file("/lib/other.png", hash: "other", prompt: "a dog", v: 0.5))
+        XCTAssertEqual(store.labelledContents(), 2)
+        XCTAssertEqual(try store.labelledRows(encoders: ["enc"]).count, 2, "training sees each content once")
+        let id = try XCTUnwrap(try store.image(path: "/lib/c0.png")).id
+        try store.replaceAlignments([(id: id, alignment: 0.4, tier: .hard)])
+        XCTAssertEqual(try store.image(path: "/lib/c3.png")?.alignment, 0.4)
+        try store.store(file("/lib/c9.png", hash: "same", prompt: "a castle", v: 1))
+        XCTAssertEqual(try store.image(path: "/lib/c9.png")?.tier, .hard, "a new copy takes its twin's score")
+        // Re-storing unchanged content (a reindex) keeps the score; new content drops it.
+        try store.store(file("/lib/c0.png", hash: "same", prompt: "a castle", v: 1))
+        XCTAssertEqual(try store.image(path: "/lib/c0.png")?.alignment, 0.4)
+        try store.store(file("/lib/c1.png", hash: "changed", prompt: "a castle", v: 1))
+        XCTAssertNil(try store.image(path: "/lib/c1.png")?.alignment)
+    }
+}
