@@ -81,8 +81,8 @@ let package = Package(
         .target(name: "Models", dependencies: ["RevsdSystem", "Inference", "Imaging", "CZlib"]),
         // One file in, what revsd says about it out: decode, metadata, encoders, zero-shot.
         .target(name: "Analysis", dependencies: ["RevsdSystem", "Inference", "Imaging", "Metadata", "Models"]),
-        // The in-memory search matrix.
-        .target(name: "Search", dependencies: ["Inference", "CBLAS"]),
+        // The in-memory search matrix (exact when small, two-pass codes when large).
+        .target(name: "Search", dependencies: ["Inference", "CBLAS"], swiftSettings: optimizedEvenInDebug),
         // inotify.
         .target(name: "Watch", dependencies: ["RevsdSystem"]),
         // The control protocol's types and client, shared by revsdd, revsdctl and every client.

@@ -58,8 +58,8 @@ print(f"| indexing, copy → searchable, {count} images (revsdd watching a folde
 print(f"| search p50 / p99, 10k images | {s10k['p50_ms']:.1f} / {s10k['p99_ms']:.1f} ms (scan alone {s10k['scan_p50_ms']:.1f} / {s10k['scan_p99_ms']:.1f}) | |")
 print(f"| search p50 / p99, 100k images | {s100k['p50_ms']:.1f} / {s100k['p99_ms']:.1f} ms (scan alone {s100k['scan_p50_ms']:.1f} / {s100k['scan_p99_ms']:.1f}) | goal: p50 ≤ 20 ms |")
 print(f"| idle daemon over 20 s | {cpu:.2f} % CPU, {int(c1) - int(c0)} voluntary context switches (all threads) | goal: 0 %, no wake-ups beyond the watchdog (none configured here) |")
-print("\nSearch = the query's all-MiniLM-L6-v2 embedding (about 5 ms) + an exact scan through BLAS over every image's predicted "
-      "embedding and, for the third of images that carry their prompt, that prompt's embedding + top 10; vectors are synthetic "
-      "(speed does not depend on their values). At 100k the scan reads ~205 MB per query and is bound by memory bandwidth. "
+print("\nSearch = the query's all-MiniLM-L6-v2 embedding (about 5 ms) + a scan over every image's predicted "
+      "embedding and, for the third of images that carry their prompt, that prompt's embedding + top 10: exact through BLAS "
+      "below 50,000 rows (10k), two passes over codes above (100k; see the search section); `revsd-bench search`'s synthetic library. "
       "Indexing runs the same pipeline as the peer plus hashing, the job queue and SQLite. The idle wake-ups are one a second on one thread: strace shows libdispatch's manager thread re-arming a one-second timerfd, its workqueue monitor on Linux (the thread pool behind Dispatch and Swift concurrency), not a timer of revsd's; revsd's own threads (inotify, workers, socket, watchdog) sleep without timeouts when idle. Reproduce: `bench/daemon.sh [images]`.")
 PY

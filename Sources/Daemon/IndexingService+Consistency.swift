@@ -18,14 +18,31 @@ extension IndexingService {
         (r.id, r.kind == .knownPrompt ? .knownPrompt : .predicted, r.vector)
     }
 
-    /// Loads the whole matrix from the index while no write can commit.
+    /// Loads the whole matrix from the index while no write can commit, in
+    /// bulk: a matrix per kind read through a cursor, its codes (in a large
+    /// index) computed in batches and their axes trained afresh.
     func loadSearchMatrix() throws {
-        try store.withSearchRows { rows in search.replaceAll(with: rows.map(Self.row)) }
+        try Self.load(search, from: store)
+    }
+
+    /// The writer first, then the matrix's lock (the order in which a
+    /// commit publishes its change): no query sees a partial matrix.
+    static func load(_ search: SearchIndex, from store: IndexStore) throws {
+        try store.withSearchMatrices(dimension: search.dimension) { read in
+            try search.replaceAll { add in
+                for kind in IndexStore.searchKinds {
+                    let (ids, vectors) = try read(kind)
+                    add(kind == .knownPrompt ? .knownPrompt : .predicted, ids, vectors)
+                }
+            }
+        }
     }
 
     /// Where the matrix and the index disagree (ids, kinds, vectors), one
-    /// line each; empty when they are equal. Reads the index while no write
-    /// can commit. For tests and debugging.
+    /// line each; empty when they are equal. A large index holds its rows as
+    /// codes: a stored vector is compared as the index would hold it
+    /// (`SearchIndex.held`, its precise codes decoded), exactly. Reads the
+    /// index while no write can commit. For tests and debugging.
     public func verifySearchMatchesStore() throws -> [String] {
         try Self.differences(between: search, and: store)
     }
@@ -34,7 +51,7 @@ extension IndexingService {
         var differences: [String] = []
         try store.withSearchRows { rows in
             var stored: [Int64: [SearchIndex.RowKind: [Float]]] = [:]
-            for r in rows.map(Self.row) { stored[r.id, default: [:]][r.kind] = r.vector }
+            for r in rows.map(Self.row) { stored[r.id, default: [:]][r.kind] = search.held(r.vector) }
             let held = search.snapshot()
             for id in Set(stored.keys).union(held.keys).sorted() {
                 let s = stored[id] ?? [:], h = held[id] ?? [:]

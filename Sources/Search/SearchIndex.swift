@@ -2,27 +2,30 @@ import Foundation
 import Inference
 import Synchronization
 
-/// The vectors search ranks, kept in memory in one contiguous (rows, d)
-/// matrix in sync with the database: every image's predicted prompt
-/// embedding and, where the file carries its prompt, that prompt's
-/// embedding. A query is one matrix-vector product through BLAS, a scatter
-/// of the row scores to their images (an image scores its best row), and a
-/// bounded top-k: an exact scan, no approximation, no hashing per row.
+/// The vectors search ranks, kept in memory in sync with the database:
+/// every image's predicted prompt embedding and, where the file carries its
+/// prompt, that prompt's embedding. Below `approximateAbove` rows, one
+/// contiguous (rows, d) float32 matrix: a query is one matrix-vector product
+/// through BLAS, a scatter of the row scores to their images (an image
+/// scores its best row), and a bounded top-k, an exact scan. From
+/// `approximateAbove` rows on (50,000: a 2 GB float32 matrix at a million
+/// images does not fit, nor does its 238 ms scan), the rows are held as
+/// codes and searched in two passes (`RowVectors`, ApproximateScan.swift).
+/// Every change (set, remove, replace, load) updates the codes with the rows.
 public final class SearchIndex: Sendable {
     public let dimension: Int
     /// Everything below, behind one lock: queries (from control threads) and
-    /// updates (from workers and the learning thread) never see half a change.
+    /// updates (from the store's change feed) never see half a change.
     let rows: Mutex<Rows>
 
-    /// The matrix and its bookkeeping. The vectors live in a buffer of our
-    /// own (grown by doubling, freed with the value), reached only through
-    /// the mutex, which is why the pointer needs no Sendable promise.
+    /// The matrix and its bookkeeping, reached only through the mutex. The
+    /// vectors (float32 or codes) live in `vectors`, which is not
+    /// thread-safe: the mutex guards it.
     struct Rows: ~Copyable {
         typealias RowKind = SearchIndex.RowKind
         let dimension: Int
-        /// Row-major vectors, (capacity, dimension).
-        var storage: UnsafeMutablePointer<Float>
-        var capacity = 1024
+        /// The rows' vectors: float32 while small, codes when large.
+        let vectors: RowVectors
         var rowCount = 0
         /// Which image slot each row belongs to, and its (slot, kind) key.
         var rowOwner: [Int32] = []
@@ -30,21 +33,23 @@ public final class SearchIndex: Sendable {
         /// Images by dense slot; slot lookup by id; rows of each slot.
         var slotIDs: [Int64] = []
         var slotOf: [Int64: Int] = [:]
-        var rowsOfSlot: [[Int]] = []
+        var rowsOfSlot: [SlotRows] = []
         var slotScores: [Float] = []
         var rowScores: [Float] = []
 
-        init(dimension: Int) {
+        init(dimension: Int, approximateAbove: Int) {
             self.dimension = dimension
-            storage = .allocate(capacity: capacity * dimension)
+            vectors = RowVectors(dimension: dimension, approximateAbove: approximateAbove)
         }
-
-        deinit { storage.deallocate() }
     }
 
-    public init(dimension: Int = 384) {
+    public convenience init(dimension: Int = 384) { self.init(dimension: dimension, approximateAbove: 50_000) }
+
+    /// `approximateAbove`: the row count from which rows are held as codes
+    /// (`Int.max`: always float32 and exact, 1,536 B a row).
+    public init(dimension: Int, approximateAbove: Int) {
         self.dimension = dimension
-        rows = Mutex(Rows(dimension: dimension))
+        rows = Mutex(Rows(dimension: dimension, approximateAbove: approximateAbove))
     }
 
     /// Which of an image's vectors a row holds: an image has at most one of each.
@@ -55,9 +60,24 @@ public final class SearchIndex: Sendable {
         case knownPrompt
     }
 
-    /// Adds `rows` of one kind (vectors of another dimension are skipped).
+    /// Adds `rows` of one kind (vectors of another dimension are skipped),
+    /// handed to `load(ids:vectors:kind:)` in batches.
     public func load(_ rows: some Sequence<(Int64, [Float])>, kind: RowKind) {
-        for (id, v) in rows where v.count == dimension { set(id, kind: kind, vector: v) }
+        var ids: [Int64] = [], batch: [Float] = []
+        for (id, v) in rows where v.count == dimension {
+            ids.append(id); batch += v
+            if ids.count == 65_536 { load(ids: ids, vectors: batch, kind: kind); ids = []; batch = [] }
+        }
+        load(ids: ids, vectors: batch, kind: kind)
+    }
+
+    /// Sets row `kind` of each image `ids[i]` to vector i of `vectors`
+    /// (ids.count, dimension), in one step: the codes of a large index are
+    /// computed for the whole batch (through BLAS), not row by row.
+    public func load(ids: [Int64], vectors matrix: [Float], kind: RowKind) {
+        precondition(matrix.count == ids.count * dimension, "load: \(matrix.count) values for \(ids.count) rows of \(dimension)")
+        guard !ids.isEmpty else { return }
+        rows.withLock { $0.load(ids: ids, vectors: matrix, kind: kind) }
     }
 
     public var count: Int { rows.withLock { $0.slotIDs.count } }
@@ -71,10 +91,9 @@ public final class SearchIndex: Sendable {
         rows.withLock { $0.remove(id) }
     }
 
+    /// Empty, and exact again (the codes and their axes go).
     public func removeAll() {
-        rows.withLock { r in
-            r.rowCount = 0; r.rowOwner = []; r.rowKind = []; r.slotIDs = []; r.slotOf = [:]; r.rowsOfSlot = []
-        }
+        rows.withLock { $0.removeAll() }
     }
 
     /// Best `k` images for a unit query vector, best first; `allowed`
@@ -87,65 +106,16 @@ public final class SearchIndex: Sendable {
 }
 
 extension SearchIndex.Rows {
-    mutating func set(_ id: Int64, kind: RowKind, vector: [Float]) {
-        let slot: Int
-        if let s = slotOf[id] { slot = s } else {
-            slot = slotIDs.count
-            slotIDs.append(id); slotOf[id] = slot; rowsOfSlot.append([])
-        }
-        let row: Int
-        if let r = rowsOfSlot[slot].first(where: { rowKind[$0] == kind }) { row = r } else {
-            if rowCount == capacity {
-                let bigger = UnsafeMutablePointer<Float>.allocate(capacity: capacity * 2 * dimension)
-                bigger.update(from: storage, count: rowCount * dimension)
-                storage.deallocate()
-                storage = bigger
-                capacity *= 2
-            }
-            row = rowCount
-            rowCount += 1
-            rowOwner.append(Int32(slot)); rowKind.append(kind)
-            rowsOfSlot[slot].append(row)
-        }
-        vector.withUnsafeBufferPointer { (storage + row * dimension).update(from: $0.baseAddress!, count: dimension) }
-    }
-
-    mutating func remove(_ id: Int64) {
-        guard let slot = slotOf.removeValue(forKey: id) else { return }
-        // Drop its rows, highest first, each replaced by the last row.
-        for row in rowsOfSlot[slot].sorted(by: >) { removeRow(row) }
-        // Move the last slot into the hole.
-        let last = slotIDs.count - 1
-        if slot != last {
-            slotIDs[slot] = slotIDs[last]
-            rowsOfSlot[slot] = rowsOfSlot[last]
-            slotOf[slotIDs[slot]] = slot
-            for r in rowsOfSlot[slot] { rowOwner[r] = Int32(slot) }
-        }
-        slotIDs.removeLast(); rowsOfSlot.removeLast()
-    }
-
-    /// Removes one row: the last row moves into its place.
-    private mutating func removeRow(_ row: Int) {
-        let last = rowCount - 1
-        let owner = Int(rowOwner[row])
-        rowsOfSlot[owner].removeAll { $0 == row }
-        if row != last {
-            (storage + row * dimension).update(from: storage + last * dimension, count: dimension)
-            let movedOwner = Int(rowOwner[last])
-            rowOwner[row] = rowOwner[last]; rowKind[row] = rowKind[last]
-            if let i = rowsOfSlot[movedOwner].firstIndex(of: last) { rowsOfSlot[movedOwner][i] = row }
-        }
-        rowOwner.removeLast(); rowKind.removeLast()
-        rowCount -= 1
-    }
-
     mutating func search(_ query: [Float], k: Int, allowed: Set<Int64>?) -> [(id: Int64, score: Float)] {
         let n = rowCount, d = dimension
         guard n > 0 else { return [] }
+        if vectors.isApproximate {
+            return vectors.approximateSearch(query, k: k, allowed: allowed, owners: rowOwner, slotIDs: slotIDs,
+                                             slotOf: slotOf, rowsOfSlot: rowsOfSlot)
+        }
         if rowScores.count < n { rowScores = [Float](repeating: 0, count: max(n, rowScores.count * 2)) }
         if slotScores.count < slotIDs.count { slotScores = [Float](repeating: 0, count: max(slotIDs.count, slotScores.count * 2)) }
-        let base = UnsafePointer(storage)
+        let base = UnsafePointer(vectors.exact)
         query.withUnsafeBufferPointer { qp in
             rowScores.withUnsafeMutableBufferPointer { out in
                 let o = out.baseAddress!, qv = qp.baseAddress!

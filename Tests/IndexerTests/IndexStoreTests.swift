@@ -31,6 +31,21 @@ final class IndexStoreTests: XCTestCase {
         XCTAssertEqual(try again.counts(), IndexCounts(indexed: 1, failed: 0, queued: 0, withPrompt: 1))
     }
 
+    /// The search index's bulk read: the same vectors as `vectors(kind:)`,
+    /// in one matrix, other lengths skipped.
+    func testVectorMatrixHoldsEveryVectorOfAKind() throws {
+        let s = try store()
+        try s.store(file("/a/1.png", vector: [1, 2, 3]))
+        try s.store(file("/a/2.png", vector: [4, 5, 6]))
+        try s.store(file("/a/3.png", vector: [7, 8]))
+        let (ids, vectors) = try s.vectorMatrix(kind: .predicted, dimension: 3)
+        let rows = try s.vectors(kind: .predicted).filter { $0.1.count == 3 }
+        XCTAssertEqual(ids, rows.map(\.0))
+        XCTAssertEqual(vectors, rows.flatMap(\.1))
+        XCTAssertEqual(Set(vectors), [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(try s.vectorMatrix(kind: .knownPrompt, dimension: 3).ids, [])
+    }
+
     func testJobsSurviveACrashAndAreNeverDoneTwice() throws {
         let s = try store()
         try s.enqueue(["/a/1.png", "/a/2.png", "/a/1.png"], reason: "new")

@@ -30,15 +30,25 @@ final class SearchStoreInvariantTests: XCTestCase {
     }
 
     func testTheMatrixEqualsTheIndexAfterEveryWrite() throws {
+        try checkEveryWrite(approximateAbove: 50_000)
+    }
+
+    /// The same with an index held as codes from 4 rows on: every change
+    /// of the feed and every load at a restart codes its rows.
+    func testTheApproximateMatrixEqualsTheIndexAfterEveryWrite() throws {
+        try checkEveryWrite(approximateAbove: 4)
+    }
+
+    func checkEveryWrite(approximateAbove: Int) throws {
         let path = dir.path("index.sqlite")
         var store = try IndexStore(path: path)
-        var search = SearchIndex(dimension: 3)
+        var search = SearchIndex(dimension: 3, approximateAbove: approximateAbove)
         func open() throws {
             store = try IndexStore(path: path)
-            search = SearchIndex(dimension: 3)
+            search = SearchIndex(dimension: 3, approximateAbove: approximateAbove)
             let s = search
             store.observeSearchRows { IndexingService.apply($0, to: s) }
-            try store.withSearchRows { rows in s.replaceAll(with: rows.map(IndexingService.row)) }
+            try IndexingService.load(s, from: store)   // as the daemon's start does
         }
         try open()
         var rng = SystemRandomNumberGenerator()

@@ -15,6 +15,8 @@ import Store
 //   revsd-bench mlp [--examples N] [--inputs D] [--keywords M] [--epochs E] [--curriculum]
 //   revsd-bench train [--examples N] [--inputs D] [--max-epochs E]
 //   revsd-bench synth --out DIR --count N --seed S [--stripped]
+//   revsd-bench search [--n N] [--queries Q] [--centres C] [--exact] (SearchBench.swift)
+//   revsd-bench searchstart --n N --db PATH [--way rows|bulk]
 //
 // Prints one JSON line per measurement.
 
@@ -42,6 +44,7 @@ case "minilm": benchMiniLM()
 case "efficientnet": benchEfficientNet()
 case "zeroshot": benchZeroShot()
 case "search": benchSearch()
+case "searchstart": benchSearchStart()
 case "analyze": benchAnalyze()
 case "clip": benchCLIP()
 case "mlp": benchMLP()
@@ -157,37 +160,6 @@ func benchZeroShot() {
     }
     let secs = elapsedSeconds(since: start)
     print("{\"images\":\(n),\"zero_shot\":\(String(format: "%.4f", zs / Double(n))),\"constant_baseline\":\(String(format: "%.4f", base / Double(n))),\"prior_only\":\(String(format: "%.4f", prior / Double(n))),\"corpus_prompts\":\(corpus.count),\"seconds\":\(String(format: "%.1f", secs))}")
-}
-
-/// Search latency over N synthetic unit vectors: query embedding + exact
-/// scan + top-k, p50/p99 over `--queries` queries.
-///   revsd-bench search --n 100000 [--queries 200] [--models DIR]
-func benchSearch() {
-    let n = Int(argument("--n", args) ?? "100000") ?? 100_000
-    let queries = Int(argument("--queries", args) ?? "200") ?? 200
-    let encoder: SentenceEncoder
-    do { encoder = try SentenceEncoder(folder: ModelStore.resolve(explicit: argument("--models", args)).promptEncoderFolder()) } catch { die("\(error)") }
-    let index = SearchIndex(dimension: 384)
-    var rng = SystemRandomNumberGenerator()
-    for i in 0..<n {
-        var v = (0..<384).map { _ in Float.random(in: -1...1, using: &rng) }
-        VectorMath.l2Normalize(&v)
-        index.set(Int64(i), kind: .predicted, vector: v)
-        if i % 3 == 0 { index.set(Int64(i), kind: .knownPrompt, vector: v) }   // a third carry their prompt
-    }
-    let words = ["a horse", "castle on a hill at sunset", "portrait of a woman, highly detailed", "cyberpunk city", "a cat"]
-    _ = index.search(encoder.embed(["warm up"])[0], k: 10)
-    var total: [Double] = [], scan: [Double] = []
-    for i in 0..<queries {
-        let start = clock.now
-        let q = encoder.embed([words[i % words.count] + " \(i)"])[0]
-        let mid = clock.now
-        _ = index.search(q, k: 10)
-        total.append(elapsedSeconds(since: start) * 1000)
-        scan.append(elapsedSeconds(since: mid) * 1000)
-    }
-    func pct(_ a: [Double], _ p: Double) -> Double { let s = a.sorted(); return s[min(s.count - 1, Int(Double(s.count) * p))] }
-    print("{\"n\":\(n),\"queries\":\(queries),\"p50_ms\":\(String(format: "%.2f", pct(total, 0.5))),\"p99_ms\":\(String(format: "%.2f", pct(total, 0.99))),\"scan_p50_ms\":\(String(format: "%.2f", pct(scan, 0.5))),\"scan_p99_ms\":\(String(format: "%.2f", pct(scan, 0.99)))}")
 }
 
 /// The bare pipeline, in-process: decode, metadata, encoders, prediction,
