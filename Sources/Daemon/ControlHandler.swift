@@ -7,6 +7,7 @@ import Learning
 import Analysis
 import RevsdProtocol
 import RevsdSystem
+import Search
 import Store
 import Imaging
 
@@ -86,8 +87,24 @@ public struct ControlHandler: Sendable {
         let allowed: Set<Int64>? = r.hasFilter ? try service.store.filteredIDs(
             folder: r.folder.map(Self.standardized), hasPrompt: r.hasPrompt, since: r.since, until: r.until,
             model: r.model, text: r.text, maxAlignment: r.maxAlignment, tier: r.tier.map(Learning.Tier.init)) : nil
-        let hits = try distinctHits(k: r.k, allowed: allowed) { service.search.search(q, k: $0, allowed: allowed) }
+        let ranking = Ranking.prompts(predictionConfidence: predictionConfidence())
+        let hits = try distinctHits(k: r.k, allowed: allowed, ranking: ranking) {
+            service.search.search(q, k: $0, allowed: allowed, ranking: ranking)
+        }
         return SearchResult(query: query, results: hits)
+    }
+
+    /// The cosine an image's predicted prompt embedding is expected to have
+    /// to its true prompt (`Ranking.prompts`): a trained model's validation
+    /// score while it makes the predictions; before training, how close the
+    /// zero-shot predictions of the labelled images come to their prompts
+    /// (they never saw them); 0.5 with fewer than 5 labelled images to
+    /// measure on (then nearly every image is ranked by its prediction, and
+    /// the weight hardly changes the order).
+    func predictionConfidence() -> Float {
+        if let report = service.learner?.model?.report, report.validationExamples > 0 { return report.ensembleCosine }
+        if let measured = service.search.predictionAgreement(), measured.images >= 5 { return measured.mean }
+        return 0.5
     }
 
     /// Labelled images whose picture drifted furthest from their prompt
@@ -105,13 +122,18 @@ public struct ControlHandler: Sendable {
 
     func similar(_ r: SimilarRequest) throws -> SimilarResult {
         let p = Self.standardized(r.path)
-        guard let rec = try service.store.image(path: p), rec.status == .indexed,
-              let v = try service.store.embeddings(imageID: rec.id)[EmbeddingKind.predicted] else {
+        let vectors = try service.store.image(path: p).flatMap { rec in
+            rec.status == .indexed ? (rec, try service.store.embeddings(imageID: rec.id)) : nil
+        }
+        // Its prompt when it carries one, else its prediction, against the
+        // others' prompts ranked as a search ranks them.
+        guard let (rec, embeddings) = vectors, let v = embeddings[EmbeddingKind.knownPrompt] ?? embeddings[EmbeddingKind.predicted] else {
             throw ControlError(.notFound, "\(p) is not in the index")
         }
+        let ranking = Ranking.prompts(predictionConfidence: predictionConfidence())
         // The image itself and its identical copies are not "similar": they are it.
-        let hits = try distinctHits(k: r.k, allowed: nil, excludingContent: rec.contentHash, excludingID: rec.id) {
-            service.search.search(v, k: $0)
+        let hits = try distinctHits(k: r.k, allowed: nil, ranking: ranking, excludingContent: rec.contentHash, excludingID: rec.id) {
+            service.search.search(v, k: $0, allowed: nil, ranking: ranking)
         }
         return SimilarResult(path: p, results: hits)
     }
@@ -119,23 +141,27 @@ public struct ControlHandler: Sendable {
     /// The best `k` distinct pictures: identical copies score the same and
     /// make one hit, whose `paths` lists the others (within `allowed`).
     /// Searches deeper while copies leave fewer than `k`.
-    func distinctHits(k: Int, allowed: Set<Int64>?, excludingContent excluded: String? = nil, excludingID: Int64? = nil,
-                      _ search: (Int) -> [(id: Int64, score: Float)]) throws -> [SearchHit] {
+    func distinctHits(k: Int, allowed: Set<Int64>?, ranking: Ranking, excludingContent excluded: String? = nil, excludingID: Int64? = nil,
+                      _ search: (Int) -> [SearchIndex.Hit]) throws -> [SearchHit] {
         var depth = k + 1
         while true {
             let hits = search(depth)
             let records = try service.store.images(ids: hits.map(\.id))
-            var scored: [ImageRecord] = [], scores: [Int64: Float] = [:]
+            var scored: [ImageRecord] = [], found: [Int64: SearchIndex.Hit] = [:]
             for h in hits {
                 guard let rec = records[h.id], rec.id != excludingID, excluded == nil || rec.contentHash != excluded else { continue }
-                scored.append(rec); scores[rec.id] = h.score
+                scored.append(rec); found[rec.id] = h
             }
             let groups = Self.groupedByContent(scored)
             if groups.count >= k || hits.count < depth || depth >= service.search.count {
                 let top = groups.prefix(k)
                 let copies = try service.store.copies(contentHashes: top.compactMap { $0[0].contentHash })
                 return top.map { g in
-                    SearchHit(g[0], score: scores[g[0].id].map(Double.init), otherPaths: Self.otherPaths(of: g[0], copies, allowed: allowed))
+                    let hit = found[g[0].id]
+                    let predicted = hit?.kind == .predicted
+                    return SearchHit(g[0], score: hit.map { Double($0.score) }, otherPaths: Self.otherPaths(of: g[0], copies, allowed: allowed),
+                                     match: hit.map { _ in predicted ? .predicted : .prompt },
+                                     confidence: hit.map { _ in predicted ? Double(ranking.predictedWeight) : 1 })
                 }
             }
             depth = min(max(depth * 4, depth + k), service.search.count + 1)

@@ -197,13 +197,26 @@ public struct SearchHit: Codable, Sendable, Equatable {
     /// are one hit); empty when none. Added in version 1: a daemon that
     /// does not send it is read as none.
     public var paths: [String]
+    /// What ranked it: the prompt the file carries, or (for an image without
+    /// one) its predicted prompt embedding; nil when listing the least
+    /// aligned. Added in version 1: read as nil from a daemon without it.
+    public var match: Match?
+    /// For a `predicted` match, the cosine a prediction is expected to have
+    /// to its true prompt here (its score is the query cosine times this);
+    /// 1 for a `prompt` match.
+    public var confidence: Double?
 
-    public init(path: String, score: Double?, caption: String?, prompt: String?, alignment: Double?, tier: Tier?, paths: [String] = []) {
-        self.path = path; self.score = score; self.caption = caption; self.prompt = prompt; self.alignment = alignment; self.tier = tier
-        self.paths = paths
+    public enum Match: String, Codable, Sendable {
+        case prompt, predicted
     }
 
-    enum CodingKeys: String, CodingKey { case path, score, caption, prompt, alignment, tier, paths }
+    public init(path: String, score: Double?, caption: String?, prompt: String?, alignment: Double?, tier: Tier?, paths: [String] = [],
+                match: Match? = nil, confidence: Double? = nil) {
+        self.path = path; self.score = score; self.caption = caption; self.prompt = prompt; self.alignment = alignment; self.tier = tier
+        self.paths = paths; self.match = match; self.confidence = confidence
+    }
+
+    enum CodingKeys: String, CodingKey { case path, score, caption, prompt, alignment, tier, paths, match, confidence }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -214,6 +227,8 @@ public struct SearchHit: Codable, Sendable, Equatable {
         alignment = try c.decodeIfPresent(Double.self, forKey: .alignment)
         tier = try c.decodeIfPresent(Tier.self, forKey: .tier)
         paths = try c.decodeIfPresent([String].self, forKey: .paths) ?? []
+        match = try c.decodeIfPresent(Match.self, forKey: .match)
+        confidence = try c.decodeIfPresent(Double.self, forKey: .confidence)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -225,6 +240,8 @@ public struct SearchHit: Codable, Sendable, Equatable {
         try c.encode(alignment, forKey: .alignment)
         try c.encode(tier, forKey: .tier)
         try c.encode(paths, forKey: .paths)
+        try c.encode(match, forKey: .match)
+        try c.encode(confidence, forKey: .confidence)
     }
 }
 

@@ -57,8 +57,8 @@ final class ScanScratch {
 extension RowVectors {
     static let keepRows = 3000
 
-    func approximateSearch(_ query: [Float], k: Int, allowed: Set<Int64>?, owners: [Int32], slotIDs: [Int64],
-                           slotOf: [Int64: Int], rowsOfSlot: [SlotRows]) -> [(id: Int64, score: Float)] {
+    func approximateSearch(_ query: [Float], k: Int, allowed: Set<Int64>?, ranking: Ranking, owners: [Int32], kinds: [SearchIndex.RowKind],
+                           slotIDs: [Int64], slotOf: [Int64: Int], rowsOfSlot: [SlotRows]) -> [SearchIndex.Hit] {
         guard let precise, let projected, count > 0 else { return [] }
         let keep = min(count, max(Self.keepRows, 20 * k))
         let blocks = (count + 31) / 32
@@ -67,14 +67,14 @@ extension RowVectors {
         let q = scratch.query
         var offset: Float = 0   // q · mean of the precise codes
         for i in 0..<dimension { q[i] = query[i]; offset += query[i] * precise.mean[i] }
-        func imageScore(_ slot: Int) -> Float {
-            var s = -Float.infinity
-            for r in rowsOfSlot[slot] { s = max(s, offset + precise.dot(r, q)) }
-            return s
+        func score(_ slot: Int, into best: inout TopImages) {
+            var s: (score: Float, kind: SearchIndex.RowKind?) = (-.infinity, nil)
+            for r in rowsOfSlot[slot] { s = ranking.fold(s, kind: kinds[r], cosine: offset + precise.dot(r, q)) }
+            if let kind = s.kind { best.insert(slotIDs[slot], s.score, kind) }
         }
         var best = TopImages(k: k)
         if let allowed, allowed.count <= max(1024, count / 256) {
-            for id in allowed { if let slot = slotOf[id] { best.insert(id, imageScore(slot)) } }
+            for id in allowed { if let slot = slotOf[id] { score(slot, into: &best) } }
             return best.items
         }
         var filter = Filter.none
@@ -92,7 +92,7 @@ extension RowVectors {
         var previous = -1
         for slot in slots where slot != previous {
             previous = slot
-            best.insert(slotIDs[slot], imageScore(slot))
+            score(slot, into: &best)
         }
         return best.items
     }
@@ -141,22 +141,29 @@ extension RowVectors {
     }
 }
 
-/// The best `k` (id, score) pairs seen, best first: score descending, then
-/// id ascending (the exact scan's order).
+/// The best `k` images seen, best first: score descending, then id
+/// ascending (the exact scan's order).
 struct TopImages {
     let k: Int
-    private(set) var items: [(id: Int64, score: Float)] = []
+    private(set) var items: [SearchIndex.Hit] = []
 
     init(k: Int) { self.k = k; items.reserveCapacity(k + 1) }
 
-    mutating func insert(_ id: Int64, _ score: Float) {
-        if items.count == k, let last = items.last, score < last.score || (score == last.score && id > last.id) { return }
+    /// Whether an image with this score would enter the top `k`.
+    @inline(__always)
+    func admits(_ id: Int64, _ score: Float) -> Bool {
+        guard items.count == k, let last = items.last else { return true }
+        return score > last.score || (score == last.score && id < last.id)
+    }
+
+    mutating func insert(_ id: Int64, _ score: Float, _ kind: SearchIndex.RowKind) {
+        guard admits(id, score) else { return }
         var lo = 0, hi = items.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if items[mid].score > score || (items[mid].score == score && items[mid].id < id) { lo = mid + 1 } else { hi = mid }
         }
-        items.insert((id, score), at: lo)
+        items.insert(SearchIndex.Hit(id: id, score: score, kind: kind), at: lo)
         if items.count > k { items.removeLast() }
     }
 }

@@ -13,6 +13,7 @@ extension SearchIndex.Rows {
     }
 
     mutating func set(_ id: Int64, kind: RowKind, vector: [Float]) {
+        generation &+= 1
         let slot = slot(of: id)
         vector.withUnsafeBufferPointer { v in
             if let r = rowsOfSlot[slot].first(where: { rowKind[$0] == kind }) { vectors.replace(r, with: v.baseAddress!) } else {
@@ -27,6 +28,7 @@ extension SearchIndex.Rows {
     /// Sets row `kind` of each image `ids[i]` to vector i of `matrix`
     /// (ids.count, dimension): new rows appended (and coded) in one batch.
     mutating func load(ids: [Int64], vectors matrix: [Float], kind: RowKind) {
+        generation &+= 1
         var appended: [Int] = [], replaced: [(row: Int, source: Int)] = []
         for (i, id) in ids.enumerated() {
             let slot = slot(of: id)
@@ -52,6 +54,7 @@ extension SearchIndex.Rows {
     }
 
     mutating func remove(_ id: Int64) {
+        generation &+= 1
         guard let slot = slotOf.removeValue(forKey: id) else { return }
         // Drop its rows, highest first, each replaced by the last row.
         for row in rowsOfSlot[slot].sorted(by: >) { removeRow(row) }
@@ -84,6 +87,7 @@ extension SearchIndex.Rows {
     /// No rows, and exact again: a bulk load after it computes the codes
     /// and their axes afresh from the rows it loads.
     mutating func removeAll() {
+        generation &+= 1
         rowCount = 0; rowOwner = []; rowKind = []; slotIDs = []; slotOf = [:]; rowsOfSlot = []
         vectors.removeAll()
     }

@@ -35,6 +35,10 @@ public final class SearchIndex: Sendable {
         var slotOf: [Int64: Int] = [:]
         var rowsOfSlot: [SlotRows] = []
         var slotScores: [Float] = []
+        var slotKinds: [RowKind?] = []
+        /// Bumped by every change of the rows; the agreement cached for one.
+        var generation = 0
+        var agreement: (generation: Int, at: ContinuousClock.Instant, value: (mean: Float, images: Int)?)?
         var rowScores: [Float] = []
 
         init(dimension: Int, approximateAbove: Int) {
@@ -97,24 +101,35 @@ public final class SearchIndex: Sendable {
     }
 
     /// Best `k` images for a unit query vector, best first; `allowed`
-    /// restricts the candidates (filters), nil = all.
+    /// restricts the candidates (filters), nil = all. Each image scores its
+    /// best row (`Ranking.bestRow`).
     public func search(_ query: [Float], k: Int, allowed: Set<Int64>? = nil) -> [(id: Int64, score: Float)] {
+        search(query, k: k, allowed: allowed, ranking: .bestRow).map { ($0.id, $0.score) }
+    }
+
+    /// Best `k` images under `ranking`, best first (score descending, then
+    /// id ascending), each with the kind of row that ranked it.
+    public func search(_ query: [Float], k: Int, allowed: Set<Int64>?, ranking: Ranking) -> [Hit] {
         precondition(query.count == dimension)
         guard k > 0 else { return [] }
-        return rows.withLock { $0.search(query, k: k, allowed: allowed) }
+        return rows.withLock { $0.search(query, k: k, allowed: allowed, ranking: ranking) }
     }
 }
 
 extension SearchIndex.Rows {
-    mutating func search(_ query: [Float], k: Int, allowed: Set<Int64>?) -> [(id: Int64, score: Float)] {
+    mutating func search(_ query: [Float], k: Int, allowed: Set<Int64>?, ranking: Ranking) -> [SearchIndex.Hit] {
         let n = rowCount, d = dimension
         guard n > 0 else { return [] }
         if vectors.isApproximate {
-            return vectors.approximateSearch(query, k: k, allowed: allowed, owners: rowOwner, slotIDs: slotIDs,
-                                             slotOf: slotOf, rowsOfSlot: rowsOfSlot)
+            return vectors.approximateSearch(query, k: k, allowed: allowed, ranking: ranking, owners: rowOwner, kinds: rowKind,
+                                             slotIDs: slotIDs, slotOf: slotOf, rowsOfSlot: rowsOfSlot)
         }
         if rowScores.count < n { rowScores = [Float](repeating: 0, count: max(n, rowScores.count * 2)) }
-        if slotScores.count < slotIDs.count { slotScores = [Float](repeating: 0, count: max(slotIDs.count, slotScores.count * 2)) }
+        let slots = slotIDs.count
+        if slotScores.count < slots {
+            slotScores = [Float](repeating: 0, count: max(slots, slotScores.count * 2))
+            slotKinds = [SearchIndex.RowKind?](repeating: nil, count: slotScores.count)
+        }
         let base = UnsafePointer(vectors.exact)
         query.withUnsafeBufferPointer { qp in
             rowScores.withUnsafeMutableBufferPointer { out in
@@ -127,28 +142,19 @@ extension SearchIndex.Rows {
                 }
             }
         }
-        let slots = slotIDs.count
-        for s in 0..<slots { slotScores[s] = -.infinity }
+        for s in 0..<slots { slotScores[s] = -.infinity; slotKinds[s] = nil }
         for r in 0..<n {
             let s = Int(rowOwner[r])
-            if rowScores[r] > slotScores[s] { slotScores[s] = rowScores[r] }
+            (slotScores[s], slotKinds[s]) = ranking.fold((slotScores[s], slotKinds[s]), kind: rowKind[r], cosine: rowScores[r])
         }
-        var best: [(id: Int64, score: Float)] = []
-        best.reserveCapacity(k + 1)
+        var best = TopImages(k: k)
         for s in 0..<slots {
-            let score = slotScores[s]
-            if best.count == k, score < best[k - 1].score { continue }
-            let id = slotIDs[s]
+            guard let kind = slotKinds[s] else { continue }
+            let score = slotScores[s], id = slotIDs[s]
+            guard best.admits(id, score) else { continue }
             if let allowed, !allowed.contains(id) { continue }
-            if best.count == k, score == best[k - 1].score, id > best[k - 1].id { continue }
-            var lo = 0, hi = best.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if best[mid].score > score || (best[mid].score == score && best[mid].id < id) { lo = mid + 1 } else { hi = mid }
-            }
-            best.insert((id, score), at: lo)
-            if best.count > k { best.removeLast() }
+            best.insert(id, score, kind)
         }
-        return best
+        return best.items
     }
 }

@@ -305,8 +305,9 @@ final class ControlProtocolTests: XCTestCase {
         XCTAssertEqual(try wire(SearchResult(query: nil, results: [Self.hit])), try version1([
             "query": NSNull(), "results": [["path": "/lib/a.png", "score": Double(Float(0.61)), "caption": "a picture of a circle",
                                             "prompt": NSNull(), "alignment": NSNull(), "tier": NSNull(),
-                                            // An addition to version 1 (identical copies are one hit).
-                                            "paths": [] as [String]]],
+                                            // Additions to version 1: identical copies are one hit;
+                                            // what ranked it (null when listing the least aligned).
+                                            "paths": [] as [String], "match": NSNull(), "confidence": NSNull()]],
         ]))
         XCTAssertEqual(try wire(Self.caption), try version1([
             "path": "/lib/a.png",

@@ -71,7 +71,11 @@ final class DaemonIntegrationTests: XCTestCase {
         let results = try XCTUnwrap(obj["results"] as? [[String: Any]])
         XCTAssertEqual(results.count, 4)
         XCTAssertEqual(Set(results.compactMap { $0["path"] as? String }).count, 4)
-        for res in results { XCTAssertEqual(Set(res.keys), ["path", "score", "caption", "prompt", "alignment", "tier", "paths"]) }
+        for res in results {
+            XCTAssertEqual(Set(res.keys), ["path", "score", "caption", "prompt", "alignment", "tier", "paths", "match", "confidence"])
+            // Ranked by the prompt it carries, or (without one) by its prediction.
+            XCTAssertEqual(res["match"] as? String, res["prompt"] is String ? "prompt" : "predicted", "\(res)")
+        }
         let scores = results.compactMap { $0["score"] as? Double }
         XCTAssertEqual(scores, scores.sorted(by: >), "best first")
         let filtered = try h.call(["op": "search", "query": "x", "folder": w + "/sub"])

@@ -184,4 +184,36 @@ final class IndexConsistencyTests: XCTestCase {
         XCTAssertEqual(Set(try searchPaths(h, "a picture", k: 100)), filesOnDisk(h.watch), "no B/ path for the file that left")
         XCTAssertEqual(try h.status()["failed"] as? Int, 0)
     }
+
+    /// Issue #12, ranking, on the real revsdd: a labelled image is found by
+    /// its own prompt first, every result says what ranked it, and a
+    /// predicted match scores at most its confidence (cosine times weight).
+    func testSearchRanksLabelledImagesByTheirPromptAndSaysWhatRankedThem() throws {
+        _ = try installedPromptEncoderFolder()
+        let h = try DaemonHarness()
+        let labelled = try SyntheticLibrary.writeLibrary(to: URL(fileURLWithPath: h.watch), count: 6, seed: 41, metadata: true)
+        _ = try SyntheticLibrary.writeLibrary(to: URL(fileURLWithPath: h.watch + "/stripped"), count: 4, seed: 42, metadata: false)
+        try h.start()
+        try h.waitForIndex(10)
+        let target = labelled[3]
+        let r = try h.call(["op": "search", "query": target.prompt, "k": 20])
+        let results = try XCTUnwrap(r["results"] as? [[String: Any]])
+        XCTAssertEqual(results.count, 10)
+        XCTAssertEqual(results.first?["path"] as? String, h.watch + "/" + target.file, "its own prompt finds it first")
+        XCTAssertEqual(results.first?["match"] as? String, "prompt")
+        XCTAssertEqual(results.first?["score"] as? Double ?? 0, 1, accuracy: 1e-3)
+        var weights = Set<Double>()
+        for res in results {
+            let labelledResult = res["prompt"] is String
+            XCTAssertEqual(res["match"] as? String, labelledResult ? "prompt" : "predicted", "\(res)")
+            let confidence = try XCTUnwrap(res["confidence"] as? Double)
+            if labelledResult { XCTAssertEqual(confidence, 1) } else {
+                weights.insert(confidence)
+                XCTAssertGreaterThan(confidence, 0); XCTAssertLessThanOrEqual(confidence, 1)
+                XCTAssertLessThanOrEqual(res["score"] as? Double ?? 2, confidence + 1e-6, "a weighted cosine")
+            }
+        }
+        XCTAssertEqual(weights.count, 1, "one weight for every prediction")
+        XCTAssertEqual(results.filter { $0["match"] as? String == "predicted" }.count, 4)
+    }
 }

@@ -120,8 +120,8 @@ extension SearchIndexTests {
             var best = [Float](repeating: -.infinity, count: images)
             for r in 0..<n { best[Int(ids[r])] = max(best[Int(ids[r])], s[j * n + r]) }
             var top = TopImages(k: k)
-            for i in 0..<images where ok[i] && best[i] > -.infinity { top.insert(Int64(i), best[i]) }
-            return top.items
+            for i in 0..<images where ok[i] && best[i] > -.infinity { top.insert(Int64(i), best[i], .predicted) }
+            return top.items.map { ($0.id, $0.score) }
         }
     }
 

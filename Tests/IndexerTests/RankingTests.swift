@@ -1,0 +1,92 @@
+import Foundation
+import XCTest
+@testable import Search
+
+/// Issue #12, ranking: a labelled image is ranked by the prompt it carries
+/// (its prediction does not compete); an unlabelled one by its prediction,
+/// weighted by the cosine predictions are expected to have to the truth.
+final class RankingTests: XCTestCase {
+    /// A unit vector at cosine `c` to e0, in the e0/e(axis) plane.
+    func at(_ c: Float, axis: Int, d: Int = 8) -> [Float] {
+        var v = [Float](repeating: 0, count: d)
+        v[0] = c; v[axis] = (1 - c * c).squareRoot()
+        return v
+    }
+
+    /// The measurement the issue starts from: "a horse" put a guess ("big
+    /// red dog playing with cat", 0.446) above the only horse (0.437).
+    func testAKnownPromptIsNotOutrankedByAGuessNorLiftedByItsOwnPrediction() {
+        let index = SearchIndex(dimension: 8)
+        let query = at(1, axis: 1)
+        index.set(1, kind: .knownPrompt, vector: at(0.437, axis: 1))   // the horse, labelled
+        index.set(1, kind: .predicted, vector: at(0.95, axis: 2))      // its own guess, nearer the query
+        index.set(2, kind: .predicted, vector: at(0.446, axis: 3))     // an unlabelled image's guess
+        index.set(3, kind: .knownPrompt, vector: at(0.1, axis: 4))     // an unrelated real prompt
+        index.set(3, kind: .predicted, vector: at(0.5, axis: 5))
+
+        let best = index.search(query, k: 3, allowed: nil, ranking: .bestRow)
+        XCTAssertEqual(best.map(\.id), [1, 3, 2], "best row: predictions compete")
+        XCTAssertEqual(best[0].kind, .predicted)
+
+        let ranked = index.search(query, k: 3, allowed: nil, ranking: .prompts(predictionConfidence: 0.5))
+        XCTAssertEqual(ranked.map(\.id), [1, 2, 3])
+        XCTAssertEqual(ranked.map(\.kind), [.knownPrompt, .predicted, .knownPrompt])
+        XCTAssertEqual(ranked[0].score, 0.437, accuracy: 1e-5, "the horse by its prompt, not its guess")
+        XCTAssertEqual(ranked[1].score, 0.5 * 0.446, accuracy: 1e-5, "a guess weighted by its confidence")
+        XCTAssertEqual(ranked[2].score, 0.1, accuracy: 1e-5, "a labelled image's prediction never lifts it")
+        // Filters apply as before.
+        XCTAssertEqual(index.search(query, k: 3, allowed: [2, 3], ranking: .prompts(predictionConfidence: 0.5)).map(\.id), [2, 3])
+    }
+
+    /// The same rule in a large index (codes, two passes) as in the exact
+    /// scan: the approximate result equals the rule applied to the rows the
+    /// index holds (decoded), when the first pass keeps every row.
+    func testTheApproximateScanRanksByTheSameRule() {
+        var rng = SystemRandomNumberGenerator()
+        let d = 32
+        func unit() -> [Float] {
+            let v = (0..<d).map { _ in Float.random(in: -1...1, using: &rng) }
+            let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return v.map { $0 / n }
+        }
+        let index = SearchIndex(dimension: d, approximateAbove: 64)
+        for id in 0..<600 as Range<Int64> {
+            index.set(id, kind: .predicted, vector: unit())
+            if id % 2 == 0 { index.set(id, kind: .knownPrompt, vector: unit()) }
+        }
+        XCTAssertTrue(index.isApproximate)
+        let held = index.heldRows()
+        let ranking = Ranking.prompts(predictionConfidence: 0.6)
+        for _ in 0..<20 {
+            let q = unit()
+            var perImage: [Int64: (score: Float, kind: SearchIndex.RowKind?)] = [:]
+            for (i, (id, kind)) in zip(held.ids, held.kinds).enumerated() {
+                let cos = zip(held.vectors[(i * d)..<(i * d + d)], q).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+                let s = kind == .knownPrompt ? cos : 0.6 * cos
+                if kind == .knownPrompt || perImage[id]?.kind != .knownPrompt { perImage[id] = (s, kind) }
+            }
+            let expected = perImage.sorted { $0.value.score > $1.value.score || ($0.value.score == $1.value.score && $0.key < $1.key) }.prefix(10)
+            let got = index.search(q, k: 10, allowed: nil, ranking: ranking)
+            XCTAssertEqual(got.map(\.id), expected.map(\.key))
+            XCTAssertEqual(got.map(\.kind), expected.map(\.value.kind))
+            for (g, e) in zip(got, expected) { XCTAssertEqual(g.score, e.value.score, accuracy: 2e-3) }
+        }
+    }
+
+    func testPredictionAgreementIsTheMeanCosineOfPredictionsToKnownPrompts() {
+        let index = SearchIndex(dimension: 8)
+        XCTAssertNil(index.predictionAgreement())
+        index.set(1, kind: .predicted, vector: at(1, axis: 1))
+        XCTAssertNil(index.predictionAgreement(), "no labelled image")
+        index.set(1, kind: .knownPrompt, vector: at(0.8, axis: 1))
+        index.set(2, kind: .predicted, vector: at(1, axis: 1))
+        index.set(2, kind: .knownPrompt, vector: at(0.4, axis: 2))
+        index.set(3, kind: .knownPrompt, vector: at(0.0, axis: 3))   // labelled, no prediction: not measured
+        let a = index.predictionAgreement(maxAge: .zero)
+        XCTAssertEqual(a?.images, 2)
+        XCTAssertEqual(a?.mean ?? 0, 0.6, accuracy: 1e-6)
+        // Recomputed after a change (the cache follows the rows).
+        index.remove(2)
+        XCTAssertEqual(index.predictionAgreement(maxAge: .zero)?.mean ?? 0, 0.8, accuracy: 1e-6)
+    }
+}
