@@ -20,6 +20,8 @@ ap.add_argument("--model", required=True, help="the all-MiniLM-L6-v2 folder (sen
 ap.add_argument("--work", required=True)
 ap.add_argument("--machine", default="")
 ap.add_argument("--commit", default="")
+ap.add_argument("--lexical-weights", default="0,0.1,0.2,0.3,0.5",
+                help="after training, the daemon is restarted with each [search] lexical_weight and measured again")
 a = ap.parse_args()
 a.work = os.path.realpath(a.work)
 T0 = time.time()
@@ -186,9 +188,18 @@ def main():
 
     log(f"library: {len(items)} images; starting revsdd")
     os.makedirs(os.path.join(a.work, "state"))
-    daemon = subprocess.Popen([os.path.join(a.bin, "revsdd"), "--watch", lib, "--state-dir", os.path.join(a.work, "state"),
-                               "--socket", SOCK, "--config", "/dev/null"],
-                              stdout=open(os.path.join(a.work, "revsdd.log"), "ab"), stderr=subprocess.STDOUT)
+    def start(config="/dev/null"):
+        return subprocess.Popen([os.path.join(a.bin, "revsdd"), "--watch", lib, "--state-dir", os.path.join(a.work, "state"),
+                                 "--socket", SOCK, "--config", config],
+                                stdout=open(os.path.join(a.work, "revsdd.log"), "ab"), stderr=subprocess.STDOUT)
+
+    def stop():
+        daemon.terminate()
+        try: daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired: daemon.kill()
+
+    daemon = start()
+    sweep = {}
     try:
         t = time.time()
         s = settle(len(items))
@@ -215,10 +226,16 @@ def main():
                       f"members {', '.join(train.get('members') or [])})")
         log(f"train: {train_note}")
         runs["after"] = {q: revsd_search(q) for q, _, _ in queries}
+        # The lexical weight, measured: the same index and model, one restart per weight.
+        for w in [float(x) for x in a.lexical_weights.split(",") if x.strip()]:
+            stop()
+            config = os.path.join(a.work, f"lexical-{w}.toml")
+            open(config, "w").write(f"[search]\nlexical_weight = {w}\n")
+            daemon = start(config)
+            settle(len(items))
+            sweep[w] = {q: revsd_search(q) for q, _, _ in queries}
     finally:
-        daemon.terminate()
-        try: daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired: daemon.kill()
+        stop()
 
     log("baselines")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -263,6 +280,15 @@ def main():
            "| system | mean nDCG@10 | mean P@5 | relevant unlabelled images in the top 10s |", "|---|---:|---:|---:|"]
     for name in results:
         out.append(f"| {name} | {mean[name]:.3f} | {p5[name]:.3f} | {unl[name]} of {unl_total} |")
+    if sweep:
+        out += ["", "revsd after train, by `[search] lexical_weight` (the same index and model, the daemon restarted for each):", "",
+                "| lexical_weight | mean nDCG@10 | mean P@5 | relevant unlabelled in the top 10s | queries above known-only |",
+                "|---:|---:|---:|---:|---:|"]
+        for w, r in sweep.items():
+            sc = {q: ndcg(r[q], rel[q]) for q, _, _ in queries}
+            above = sum(sc[q] > score["known-only"][q] + 1e-9 for q, _, _ in queries)
+            out.append(f"| {w:g} | {sum(sc.values()) / nq:.3f} | {sum(p_at_5(r[q], rel[q]) for q, _, _ in queries) / nq:.3f} | "
+                       f"{sum(len(set(r[q]) & rel[q] - labelled) for q, _, _ in queries)} | {above} of {nq} |")
     for when in ("before", "after"):
         w = [wins(f"revsd {when} train", b) for b in ("BM25-only", "known-only")]
         out.append(f"\nrevsd {when} train, per query (wins / ties / losses): against BM25-only {'/'.join(map(str, w[0]))}, "

@@ -17,11 +17,14 @@ import Imaging
 public struct ControlHandler: Sendable {
     public let service: IndexingService
     public let models: [String]
+    /// `[search] lexical_weight` (DaemonConfig.lexicalWeight).
+    public let lexicalWeight: Float
     let daemonUID = CurrentProcess.userID
 
-    public init(service: IndexingService, models: [String]) {
+    public init(service: IndexingService, models: [String], lexicalWeight: Float = DaemonConfig.defaultLexicalWeight) {
         self.service = service
         self.models = models
+        self.lexicalWeight = lexicalWeight
     }
 
     public func handle(_ request: Request, _ fds: inout [Int32], _ peer: ControlServer.Peer) throws(ControlError) -> any ControlResult {
@@ -79,32 +82,6 @@ public struct ControlHandler: Sendable {
     func failed(_ r: FailedRequest) throws -> FailedResult {
         let files = try service.store.failedImages(limit: r.limit, offset: r.offset).map(FailedFile.init)
         return FailedResult(total: try service.store.counts().failed, offset: r.offset, files: files)
-    }
-
-    func search(_ r: SearchRequest) throws -> SearchResult {
-        let query = r.query ?? ""   // not empty: the request was checked
-        let q = service.analyzer.promptEncoder.embed([query])[0]
-        let allowed: Set<Int64>? = r.hasFilter ? try service.store.filteredIDs(
-            folder: r.folder.map(Self.standardized), hasPrompt: r.hasPrompt, since: r.since, until: r.until,
-            model: r.model, text: r.text, maxAlignment: r.maxAlignment, tier: r.tier.map(Learning.Tier.init)) : nil
-        let ranking = Ranking.prompts(predictionConfidence: predictionConfidence())
-        let hits = try distinctHits(k: r.k, allowed: allowed, ranking: ranking) {
-            service.search.search(q, k: $0, allowed: allowed, ranking: ranking)
-        }
-        return SearchResult(query: query, results: hits)
-    }
-
-    /// The cosine an image's predicted prompt embedding is expected to have
-    /// to its true prompt (`Ranking.prompts`): a trained model's validation
-    /// score while it makes the predictions; before training, how close the
-    /// zero-shot predictions of the labelled images come to their prompts
-    /// (they never saw them); 0.5 with fewer than 5 labelled images to
-    /// measure on (then nearly every image is ranked by its prediction, and
-    /// the weight hardly changes the order).
-    func predictionConfidence() -> Float {
-        if let report = service.learner?.model?.report, report.validationExamples > 0 { return report.ensembleCosine }
-        if let measured = service.search.predictionAgreement(), measured.images >= 5 { return measured.mean }
-        return 0.5
     }
 
     /// Labelled images whose picture drifted furthest from their prompt

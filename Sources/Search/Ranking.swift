@@ -50,6 +50,8 @@ extension SearchIndex {
         public var id: Int64
         public var score: Float
         public var kind: RowKind
+
+        public init(id: Int64, score: Float, kind: RowKind) { self.id = id; self.score = score; self.kind = kind }
     }
 }
 

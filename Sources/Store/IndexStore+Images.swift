@@ -61,6 +61,23 @@ extension IndexStore {
         }
     }
 
+    /// The vectors of one kind of these images (those that have one).
+    public func vectors(kind: EmbeddingKind, ids: [Int64]) throws -> [Int64: [Float]] {
+        guard !ids.isEmpty else { return [:] }
+        return try read { db in
+            var out: [Int64: [Float]] = [:]
+            for chunk in stride(from: 0, to: ids.count, by: 500) {
+                let part = Array(ids[chunk..<min(ids.count, chunk + 500)])
+                let marks = part.map { _ in "?" }.joined(separator: ",")
+                for row in try Row.fetchAll(db, sql: "SELECT imageId, vector FROM embedding WHERE kind = ? AND imageId IN (\(marks))",
+                                            arguments: StatementArguments([kind.databaseValue] + part.map(\.databaseValue))) {
+                    out[row["imageId"]] = [Float](blob: row["vector"])
+                }
+            }
+            return out
+        }
+    }
+
     /// Every vector of one kind: (image id, vector), for the search matrix.
     public func vectors(kind: EmbeddingKind) throws -> [(Int64, [Float])] {
         try read { db in

@@ -161,6 +161,9 @@ extension IndexStore {
                 END;
                 """)
         }
+        m.registerMigration("v5: the prompt index's vocabulary (document frequency per word, for search's lexical evidence)") { db in
+            try db.execute(sql: "CREATE VIRTUAL TABLE image_prompt_vocab USING fts5vocab(image_prompt, row)")
+        }
         return m
     }
 }

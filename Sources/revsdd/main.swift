@@ -118,7 +118,7 @@ struct Revsdd: AsyncParsableCommand {
         }
         let modelNames = [ModelCatalog.miniLM.id] + service.analyzer.predictor.imageEncoders.map(\.variant.id)
             + service.analyzer.clip.map { "clip:" + $0.encoder.name }
-        let handler = ControlHandler(service: service, models: modelNames)
+        let handler = ControlHandler(service: service, models: modelNames, lexicalWeight: c.lexicalWeight)
         let server = ControlServer(listening: listener, logger: logger) { request, fds, peer throws(ControlError) in
             try handler.handle(request, &fds, peer)
         }

@@ -229,10 +229,17 @@ final class DaemonConfigTests: XCTestCase {
         XCTAssertEqual(c.training.daklAlpha, 5)
         XCTAssertEqual(c.training.curriculumFractions, [0.25, 0.5, 0.75, 1])
         XCTAssertFalse(c.training.fitEnsembleWeights)
+        XCTAssertEqual(c.lexicalWeight, DaemonConfig.defaultLexicalWeight)
+        try c.apply(file: dir.write("search.toml", "[search]\nlexical_weight = 0.35"), required: true)
+        XCTAssertEqual(c.lexicalWeight, 0.35)
+        try c.apply(file: dir.write("search0.toml", "[search]\nlexical_weight = 0"), required: true)
+        XCTAssertEqual(c.lexicalWeight, 0)
         for (text, expected) in [
             ("[learning]\ncurriculum = [0.5, 0.2]", ":2: 'curriculum' fractions must grow and lie in (0, 1]"),
             ("[learning]\nensemble_weights = \"best\"", ":2: 'ensemble_weights' must be \"fitted\" or \"equal\""),
             ("[learning]\nretrain_after = -1", ":2: 'retrain_after' must be a non-negative integer"),
+            ("[search]\nlexical_weight = 2", ":2: 'lexical_weight' must be a number from 0 to 1"),
+            ("[search]\nlexical_weight = \"high\"", ":2: 'lexical_weight' must be a number from 0 to 1"),
         ] {
             let bad = dir.write("bad-learning.toml", text)
             var d = DaemonConfig.defaults()

@@ -23,6 +23,12 @@ public struct DaemonConfig: Sendable, Equatable {
     /// last training (0: only on `revsdctl train`).
     public var retrainAfter: Int = 200
     public var training = TrainingOptions()
+    /// How much a search's lexical evidence adds to an image's score: the
+    /// share of the query's words its known prompt holds, times this
+    /// (`[search] lexical_weight`; 0: the vector ranking alone). The default
+    /// is the best of those measured by bench/relevance.sh (bench/RESULTS.md).
+    public var lexicalWeight: Float = DaemonConfig.defaultLexicalWeight
+    public static let defaultLexicalWeight: Float = 0.2
 
     public static let knownImageEncoders = EfficientNetLiteVariant.allCases.map(\.id)
 
@@ -132,6 +138,15 @@ public struct DaemonConfig: Sendable, Equatable {
                         throw bad("'\(key)' fractions must grow and lie in (0, 1]")
                     }
                     training.curriculumFractions = fractions
+                case ("search", "lexical_weight"):
+                    let value: Float
+                    switch entry.value {
+                    case .integer(let n): value = Float(n)
+                    case .float(let f): value = Float(f)
+                    default: throw bad("'\(key)' must be a number from 0 to 1")
+                    }
+                    guard value >= 0, value <= 1 else { throw bad("'\(key)' must be a number from 0 to 1") }
+                    lexicalWeight = value
                 case ("learning", "ensemble_weights"):
                     switch try string() {
                     case "fitted": training.fitEnsembleWeights = true
