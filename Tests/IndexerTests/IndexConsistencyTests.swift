@@ -1,5 +1,6 @@
 import Foundation
 import SyntheticImages
+@testable import Daemon
 import XCTest
 @testable import RevsdSystem
 
@@ -201,7 +202,8 @@ final class IndexConsistencyTests: XCTestCase {
         XCTAssertEqual(results.count, 10)
         XCTAssertEqual(results.first?["path"] as? String, h.watch + "/" + target.file, "its own prompt finds it first")
         XCTAssertEqual(results.first?["match"] as? String, "prompt")
-        XCTAssertEqual(results.first?["score"] as? Double ?? 0, 1, accuracy: 1e-3)
+        // Cosine 1 to its own prompt, plus the lexical share (every word of the query is in it).
+        XCTAssertEqual(results.first?["score"] as? Double ?? 0, 1 + Double(DaemonConfig.defaultLexicalWeight), accuracy: 1e-3)
         var weights = Set<Double>()
         for res in results {
             let labelledResult = res["prompt"] is String
