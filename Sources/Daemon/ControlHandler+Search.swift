@@ -18,7 +18,7 @@ extension ControlHandler {
             model: r.model, text: r.text, maxAlignment: r.maxAlignment, tier: r.tier.map(Learning.Tier.init)) : nil
         let ranking = Ranking.prompts(predictionConfidence: predictionConfidence())
         let lexical = try lexicalEvidence(query, q, allowed: allowed)
-        let hits = try distinctHits(k: r.k, allowed: allowed, ranking: ranking) {
+        let hits = try distinctHits(k: r.k, allowed: allowed, ranking: ranking, groupingVariations: r.groupsVariations) {
             Self.fused(service.search.search(q, k: $0, allowed: allowed, ranking: ranking), lexical, weight: lexicalWeight)
         }
         return SearchResult(query: query, results: hits)

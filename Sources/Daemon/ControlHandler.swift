@@ -118,7 +118,8 @@ public struct ControlHandler: Sendable {
     /// The best `k` distinct pictures: identical copies score the same and
     /// make one hit, whose `paths` lists the others (within `allowed`).
     /// Searches deeper while copies leave fewer than `k`.
-    func distinctHits(k: Int, allowed: Set<Int64>?, ranking: Ranking, excludingContent excluded: String? = nil, excludingID: Int64? = nil,
+    func distinctHits(k: Int, allowed: Set<Int64>?, ranking: Ranking, groupingVariations: Bool = false,
+                      excludingContent excluded: String? = nil, excludingID: Int64? = nil,
                       _ search: (Int) -> [SearchIndex.Hit]) throws -> [SearchHit] {
         var depth = k + 1
         while true {
@@ -129,16 +130,18 @@ public struct ControlHandler: Sendable {
                 guard let rec = records[h.id], rec.id != excludingID, excluded == nil || rec.contentHash != excluded else { continue }
                 scored.append(rec); found[rec.id] = h
             }
-            let groups = Self.groupedByContent(scored)
+            let groups = Self.grouped(scored, byPrompt: groupingVariations)
             if groups.count >= k || hits.count < depth || depth >= service.search.count {
                 let top = groups.prefix(k)
                 let copies = try service.store.copies(contentHashes: top.compactMap { $0[0].contentHash })
+                let variations = groupingVariations ? try service.store.images(prompts: top.compactMap { $0[0].prompt }) : [:]
                 return top.map { g in
                     let hit = found[g[0].id]
                     let predicted = hit?.kind == .predicted
                     return SearchHit(g[0], score: hit.map { Double($0.score) }, otherPaths: Self.otherPaths(of: g[0], copies, allowed: allowed),
                                      match: hit.map { _ in predicted ? .predicted : .prompt },
-                                     confidence: hit.map { _ in predicted ? Double(ranking.predictedWeight) : 1 })
+                                     confidence: hit.map { _ in predicted ? Double(ranking.predictedWeight) : 1 },
+                                     variations: Self.variations(of: g[0], variations, allowed: allowed))
                 }
             }
             depth = min(max(depth * 4, depth + k), service.search.count + 1)
@@ -147,14 +150,30 @@ public struct ControlHandler: Sendable {
 
     /// Records in order, grouped by content (first appearance first; a
     /// record without a content hash is its own group).
-    static func groupedByContent(_ records: [ImageRecord]) -> [[ImageRecord]] {
+    static func groupedByContent(_ records: [ImageRecord]) -> [[ImageRecord]] { grouped(records, byPrompt: false) }
+
+    /// Records in order, grouped by content and, `byPrompt`, by known prompt
+    /// (the images of one prompt: seed variations and their copies) — first
+    /// appearance first; a record with neither is its own group.
+    static func grouped(_ records: [ImageRecord], byPrompt: Bool) -> [[ImageRecord]] {
         var groups: [[ImageRecord]] = [], index: [String: Int] = [:]
         for rec in records {
-            if let h = rec.contentHash, let i = index[h] { groups[i].append(rec); continue }
-            if let h = rec.contentHash { index[h] = groups.count }
+            let key = (byPrompt ? rec.prompt.map { "prompt:" + $0 } : nil) ?? rec.contentHash.map { "content:" + $0 }
+            if let key, let i = index[key] { groups[i].append(rec); continue }
+            if let key { index[key] = groups.count }
             groups.append([rec])
         }
         return groups
+    }
+
+    /// The other images of `rec`'s prompt whose content differs from it (its
+    /// copies are `paths`), within `allowed`.
+    static func variations(of rec: ImageRecord, _ byPrompt: [String: [(id: Int64, path: String, contentHash: String?)]],
+                           allowed: Set<Int64>?) -> [String] {
+        guard let p = rec.prompt else { return [] }
+        return (byPrompt[p] ?? []).filter { v in
+            v.id != rec.id && (rec.contentHash == nil || v.contentHash != rec.contentHash) && allowed?.contains(v.id) != false
+        }.map(\.path)
     }
 
     static func otherPaths(of rec: ImageRecord, _ copies: [String: [(id: Int64, path: String)]], allowed: Set<Int64>?) -> [String] {

@@ -54,10 +54,11 @@ extension CaptionResult.IndexedScore {
 
 extension SearchHit {
     /// `score` is the cosine, or (listing the least aligned) the alignment.
-    init(_ rec: ImageRecord, score: Double?, otherPaths: [String] = [], match: Match? = nil, confidence: Double? = nil) {
+    init(_ rec: ImageRecord, score: Double?, otherPaths: [String] = [], match: Match? = nil, confidence: Double? = nil,
+         variations: [String] = []) {
         self.init(path: rec.path, score: score, caption: rec.caption, prompt: rec.prompt,
                   alignment: rec.alignment.map(Double.init), tier: rec.tier.map(RevsdProtocol.Tier.init), paths: otherPaths,
-                  match: match, confidence: confidence)
+                  match: match, confidence: confidence, variations: variations)
     }
 }
 

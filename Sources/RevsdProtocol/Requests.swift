@@ -61,12 +61,18 @@ public struct SearchRequest: ControlRequest {
     /// Only labelled images whose alignment is at most this.
     public var maxAlignment: Double?
     public var tier: Tier?
+    /// true: every image is its own result. Otherwise images of one prompt
+    /// (seed variations) are one result, the others listed in `variations`.
+    public var all: Bool?
 
     public init(query: String?, k: Int = 10, folder: String? = nil, hasPrompt: Bool? = nil, since: Double? = nil, until: Double? = nil,
-                model: String? = nil, text: String? = nil, maxAlignment: Double? = nil, tier: Tier? = nil) {
+                model: String? = nil, text: String? = nil, maxAlignment: Double? = nil, tier: Tier? = nil, all: Bool? = nil) {
         self.query = query; self.k = k; self.folder = folder; self.hasPrompt = hasPrompt; self.since = since; self.until = until
-        self.model = model; self.text = text; self.maxAlignment = maxAlignment; self.tier = tier
+        self.model = model; self.text = text; self.maxAlignment = maxAlignment; self.tier = tier; self.all = all
     }
+
+    /// Whether images of one prompt make one result.
+    public var groupsVariations: Bool { all != true }
 
     /// No query and an alignment filter: list the least aligned images first.
     public var listsLeastAligned: Bool { (query ?? "").isEmpty && (maxAlignment != nil || tier != nil) }
@@ -77,7 +83,7 @@ public struct SearchRequest: ControlRequest {
     }
 
     enum CodingKeys: String, CodingKey {
-        case query, k, folder, since, until, model, text, tier
+        case query, k, folder, since, until, model, text, tier, all
         case hasPrompt = "has_prompt", maxAlignment = "max_alignment"
     }
 
@@ -93,6 +99,7 @@ public struct SearchRequest: ControlRequest {
         text = try c.field(.text)
         maxAlignment = try c.field(.maxAlignment)
         tier = try c.field(.tier)
+        all = try c.field(.all)
         if (query ?? "").isEmpty, !listsLeastAligned {
             throw ControlError(.badRequest, "'search' needs a \"query\" string (or \"max_alignment\" / \"tier\")")
         }

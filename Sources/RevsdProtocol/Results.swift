@@ -205,18 +205,23 @@ public struct SearchHit: Codable, Sendable, Equatable {
     /// to its true prompt here (its score is the query cosine times this);
     /// 1 for a `prompt` match.
     public var confidence: Double?
+    /// Other indexed images of the same prompt (seed variations, not copies
+    /// of this content), grouped into this result unless the search asked
+    /// for `all`; empty when none. Added in version 1: read as [] from a
+    /// daemon without it.
+    public var variations: [String]
 
     public enum Match: String, Codable, Sendable {
         case prompt, predicted
     }
 
     public init(path: String, score: Double?, caption: String?, prompt: String?, alignment: Double?, tier: Tier?, paths: [String] = [],
-                match: Match? = nil, confidence: Double? = nil) {
+                match: Match? = nil, confidence: Double? = nil, variations: [String] = []) {
         self.path = path; self.score = score; self.caption = caption; self.prompt = prompt; self.alignment = alignment; self.tier = tier
-        self.paths = paths; self.match = match; self.confidence = confidence
+        self.paths = paths; self.match = match; self.confidence = confidence; self.variations = variations
     }
 
-    enum CodingKeys: String, CodingKey { case path, score, caption, prompt, alignment, tier, paths, match, confidence }
+    enum CodingKeys: String, CodingKey { case path, score, caption, prompt, alignment, tier, paths, match, confidence, variations }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -229,6 +234,7 @@ public struct SearchHit: Codable, Sendable, Equatable {
         paths = try c.decodeIfPresent([String].self, forKey: .paths) ?? []
         match = try c.decodeIfPresent(Match.self, forKey: .match)
         confidence = try c.decodeIfPresent(Double.self, forKey: .confidence)
+        variations = try c.decodeIfPresent([String].self, forKey: .variations) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -242,6 +248,7 @@ public struct SearchHit: Codable, Sendable, Equatable {
         try c.encode(paths, forKey: .paths)
         try c.encode(match, forKey: .match)
         try c.encode(confidence, forKey: .confidence)
+        try c.encode(variations, forKey: .variations)
     }
 }
 

@@ -247,6 +247,24 @@ extension IndexStore {
         }
     }
 
+    /// The indexed images carrying each of these prompts (the same text):
+    /// id, path and content, sorted by path.
+    public func images(prompts: [String]) throws -> [String: [(id: Int64, path: String, contentHash: String?)]] {
+        guard !prompts.isEmpty else { return [:] }
+        return try read { db in
+            var out: [String: [(id: Int64, path: String, contentHash: String?)]] = [:]
+            for chunk in stride(from: 0, to: prompts.count, by: 500) {
+                let part = Array(prompts[chunk..<min(prompts.count, chunk + 500)])
+                let marks = part.map { _ in "?" }.joined(separator: ",")
+                for r in try Row.fetchAll(db, sql: "SELECT id, prompt, path, contentHash FROM image WHERE status = 'indexed' AND prompt IN (\(marks)) ORDER BY path",
+                                          arguments: StatementArguments(part)) {
+                    out[r["prompt"], default: []].append((r["id"], r["path"], r["contentHash"]))
+                }
+            }
+            return out
+        }
+    }
+
     /// Drops the records (and queued jobs) of every path outside `roots`:
     /// the index holds what the watched folders hold. Returns how many
     /// records went.

@@ -161,8 +161,10 @@ extension IndexStore {
                 END;
                 """)
         }
-        m.registerMigration("v5: the prompt index's vocabulary (document frequency per word, for search's lexical evidence)") { db in
+        m.registerMigration("v5: the prompt index's vocabulary (document frequency per word, for search's lexical evidence), images by prompt") { db in
             try db.execute(sql: "CREATE VIRTUAL TABLE image_prompt_vocab USING fts5vocab(image_prompt, row)")
+            // Images of one prompt (seed variations) are one search result.
+            try db.execute(sql: "CREATE INDEX image_by_prompt ON image(prompt) WHERE prompt IS NOT NULL")
         }
         return m
     }

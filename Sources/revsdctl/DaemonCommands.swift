@@ -45,6 +45,8 @@ struct Search: ParsableCommand {
     @Option(help: ArgumentHelp("Only labelled images whose alignment (out-of-fold cosine between prediction and prompt) is at most this.", valueName: "x"))
     var maxAlignment: Double?
     @Option(help: ArgumentHelp("Only labelled images of this curriculum tier.", valueName: "easy|medium|hard")) var tier: String?
+    @Flag(help: "Every image its own result (by default images of one prompt, seed variations, are one result: \"+3 variations\").")
+    var all = false
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
@@ -62,7 +64,7 @@ struct Search: ParsableCommand {
     func run() throws {
         let r = SearchRequest(query: query, k: k, folder: folder.map { URL(fileURLWithPath: $0).standardizedFileURL.path },
                               hasPrompt: hasPrompt, since: since.flatMap(Search.date), until: until.flatMap(Search.date), model: model,
-                              text: text, maxAlignment: maxAlignment, tier: tier.flatMap(Tier.init(rawValue:)))
+                              text: text, maxAlignment: maxAlignment, tier: tier.flatMap(Tier.init(rawValue:)), all: all ? true : nil)
         let result = try daemon.call(r)
         if json { try printResult(result); return }
         printResults(result.results)
@@ -73,8 +75,10 @@ func printResults(_ results: [SearchHit]) {
     if results.isEmpty { print("no match"); return }
     printTable(header: ["SCORE", "PATH", "PROMPT (or caption)"], rows: results.map { r in
         let prompt = r.prompt ?? r.caption.map { "~ " + $0 } ?? ""
-        // Identical copies are one hit: the others are counted after the path.
-        let path = r.paths.isEmpty ? r.path : r.path + " +\(r.paths.count) cop\(r.paths.count == 1 ? "y" : "ies")"
+        // Identical copies and variations of one prompt are one hit: the others are counted after the path.
+        var path = r.path
+        if !r.paths.isEmpty { path += " +\(r.paths.count) cop\(r.paths.count == 1 ? "y" : "ies")" }
+        if !r.variations.isEmpty { path += " +\(r.variations.count) variation\(r.variations.count == 1 ? "" : "s")" }
         return [String(format: "%.3f", r.score ?? 0), path, String(prompt.replacingOccurrences(of: "\n", with: " ").prefix(100))]
     })
 }

@@ -307,7 +307,8 @@ final class ControlProtocolTests: XCTestCase {
                                             "prompt": NSNull(), "alignment": NSNull(), "tier": NSNull(),
                                             // Additions to version 1: identical copies are one hit;
                                             // what ranked it (null when listing the least aligned).
-                                            "paths": [] as [String], "match": NSNull(), "confidence": NSNull()]],
+                                            "paths": [] as [String], "match": NSNull(), "confidence": NSNull(),
+                                            "variations": [] as [String]]],
         ]))
         XCTAssertEqual(try wire(Self.caption), try version1([
             "path": "/lib/a.png",

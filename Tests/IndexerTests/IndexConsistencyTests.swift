@@ -218,4 +218,40 @@ final class IndexConsistencyTests: XCTestCase {
         XCTAssertEqual(weights.count, 1, "one weight for every prediction")
         XCTAssertEqual(results.filter { $0["match"] as? String == "predicted" }.count, 4)
     }
+
+    /// Issue #12, variations: the images of one prompt (seed variations,
+    /// here one scene drawn at four sizes) are one result listing the others,
+    /// and `all` gives every image its own result.
+    func testImagesOfOnePromptAreOneResultUnlessAllIsAsked() throws {
+        _ = try installedPromptEncoderFolder()
+        let h = try DaemonHarness()
+        let scenes = SyntheticLibrary.scenes(count: 3, seed: 51)
+        var sizes: [(SyntheticScene, Int, String)] = [256, 240, 224, 208].map { (scenes[0], $0, "v\($0).png") }
+        sizes += [(scenes[1], 256, "b.png"), (scenes[2], 256, "c.png")]
+        for (scene, size, name) in sizes {
+            let bytes = try SyntheticLibrary.png(for: scene, width: size, height: size, metadata: true)
+            try Data(bytes).write(to: URL(fileURLWithPath: h.watch + "/" + name))
+        }
+        try FileManager.default.copyItem(atPath: h.watch + "/v256.png", toPath: h.watch + "/v256-copy.png")
+        try h.start()
+        try h.waitForIndex(7)
+        let grouped = try XCTUnwrap(try h.call(["op": "search", "query": scenes[0].prompt, "k": 10])["results"] as? [[String: Any]])
+        XCTAssertEqual(grouped.count, 3, "one result per prompt")
+        let first = try XCTUnwrap(grouped.first)
+        XCTAssertEqual(first["prompt"] as? String, scenes[0].prompt)
+        let members = Set([first["path"] as? String ?? ""] + (first["paths"] as? [String] ?? []) + (first["variations"] as? [String] ?? []))
+        XCTAssertEqual(members, Set(["v256.png", "v256-copy.png", "v240.png", "v224.png", "v208.png"].map { h.watch + "/" + $0 }))
+        XCTAssertEqual((first["variations"] as? [String])?.count, first["path"] as? String == h.watch + "/v256.png" ||
+                       first["path"] as? String == h.watch + "/v256-copy.png" ? 3 : 4, "copies are paths, not variations")
+        for res in grouped.dropFirst() { XCTAssertEqual(res["variations"] as? [String], []) }
+
+        let all = try XCTUnwrap(try h.call(["op": "search", "query": scenes[0].prompt, "k": 10, "all": true])["results"] as? [[String: Any]])
+        XCTAssertEqual(all.count, 6, "every picture its own result (identical copies stay one)")
+        XCTAssertEqual(all.prefix(4).map { $0["prompt"] as? String }, Array(repeating: scenes[0].prompt, count: 4))
+        for res in all { XCTAssertEqual(res["variations"] as? [String], []) }
+        // The table says it.
+        let table = try runProduct("revsdctl", ["search", scenes[0].prompt, "--socket", h.socket])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        XCTAssert(table.stdout.contains("variations"), table.stdout)
+    }
 }
