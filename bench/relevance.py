@@ -138,8 +138,8 @@ def settle(expected, timeout=1800):
 def revsd_search(q):
     hits = json.loads(ctl("search", q, "-k", str(K), "--json").stdout)["results"]
     ranked = []
-    for h in hits:                                           # identical copies are one hit: list them in its place
-        for p in map(os.path.realpath, [h["path"]] + (h.get("paths") or [])):
+    for h in hits:                      # identical copies and variations of a prompt are one hit: listed in its place
+        for p in map(os.path.realpath, [h["path"]] + (h.get("paths") or []) + (h.get("variations") or [])):
             if p not in ranked: ranked.append(p)
     return ranked[:K]
 
@@ -207,7 +207,7 @@ def main():
         log(f"indexed {s['indexed']} (failed {s['failed']}) in {index_s:.0f} s")
         # The daemon's view: every record and its known prompt (k = 1000 lists them all).
         seen = {}
-        for h in json.loads(ctl("search", "image", "-k", "1000", "--json").stdout)["results"]:
+        for h in json.loads(ctl("search", "image", "-k", "1000", "--all", "--json").stdout)["results"]:
             for p in [h["path"]] + (h.get("paths") or []):
                 seen[os.path.realpath(p)] = h.get("prompt")
         known = {p: pr for p, pr in seen.items() if pr}
@@ -276,7 +276,7 @@ def main():
            "image) pairs in all. BM25-only: SQLite FTS5 bm25 over the prompts revsd knows, query words quoted and OR-ed. "
            "known-only: all-MiniLM-L6-v2 (sentence-transformers, the same model folder revsd uses) cosine between the query "
            "and the prompts revsd knows. oracle: the same over every image's true prompt. revsd: `revsdctl search Q -k 10 "
-           "--json` (identical copies, one hit, are listed in its place).", "",
+           "--json` (identical copies and variations of one prompt, one hit, are listed in its place).", "",
            "| system | mean nDCG@10 | mean P@5 | relevant unlabelled images in the top 10s |", "|---|---:|---:|---:|"]
     for name in results:
         out.append(f"| {name} | {mean[name]:.3f} | {p5[name]:.3f} | {unl[name]} of {unl_total} |")
