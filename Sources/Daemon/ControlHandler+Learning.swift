@@ -106,7 +106,19 @@ extension ControlHandler {
         result.prediction = .zeroShot
         guard let p = l.predict(features: a.features) else { return }
         result.prediction = .learned
+        let zeroShot = result.caption
         result.caption = p.candidates.first?.prompt ?? result.caption
+        // How close the caption is expected to come to the truth: its cosine
+        // to the prediction, times how close predictions come (validation).
+        if let first = p.candidates.first, let report = l.model?.report, report.validationExamples > 0 {
+            result.confidence = Double(first.cosine * report.ensembleCosine)
+        }
+        // Below what the zero-shot predictions reach on the labelled images,
+        // the zero-shot description is given too.
+        let zeroShotAgreement = service.search.predictionAgreement().map { Double($0.mean) }
+        if zeroShot != result.caption, Self.alsoShowsZeroShot(confidence: result.confidence, zeroShotAgreement: zeroShotAgreement) {
+            result.zeroShotCaption = zeroShot
+        }
         result.candidates = p.candidates.map { CaptionResult.Candidate(prompt: $0.prompt, cosine: Double($0.cosine)) }
         result.keywords = p.keywords
         if let truth = a.knownPromptEmbedding {
@@ -116,5 +128,13 @@ extension ControlHandler {
         if let hash = a.contentHash, let rec = try? service.store.indexedImage(contentHash: hash) {
             result.indexedScore = CaptionResult.IndexedScore(rec)
         }
+    }
+
+    /// Whether the zero-shot description goes beside a learned caption: when
+    /// the caption's confidence is unknown, or below the zero-shot
+    /// predictions' measured cosine to the library's prompts (unknown: shown).
+    static func alsoShowsZeroShot(confidence: Double?, zeroShotAgreement: Double?) -> Bool {
+        guard let confidence, let zeroShotAgreement else { return true }
+        return confidence < zeroShotAgreement
     }
 }

@@ -1,8 +1,9 @@
 /// `caption`: what revsd says about one file, the object `revsdctl caption
 /// --json` prints (also when it computes locally). The base keys are always
-/// there, null when unknown: path, metadata, caption, keywords,
+/// there, null when unknown: path, metadata, caption, keywords, tags,
 /// known_prompt_cosine, error; `embedding` when asked for; with a learned
-/// model also prediction, candidates, and alignment/tier.
+/// model also prediction, candidates, confidence, zero_shot_caption (when
+/// the learned caption's confidence is low) and alignment/tier.
 public struct CaptionResult: ControlResult {
     /// The generation metadata the file carries; every key present, null when unknown.
     public struct FileMetadata: Codable, Sendable, Equatable {
@@ -85,6 +86,17 @@ public struct CaptionResult: ControlResult {
     public var candidates: [Candidate]?
     /// Present when the same content is indexed (learned prediction only).
     public var indexedScore: IndexedScore?
+    /// The cosine the learned caption is expected to have to the true
+    /// prompt: its cosine to the prediction times the model's validation
+    /// cosine (learned prediction only).
+    public var confidence: Double?
+    /// The zero-shot description, given beside a learned caption whose
+    /// confidence is below what the zero-shot predictions reach on the
+    /// library's labelled images (learned prediction only).
+    public var zeroShotCaption: String?
+    /// The keywords as a tag-style caption ("red, circle, flat
+    /// illustration"), as booru-trained models are prompted.
+    public var tags: String { keywords.joined(separator: ", ") }
 
     public init(path: String, metadata: FileMetadata?, caption: String?, keywords: [String], knownPromptCosine: Double?, error: String?,
                 includesEmbedding: Bool, embedding: [Double]?, prediction: Prediction? = nil, candidates: [Candidate]? = nil,
@@ -102,8 +114,8 @@ public struct CaptionResult: ControlResult {
     }
 
     enum CodingKeys: String, CodingKey {
-        case path, metadata, caption, keywords, error, embedding, prediction, candidates, alignment, tier
-        case knownPromptCosine = "known_prompt_cosine"
+        case path, metadata, caption, keywords, error, embedding, prediction, candidates, alignment, tier, confidence, tags
+        case knownPromptCosine = "known_prompt_cosine", zeroShotCaption = "zero_shot_caption"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -118,6 +130,8 @@ public struct CaptionResult: ControlResult {
         embedding = try c.decodeIfPresent([Double].self, forKey: .embedding)
         prediction = try c.decodeIfPresent(Prediction.self, forKey: .prediction)
         candidates = try c.decodeIfPresent([Candidate].self, forKey: .candidates)
+        confidence = try c.decodeIfPresent(Double.self, forKey: .confidence)
+        zeroShotCaption = try c.decodeIfPresent(String.self, forKey: .zeroShotCaption)
         indexedScore = c.contains(.alignment) || c.contains(.tier)
             ? IndexedScore(alignment: try c.decodeIfPresent(Double.self, forKey: .alignment), tier: try c.decodeIfPresent(Tier.self, forKey: .tier))
             : nil
@@ -129,11 +143,14 @@ public struct CaptionResult: ControlResult {
         try c.encode(metadata, forKey: .metadata)
         try c.encode(caption, forKey: .caption)
         try c.encode(keywords, forKey: .keywords)
+        try c.encode(tags, forKey: .tags)
         try c.encode(knownPromptCosine, forKey: .knownPromptCosine)
         try c.encode(error, forKey: .error)
         if includesEmbedding { try c.encode(embedding, forKey: .embedding) }
         try c.encodeIfPresent(prediction, forKey: .prediction)
         try c.encodeIfPresent(candidates, forKey: .candidates)
+        try c.encodeIfPresent(confidence, forKey: .confidence)
+        try c.encodeIfPresent(zeroShotCaption, forKey: .zeroShotCaption)
         if let indexedScore {
             try c.encode(indexedScore.alignment, forKey: .alignment)
             try c.encode(indexedScore.tier, forKey: .tier)

@@ -19,7 +19,10 @@ struct Caption: ParsableCommand {
             known_prompt_cosine (null without a prompt), error (null or a message), and embedding \
             with --embedding. After training (revsdctl train), the daemon's answer also has \
             prediction ("learned" or "zero-shot"), candidates (the 3 nearest known prompts, \
-            [{prompt, cosine}]), MLC keywords, and for an indexed labelled image its alignment and tier. A file that cannot be read gets its error and the others go on; \
+            [{prompt, cosine}]), confidence (the caption's expected cosine to the true prompt), \
+            zero_shot_caption (when that confidence is below what zero-shot reaches on the library), \
+            MLC keywords, and for an indexed labelled image its alignment and tier. tags: the keywords as a \
+            tag-style caption. A file that cannot be read gets its error and the others go on; \
             the exit status is then 1.
             """)
 
@@ -79,13 +82,15 @@ struct Caption: ParsableCommand {
             } else {
                 lines.append("  prompt: none embedded")
             }
-            lines.append("  caption\(a.prediction == .learned ? "" : " (zero-shot)"): \(a.caption ?? "")")
+            lines.append("  caption\(a.prediction == .learned ? "" : " (zero-shot)"): \(a.caption ?? "")"
+                         + (a.confidence.map { " (confidence \(String(format: "%.2f", $0)))" } ?? ""))
+            if let z = a.zeroShotCaption { lines.append("  zero-shot description: \(z)") }
             let candidates = a.candidates ?? []
             for (i, c) in candidates.enumerated() where i > 0 {
                 lines.append("  candidate \(i + 1): \(c.prompt.replacingOccurrences(of: "\n", with: " ")) (\(String(format: "%.3f", c.cosine)))")
             }
             if let first = candidates.first { lines.append("  caption cosine: \(String(format: "%.3f", first.cosine))") }
-            lines.append("  keywords: \(a.keywords.joined(separator: ", "))")
+            lines.append("  tags: \(a.tags)")
             if let al = a.indexedScore?.alignment {
                 lines.append("  alignment: \(String(format: "%.3f", al))\(a.indexedScore?.tier.map { " (\($0.rawValue))" } ?? "")")
             }

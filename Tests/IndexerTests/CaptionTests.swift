@@ -2,6 +2,7 @@ import Foundation
 import Inference
 import XCTest
 @testable import Analysis
+@testable import Daemon
 @testable import Models
 
 /// `revsdctl caption` and the zero-shot prediction behind it.
@@ -25,7 +26,7 @@ final class CaptionTests: XCTestCase {
         let objects = try parseLines(r.stdout)
         guard objects.count == 3 else { return XCTFail("expected 3 objects, got \(objects.count): \(r.stderr)") }
         for o in objects {
-            XCTAssertEqual(Set(o.keys), ["path", "metadata", "caption", "keywords", "known_prompt_cosine", "embedding", "error"])
+            XCTAssertEqual(Set(o.keys), ["path", "metadata", "caption", "keywords", "tags", "known_prompt_cosine", "embedding", "error"])
         }
         XCTAssertEqual(objects.map { $0["path"] as? String }, [good, broken, missing])
         let first = objects[0]
@@ -110,5 +111,15 @@ final class CLIPEnsembleTests: XCTestCase {
         let plain = ImageAnalyzer(promptEncoder: analyzer.promptEncoder, predictor: analyzer.predictor)
         let p = try XCTUnwrap(plain.analyze(path: image, includeEmbedding: true).embedding)
         XCTAssertLessThan(zip(e, p).reduce(0) { $0 + $1.0 * $1.1 }, 0.99999)
+    }
+
+    /// Issue #12: a learned caption whose confidence is low comes with the
+    /// zero-shot description (which was closer to the truth on 8 of 14
+    /// held-out images).
+    func testTheZeroShotDescriptionIsShownBesideALowConfidenceCaption() {
+        XCTAssertTrue(ControlHandler.alsoShowsZeroShot(confidence: 0.30, zeroShotAgreement: 0.42))
+        XCTAssertFalse(ControlHandler.alsoShowsZeroShot(confidence: 0.55, zeroShotAgreement: 0.42))
+        XCTAssertTrue(ControlHandler.alsoShowsZeroShot(confidence: nil, zeroShotAgreement: 0.42))
+        XCTAssertTrue(ControlHandler.alsoShowsZeroShot(confidence: 0.9, zeroShotAgreement: nil))
     }
 }

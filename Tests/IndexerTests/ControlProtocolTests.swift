@@ -316,14 +316,17 @@ final class ControlProtocolTests: XCTestCase {
                          "cfg_scale": 7.5, "seed": NSNumber(value: UInt64.max), "width": 512, "height": NSNull(), "model": "sd15",
                          "model_hash": NSNull()],
             "caption": "a red circle", "keywords": ["circle", "red"], "known_prompt_cosine": Double(Float(0.42)), "error": NSNull(),
+            // An addition to version 1: the keywords as a tag-style caption.
+            "tags": "circle, red",
             "embedding": [0.6, -0.8], "prediction": "learned",
             "candidates": [["prompt": "a red circle", "cosine": 0.9], ["prompt": "a circle", "cosine": 0.8]],
             "alignment": 0.3, "tier": "hard",
         ]))
-        // Local or learning-less: the six base keys, nulls included, and embedding only when asked for.
+        // Local or learning-less: the seven base keys, nulls included, and embedding only when asked for.
         let bare = CaptionResult.failure(path: "/x.png", error: "/x.png: cannot read: no such file", includesEmbedding: false)
         XCTAssertEqual(try wire(bare), try version1(["path": "/x.png", "metadata": NSNull(), "caption": NSNull(), "keywords": [String](),
-                                                      "known_prompt_cosine": NSNull(), "error": "/x.png: cannot read: no such file"]))
+                                                      "tags": "", "known_prompt_cosine": NSNull(),
+                                                      "error": "/x.png: cannot read: no such file"]))
         XCTAssert(try wire(CaptionResult.failure(path: "/x", error: "e", includesEmbedding: true)).contains(#""embedding":null"#))
         XCTAssertEqual(try wire(StatusResult(indexed: 1, queued: 0, failed: 0, withPrompt: 1, watches: ["/lib"], models: ["m"],
                                              watchedDirectories: 1, watchLimit: nil, processedSinceStart: 1, failedSinceStart: 0,

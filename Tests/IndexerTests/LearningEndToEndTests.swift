@@ -66,6 +66,13 @@ final class LearningEndToEndTests: XCTestCase {
         let c = try JSONSerialization.jsonObject(with: Data(cap.stdout.utf8)) as? [String: Any] ?? [:]
         XCTAssertEqual(c["prediction"] as? String, "learned")
         XCTAssertEqual((c["candidates"] as? [Any])?.count, 3)
+        // The caption's confidence: its cosine to the prediction times the validation cosine.
+        let firstCosine = try XCTUnwrap(((c["candidates"] as? [[String: Any]])?.first?["cosine"] as? Double))
+        let confidence = try XCTUnwrap(c["confidence"] as? Double, "\(c)")
+        XCTAssertLessThanOrEqual(confidence, firstCosine + 1e-6)
+        XCTAssertGreaterThan(confidence, 0)
+        XCTAssertEqual(c["tags"] as? String, (c["keywords"] as? [String])?.joined(separator: ", "))
+        if let z = c["zero_shot_caption"] as? String { XCTAssertNotEqual(z, c["caption"] as? String) }
         XCTAssertFalse((c["keywords"] as? [String] ?? []).isEmpty)
 
         // Alignment and tiers: every labelled image has both; --tier hard lists only hard ones, least aligned first.
