@@ -110,13 +110,14 @@ extension ControlHandler {
         result.caption = p.candidates.first?.prompt ?? result.caption
         // How close the caption is expected to come to the truth: its cosine
         // to the prediction, times how close predictions come (validation).
-        if let first = p.candidates.first, let report = l.model?.report, report.validationExamples > 0 {
+        let report = l.model?.report
+        if let first = p.candidates.first, let report, report.validationExamples > 0 {
             result.confidence = Double(first.cosine * report.ensembleCosine)
         }
-        // Below what the zero-shot predictions reach on the labelled images,
+        // No better than predicting the library's mean prompt for every image:
         // the zero-shot description is given too.
-        let zeroShotAgreement = service.search.predictionAgreement().map { Double($0.mean) }
-        if zeroShot != result.caption, Self.alsoShowsZeroShot(confidence: result.confidence, zeroShotAgreement: zeroShotAgreement) {
+        if zeroShot != result.caption,
+           Self.alsoShowsZeroShot(confidence: result.confidence, constantCosine: report.map { Double($0.constantCosine) }) {
             result.zeroShotCaption = zeroShot
         }
         result.candidates = p.candidates.map { CaptionResult.Candidate(prompt: $0.prompt, cosine: Double($0.cosine)) }
@@ -131,10 +132,11 @@ extension ControlHandler {
     }
 
     /// Whether the zero-shot description goes beside a learned caption: when
-    /// the caption's confidence is unknown, or below the zero-shot
-    /// predictions' measured cosine to the library's prompts (unknown: shown).
-    static func alsoShowsZeroShot(confidence: Double?, zeroShotAgreement: Double?) -> Bool {
-        guard let confidence, let zeroShotAgreement else { return true }
-        return confidence < zeroShotAgreement
+    /// the caption's confidence is unknown, or not above the validation
+    /// cosine of the constant prediction (the library's mean prompt for
+    /// every image): such a caption says little about this image.
+    static func alsoShowsZeroShot(confidence: Double?, constantCosine: Double?) -> Bool {
+        guard let confidence, let constantCosine else { return true }
+        return confidence <= constantCosine
     }
 }

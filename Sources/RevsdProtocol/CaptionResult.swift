@@ -91,8 +91,8 @@ public struct CaptionResult: ControlResult {
     /// cosine (learned prediction only).
     public var confidence: Double?
     /// The zero-shot description, given beside a learned caption whose
-    /// confidence is below what the zero-shot predictions reach on the
-    /// library's labelled images (learned prediction only).
+    /// confidence is no better than the constant prediction's validation
+    /// cosine (learned prediction only).
     public var zeroShotCaption: String?
     /// The keywords as a tag-style caption ("red, circle, flat
     /// illustration"), as booru-trained models are prompted.

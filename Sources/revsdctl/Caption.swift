@@ -20,7 +20,7 @@ struct Caption: ParsableCommand {
             with --embedding. After training (revsdctl train), the daemon's answer also has \
             prediction ("learned" or "zero-shot"), candidates (the 3 nearest known prompts, \
             [{prompt, cosine}]), confidence (the caption's expected cosine to the true prompt), \
-            zero_shot_caption (when that confidence is below what zero-shot reaches on the library), \
+            zero_shot_caption (when that confidence is no better than the constant prediction's), \
             MLC keywords, and for an indexed labelled image its alignment and tier. tags: the keywords as a \
             tag-style caption. A file that cannot be read gets its error and the others go on; \
             the exit status is then 1.

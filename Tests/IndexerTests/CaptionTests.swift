@@ -117,9 +117,9 @@ final class CLIPEnsembleTests: XCTestCase {
     /// zero-shot description (which was closer to the truth on 8 of 14
     /// held-out images).
     func testTheZeroShotDescriptionIsShownBesideALowConfidenceCaption() {
-        XCTAssertTrue(ControlHandler.alsoShowsZeroShot(confidence: 0.30, zeroShotAgreement: 0.42))
-        XCTAssertFalse(ControlHandler.alsoShowsZeroShot(confidence: 0.55, zeroShotAgreement: 0.42))
-        XCTAssertTrue(ControlHandler.alsoShowsZeroShot(confidence: nil, zeroShotAgreement: 0.42))
-        XCTAssertTrue(ControlHandler.alsoShowsZeroShot(confidence: 0.9, zeroShotAgreement: nil))
+        XCTAssertTrue(ControlHandler.alsoShowsZeroShot(confidence: 0.30, constantCosine: 0.42))
+        XCTAssertFalse(ControlHandler.alsoShowsZeroShot(confidence: 0.55, constantCosine: 0.42))
+        XCTAssertTrue(ControlHandler.alsoShowsZeroShot(confidence: nil, constantCosine: 0.42))
+        XCTAssertTrue(ControlHandler.alsoShowsZeroShot(confidence: 0.9, constantCosine: nil))
     }
 }
