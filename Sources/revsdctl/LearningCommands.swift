@@ -191,7 +191,8 @@ final class ImportProgress {
         let filled = total > 0 ? width * done / total : width
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
-        let eta = rate > 0 && done < total ? String(format: ", %.0f s left", Double(total - done) / rate) : ""
+        let left = rate > 0 ? Double(total - done) / rate : 0
+        let eta = left >= 1 ? String(format: ", %.0f s left", left) : ""
         FileHandle.standardError.write(Data("\r\u{1B}[K\(bar) \(done)/\(total) prompts, \(added) new, \(Int(rate.rounded()))/s\(eta)".utf8))
         drew = true
     }
