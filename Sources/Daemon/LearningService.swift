@@ -161,16 +161,29 @@ public final class LearningService: Sendable {
         return b
     }
 
-    /// Imports prompts (embedding the new ones); returns (read, added).
+    /// Imports prompts; returns (read, added). Each distinct text is handled
+    /// once: texts the bank already holds are never embedded again (those
+    /// imported before are skipped; a known prompt of the library is stored
+    /// with the embedding the bank has for it, so it stays in the bank if its
+    /// image goes), the rest are embedded in one call (the encoder sorts
+    /// them by length into packed batches), and all are written in one
+    /// transaction: a request that fails leaves nothing of itself behind and
+    /// everything earlier stored. The bank grows in memory (no re-read).
     public func importPrompts(_ prompts: [String], source: String) throws -> (read: Int, added: Int) {
-        let present = try store.bankContains(prompts)
-        let fresh = prompts.filter { !present.contains($0) }
-        var added = 0
-        for chunk in stride(from: 0, to: fresh.count, by: 256) {
-            let part = Array(fresh[chunk..<min(fresh.count, chunk + 256)])
-            added += try store.addBankPrompts(part, vectors: promptEncoder.embed(part), source: source)
+        var seen = Set<String>()
+        let distinct = prompts.filter { seen.insert($0).inserted }
+        let stored = try store.bankContains(distinct)
+        let bank = self.bank
+        var reused: [String] = [], reusedVectors: [[Float]] = [], fresh: [String] = []
+        for p in distinct where !stored.contains(p) {
+            if let v = bank.embedding(of: p) { reused.append(p); reusedVectors.append(v) } else { fresh.append(p) }
         }
-        try rebuildBank()
+        let texts = reused + fresh
+        guard !texts.isEmpty else { return (prompts.count, 0) }
+        let vectors = reusedVectors + promptEncoder.embed(fresh)
+        let added = try store.addBankPrompts(texts, vectors: vectors, source: source)
+        let flat = vectors.flatMap { $0 }
+        shared.withLock { $0.bank.add(texts, vectors: flat) }
         return (prompts.count, added)
     }
 

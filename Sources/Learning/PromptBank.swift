@@ -35,6 +35,11 @@ public struct PromptBank: Sendable {
     }
 
     public func contains(_ text: String) -> Bool { positions[text] != nil }
+
+    /// The (unit) embedding the bank holds for `text`, if it holds it.
+    public func embedding(of text: String) -> [Float]? {
+        positions[text].map { Array(embeddings[($0 * dimension)..<(($0 + 1) * dimension)]) }
+    }
     func positionOf(_ text: String) -> Int? { positions[text] }
 
     /// The bank without the given prompts (for evaluation: a caption must not

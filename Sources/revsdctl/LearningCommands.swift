@@ -122,12 +122,13 @@ struct Prompts: ParsableCommand {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add prompts from a corpus to the bank (.txt, .csv/.tsv with a prompt column, .jsonl, DiffusionDB part .json).",
-            discussion: "The file is read here; revsdd embeds the new prompts. --json prints {\"read\", \"added\", \"prompt_bank\"}.")
+            discussion: "The files are read here (all of them before anything is sent) and sent 1,000 prompts at a time; revsdd embeds the prompts it does not hold yet. A progress bar on standard error when it is a terminal. --json prints {\"read\", \"added\", \"prompt_bank\"}.")
         @OptionGroup var daemon: SocketOptions
         @Argument(help: "Corpus files.") var files: [String]
         @Option(help: ArgumentHelp("The format, when the name does not say it.", valueName: "text|csv|tsv|jsonl|diffusiondb")) var format: String?
         @Option(help: ArgumentHelp("The CSV/TSV column or JSON key holding the prompt.", valueName: "name")) var column: String?
         @Flag(help: "Print JSON.") var json = false
+        @Option(help: .hidden) var chunk = 1000
 
         func validate() throws {
             if files.isEmpty { throw ValidationError("give at least one FILE") }
@@ -135,26 +136,70 @@ struct Prompts: ParsableCommand {
         }
 
         func run() throws {
-            var read = 0, added = 0, bank = 0
+            // Every file is read (and checked) before anything is sent: a
+            // malformed line anywhere stops the import before it starts.
+            var corpora: [(source: String, prompts: [String])] = []
             for file in files {
-                let prompts: [String]
-                do { prompts = try PromptCorpus.read(path: file, format: format.flatMap(PromptCorpus.Format.init), column: column) } catch { throw fail(error) }
-                let source = (file as NSString).lastPathComponent
-                // Requests stay well under the daemon's 1 MiB line limit.
+                do { corpora.append(((file as NSString).lastPathComponent, try PromptCorpus.read(path: file, format: format.flatMap(PromptCorpus.Format.init), column: column))) } catch { throw fail(error) }
+            }
+            let total = corpora.reduce(0) { $0 + $1.prompts.count }
+            let progress = ImportProgress(total: total, live: !json && Syscalls.isTerminal(2))
+            var read = 0, added = 0, bank = 0
+            for (source, prompts) in corpora {
+                // One request per chunk (one transaction in revsdd), well
+                // under the daemon's 1 MiB line limit; progress after each.
                 var start = 0
                 while start < prompts.count {
                     var end = start, bytes = 0
-                    while end < prompts.count, end - start < 2000, bytes + prompts[end].utf8.count < 500_000 { bytes += prompts[end].utf8.count + 8; end += 1 }
-                    let r = try daemon.call(PromptsImportRequest(prompts: Array(prompts[start..<end]), source: source))
+                    while end < prompts.count, end - start < max(1, chunk), bytes + prompts[end].utf8.count < 500_000 { bytes += prompts[end].utf8.count + 8; end += 1 }
+                    let r: PromptsImportResult
+                    do { r = try daemon.call(PromptsImportRequest(prompts: Array(prompts[start..<end]), source: source)) } catch {
+                        progress.finish()
+                        throw fail(MessageError("\(source): stopped at prompt \(start + 1) of \(prompts.count), the ones before it are stored: \(error)"))
+                    }
                     read += r.read; added += r.added; bank = r.promptBank
                     start = end
-                    if Syscalls.isTerminal(2) { FileHandle.standardError.write(Data("\r\u{1B}[K\(source): \(start)/\(prompts.count)".utf8)) }
+                    progress.update(done: read, added: added)
                 }
-                if Syscalls.isTerminal(2) { FileHandle.standardError.write(Data("\n".utf8)) }
             }
+            progress.finish()
             if json { try printResult(PromptsImportResult(read: read, added: added, promptBank: bank)); return }
-            print("read \(read) prompts, \(added) new; the bank holds \(bank)")
+            let seconds = progress.elapsed
+            print("read \(read) prompts, \(added) new; the bank holds \(bank)" + (read > 0 && seconds > 0 ? String(format: " (%.1f s, %.0f prompts/s)", seconds, Double(read) / seconds) : ""))
         }
+    }
+}
+
+/// `prompts import`'s progress: a bar redrawn in place on standard error
+/// when it is a terminal (like `status`'s), nothing otherwise.
+final class ImportProgress {
+    let total: Int
+    let live: Bool
+    let started = ContinuousClock.now
+    private var drew = false
+
+    init(total: Int, live: Bool) { self.total = total; self.live = live }
+
+    var elapsed: Double {
+        let d = ContinuousClock.now - started
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    func update(done: Int, added: Int) {
+        guard live else { return }
+        let width = 30
+        let filled = total > 0 ? width * done / total : width
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let left = rate > 0 ? Double(total - done) / rate : 0
+        let eta = left >= 1 ? String(format: ", %.0f s left", left) : ""
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(bar) \(done)/\(total) prompts, \(added) new, \(Int(rate.rounded()))/s\(eta)".utf8))
+        drew = true
+    }
+
+    /// Ends the bar's line (once drawn) so what follows starts on its own.
+    func finish() {
+        if drew { FileHandle.standardError.write(Data("\n".utf8)); drew = false }
     }
 }
 
