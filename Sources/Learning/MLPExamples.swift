@@ -10,23 +10,18 @@ public struct MLPExamples: Sendable {
     public let y: [Float]
     /// One list of vocabulary indices per example, or empty (no keyword targets).
     public let keywords: [[Int32]]
-    /// One loss weight per example (non-negative), or empty (all 1).
-    public let weights: [Float]
     public let count: Int
     public let inputs: Int
     public let outputs: Int
 
-    public init(x: [Float], y: [Float], count: Int, keywords: [[Int32]] = [], weights: [Float] = []) throws(MLPTrainer.Failure) {
+    public init(x: [Float], y: [Float], count: Int, keywords: [[Int32]] = []) throws(MLPTrainer.Failure) {
         guard count > 0 else { throw .data("no examples") }
         guard x.count % count == 0, x.count > 0 else { throw .data("\(x.count) feature values do not make \(count) rows") }
         guard y.count % count == 0, y.count > 0 else { throw .data("\(y.count) target values do not make \(count) rows") }
         guard keywords.isEmpty || keywords.count == count else {
             throw .data("\(keywords.count) keyword lists for \(count) examples")
         }
-        guard weights.isEmpty || (weights.count == count && weights.allSatisfy { $0 >= 0 }) else {
-            throw .data("\(weights.count) weights for \(count) examples (non-negative)")
-        }
-        self.x = x; self.y = y; self.keywords = keywords; self.weights = weights; self.count = count
+        self.x = x; self.y = y; self.keywords = keywords; self.count = count
         inputs = x.count / count; outputs = y.count / count
     }
 

@@ -13,8 +13,7 @@ enum MLPMember {
         var seconds: [String: Double] = [:]
     }
 
-    /// `weights`: one loss weight per training example (each prompt once).
-    static func train(x: [Float], y: [Float], words: [[Int32]], weights: [Float], vocabularySize: Int, validationX: [Float], validationY: [Float],
+    static func train(x: [Float], y: [Float], words: [[Int32]], vocabularySize: Int, validationX: [Float], validationY: [Float],
                       trainingRows: [Int], validationRows: [Int], dimension d: Int, options: TrainingOptions,
                       phase: (String) throws -> Void, keepGoing: () -> Bool) throws -> Runs {
         let n = trainingRows.count
@@ -22,10 +21,10 @@ enum MLPMember {
         var config = MLPConfig.sized(inputs: d, examples: n, seed: options.seed)
         config.outputs = dim
         var mean = [Float](repeating: 0, count: dim)
-        for r in 0..<n { for j in 0..<dim { mean[j] += weights[r] * y[r * dim + j] / Float(max(n, 1)) } }
+        for r in 0..<n { for j in 0..<dim { mean[j] += y[r * dim + j] / Float(max(n, 1)) } }
         config.initialOutputBias = mean
         if let cap = options.maxEpochs { config.maxEpochs = min(config.maxEpochs, cap) }
-        let training = try MLPExamples(x: x, y: y, count: n, keywords: words, weights: weights)
+        let training = try MLPExamples(x: x, y: y, count: n, keywords: words)
         let validation = try MLPExamples(x: validationX, y: validationY, count: validationRows.count)
         var runs = Runs(difficulty: [Float](repeating: 0, count: trainingRows.count + validationRows.count))
         func clock<T>(_ key: String, _ body: () throws -> T) rethrows -> T {

@@ -138,7 +138,7 @@ public enum MLPTrainer {
                     validation.x.withUnsafeBufferPointer { vx in
                         validation.y.withUnsafeBufferPointer { vy in
                             let data = RunData(trainX: tx.baseAddress!, trainY: ty.baseAddress!, count: training.count,
-                                               keywords: training.keywords, weights: training.weights,
+                                               keywords: training.keywords,
                                                validX: vx.baseAddress!, validY: vy.baseAddress!, validCount: validation.count)
                             return Result { () throws(Failure) -> MLPTrainingResult in
                                 try loop(layout: layout, config: config, data: data, curriculum: curriculum,
@@ -157,7 +157,6 @@ public enum MLPTrainer {
         let trainY: UnsafePointer<Float>   // (count, outputs)
         let count: Int
         let keywords: [[Int32]]
-        let weights: [Float]
         let validX: UnsafePointer<Float>   // (validCount, inputs)
         let validY: UnsafePointer<Float>   // (validCount, outputs)
         let validCount: Int
@@ -232,7 +231,7 @@ public enum MLPTrainer {
                 if rows < 2 { continue }
                 let slice = UnsafeBufferPointer(rebasing: indices[start..<end])
                 hooks.onBatch?(epoch, slice)
-                workspace.load(x: data.trainX, y: data.trainY, keywords: data.keywords, weights: data.weights, indices: slice)
+                workspace.load(x: data.trainX, y: data.trainY, keywords: data.keywords, indices: slice)
                 workspace.forward(rows: rows, updateStatistics: true)
                 _ = workspace.backward(rows: rows)
                 workspace.step(learningRate: AdamW.cosineRate(config.learningRate, step: step, of: plannedSteps))

@@ -34,7 +34,6 @@ final class MLPWorkspace {
     let output: FloatBuffer    // o: (capacity, outputs)
     let unit: FloatBuffer      // u = o/‖o‖: (capacity, outputs)
     let norms: FloatBuffer     // ‖o‖: (capacity)
-    let rowWeights: FloatBuffer  // each batch row's loss weight: (capacity)
     let logits: FloatBuffer    // (capacity, keywords)
 
     // Gradients of activations.
@@ -75,7 +74,6 @@ final class MLPWorkspace {
         masks = config.dropout > 0 ? widths.map { FloatBuffer(count: c * $0) } : []
         inverseStd = widths.map { FloatBuffer(count: $0) }
         output = FloatBuffer(count: c * d); unit = FloatBuffer(count: c * d); norms = FloatBuffer(count: c)
-        rowWeights = FloatBuffer(count: c)
         logits = FloatBuffer(count: c * m)
         gradOutput = FloatBuffer(count: c * d); gradLogits = FloatBuffer(count: c * m)
         let wide = widths.max() ?? 1
@@ -85,14 +83,12 @@ final class MLPWorkspace {
 
     /// Gathers the examples `indices` into the batch: features, targets and
     /// the dense multi-hot keyword targets (built here, per batch only).
-    /// `weights`: one loss weight per example (empty: all 1).
     func load(x source: UnsafePointer<Float>, y targetRows: UnsafePointer<Float>, keywords: [[Int32]],
-              weights: [Float] = [], indices: UnsafeBufferPointer<Int32>) {
+              indices: UnsafeBufferPointer<Int32>) {
         let rows = indices.count, k = layout.inputs, d = layout.outputs, m = layout.keywords
         precondition(rows <= capacity, "batch of \(rows) rows exceeds the workspace's \(capacity)")
         for (r, i) in indices.enumerated() {
             let e = Int(i)
-            rowWeights.pointer[r] = weights.isEmpty ? 1 : weights[e]
             (x.pointer + r * k).update(from: source + e * k, count: k)
             (y.pointer + r * d).update(from: targetRows + e * d, count: d)
         }
@@ -166,8 +162,7 @@ final class MLPWorkspace {
     /// The loss of the last `forward` and its gradient with respect to every
     /// parameter (into `gradients`, overwritten):
     /// mean(1 − cos(o, y)) + Huber_δ(o/‖o‖ − y) (mean over elements)
-    /// + λ·BCE-with-logits (mean over elements), each row's terms times its
-    /// `rowWeights` (1 unless the examples carry weights). Returns the loss.
+    /// + λ·BCE-with-logits (mean over elements). Returns the loss.
     func backward(rows: Int) -> Double {
         let p = parameters.pointer, grad = gradients.pointer
         let d = layout.outputs, m = layout.keywords
@@ -182,7 +177,6 @@ final class MLPWorkspace {
             let n = max(so.squareRoot(), 1e-12), invY = 1 / max(sy.squareRoot(), 1e-12)
             norms.pointer[r] = n
             var cos: Float = 0, huber: Double = 0, udu: Float = 0
-            let w = rowWeights.pointer[r]
             for j in 0..<d {
                 let uj = orow[j] / n
                 urow[j] = uj
@@ -190,11 +184,11 @@ final class MLPWorkspace {
                 let diff = uj - yrow[j], ad = abs(diff)
                 huber += Double(ad <= delta ? 0.5 * diff * diff : delta * (ad - 0.5 * delta))
                 let dh = ad <= delta ? diff : (diff > 0 ? delta : -delta)
-                let du = w * (-yrow[j] * invY * invRows + dh * invElements)
+                let du = -yrow[j] * invY * invRows + dh * invElements
                 grow[j] = du
                 udu += uj * du
             }
-            loss += Double(w) * (Double(1 - cos * invY) / Double(rows) + huber / Double(rows * d))
+            loss += Double(1 - cos * invY) / Double(rows) + huber / Double(rows * d)
             for j in 0..<d { grow[j] = (grow[j] - urow[j] * udu) / n }
         }
         // The keyword head: λ·BCE on logits = o·Wₘᵀ + bₘ.
@@ -204,10 +198,10 @@ final class MLPWorkspace {
             var bce: Double = 0
             for i in 0..<(rows * m) {
                 // One exp serves both: softplus(v) = max(v, 0) + log(1 + e), σ(v) from e = exp(−|v|).
-                let v = l[i], e = expf(-abs(v)), w = rowWeights.pointer[i / m]
-                bce += Double(w) * Double(max(v, 0) - v * t[i] + log1pf(e))
+                let v = l[i], e = expf(-abs(v))
+                bce += Double(max(v, 0) - v * t[i] + log1pf(e))
                 let sigma = v >= 0 ? 1 / (1 + e) : e / (1 + e)
-                gl[i] = w * scale * (sigma - t[i])
+                gl[i] = scale * (sigma - t[i])
             }
             loss += Double(keywordWeight) * bce / Double(rows * m)
             BLAS.gemm(MatrixRef(gl, rows: rows, cols: m), transposeA: true, MatrixRef(o, rows: rows, cols: d),

@@ -147,7 +147,7 @@ struct TrainingRun {
         -> ([Technique: MLPHead], best: Technique) {
         let meter = self.meter
         let runs = try MLPMember.train(
-            x: zTrain, y: yTrain, words: wordsTrain, weights: wTrain, vocabularySize: vocabulary.words.count,
+            x: zTrain, y: yTrain, words: wordsTrain, vocabularySize: vocabulary.words.count,
             validationX: zVal, validationY: yVal, trainingRows: trainIdx, validationRows: valIdx, dimension: d, options: options,
             phase: { name in try meter.report("\(e): MLP \(name)") }, keepGoing: { meter.keepGoing("\(e): MLP") })
         for (k, v) in runs.seconds { meter.seconds[k, default: 0] += v }

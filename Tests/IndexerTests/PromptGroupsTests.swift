@@ -102,37 +102,6 @@ final class PromptGroupsTests: XCTestCase {
         XCTAssertEqual(EnsembleWeights.meanCosine(heldY, heldY, dimension: m, weights: [Float](repeating: 2, count: 20)), 1, accuracy: 1e-5)
     }
 
-    /// The same skew for the MLP, whose loss weighs each row by its
-    /// prompt's weight: its held-out predictions lean less toward the
-    /// repeated prompt than with every image weighing the same.
-    func testTheWeightedMLPLossIsLessPulledTowardTheDominantPrompt() throws {
-        var rng = SeededGenerator(seed: 7)
-        func r() -> Float { Float(Double(rng.next() % 2000) / 1000 - 1) }
-        let d = 24, m = 16
-        func unit(_ v: [Float]) -> [Float] { var v = v; EnsembleWeights.normalizeRows(&v, m); return v }
-        let map = (0..<(m * d)).map { _ in r() }
-        func features(_ t: [Float]) -> [Float] { (0..<d).map { j in (0..<m).reduce(Float(0)) { $0 + t[$1] * map[$1 * d + j] } + 0.8 * r() } }
-        let dominant = unit((0..<m).map { _ in r() })
-        let others = (0..<20).map { _ in unit((0..<m).map { _ in r() }) }
-        var x: [Float] = [], y: [Float] = [], keys: [String] = []
-        for _ in 0..<40 { x += features(dominant); y += dominant; keys.append("dominant") }
-        for (i, t) in others.enumerated() { x += features(t); y += t; keys.append("prompt \(i)") }
-        var heldX: [Float] = [], heldY: [Float] = []
-        for t in others { heldX += features(t); heldY += t }
-        let weights = PromptGroups(keys: keys).weights(of: Array(0..<keys.count))
-        XCTAssertThrowsError(try MLPExamples(x: x, y: y, count: 60, weights: [1, 2]))
-        var config = MLPConfig(hidden: [64], outputs: m, dropout: 0, learningRate: 3e-3, batchSize: 20, maxEpochs: 150, patience: 1000, mlcWeight: 0)
-        config.seed = 3
-        let validation = try MLPExamples(x: heldX, y: heldY, count: 20)
-        func pull(_ w: [Float]) throws -> Float {
-            let head = try MLPTrainer.train(try MLPExamples(x: x, y: y, count: 60, weights: w), validation: validation, config: config).head
-            return EnsembleWeights.meanCosine(head.predict(heldX, rows: 20), [Float]((0..<20).flatMap { _ in dominant }), dimension: m)
-        }
-        let plain = try pull([]), weighted = try pull(weights)
-        print("skewed MLP: held-out predictions' mean cosine with the dominant prompt unweighted \(plain), weighted \(weighted)")
-        XCTAssertLessThan(weighted, plain - 0.01, "unweighted \(plain), weighted \(weighted)")
-    }
-
     /// Images under 32 px on a side are left out of training and validation
     /// and counted in the report, which also counts the distinct prompts.
     func testTinyImagesAreLeftOutAndCounted() throws {
