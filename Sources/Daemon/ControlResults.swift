@@ -90,7 +90,9 @@ extension LearningService {
         let run = model.map { m in
             LearningStatus.Run(trainedAt: m.report.trainedAt.timeIntervalSince1970, examples: m.report.examples,
                                validationMeanCosine: Double(m.report.ensembleCosine), constantMeanCosine: Double(m.report.constantCosine),
-                               members: m.members.map(\.name))
+                               members: m.members.map(\.name), distinctPrompts: m.report.distinctPrompts,
+                               validationExamples: m.report.validationExamples, validationPrompts: m.report.validationPrompts,
+                               excludedTinyImages: m.report.excludedTinyImages)
         }
         return LearningStatus(state: state, lastRun: run, promptBank: bank.count, lastError: lastError)
     }

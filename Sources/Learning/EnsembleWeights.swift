@@ -22,11 +22,16 @@ public enum EnsembleWeights {
 
     public static func normalizeRows(_ x: inout [Float], _ d: Int) { VectorMath.l2NormalizeRows(&x, cols: d) }
 
-    /// Mean over rows of cos(a_r, b_r).
-    public static func meanCosine(_ a: [Float], _ b: [Float], dimension d: Int) -> Float {
+    /// Mean over rows of cos(a_r, b_r); with `weights` (one per row) the
+    /// weighted mean (training weighs each distinct prompt once).
+    public static func meanCosine(_ a: [Float], _ b: [Float], dimension d: Int, weights: [Float]? = nil) -> Float {
         let rows = a.count / d
         guard rows > 0 else { return 0 }
-        return cosines(a, b, dimension: d).reduce(0, +) / Float(rows)
+        let c = cosines(a, b, dimension: d)
+        guard let weights else { return c.reduce(0, +) / Float(rows) }
+        precondition(weights.count == rows, "one weight per row")
+        let total = weights.reduce(0, +)
+        return total > 0 ? zip(c, weights).reduce(0) { $0 + $1.0 * $1.1 } / total : 0
     }
 
     /// cos(a_r, b_r) per row.
@@ -44,14 +49,16 @@ public enum EnsembleWeights {
 
     /// Fits weights on validation predictions `members` (each (rows, d), unit
     /// rows) against `targets` (rows, d, unit rows). Equal weights when there
-    /// are no rows.
-    public static func fit(members: [[Float]], targets: [Float], dimension d: Int, iterations: Int = 300) -> [Float] {
+    /// are no rows. `rowWeights` weigh the validation rows (nil: all 1).
+    public static func fit(members: [[Float]], targets: [Float], dimension d: Int, rowWeights: [Float]? = nil,
+                           iterations: Int = 300) -> [Float] {
         let k = members.count
         precondition(k > 0, "no members")
         let rows = targets.count / d
         var w = [Float](repeating: 1 / Float(k), count: k)
         guard rows > 0, k > 1 else { return w }
-        func objective(_ w: [Float]) -> Float { meanCosine(combine(members, weights: w, dimension: d), targets, dimension: d) }
+        let rw = rowWeights ?? [Float](repeating: 1, count: rows)
+        func objective(_ w: [Float]) -> Float { meanCosine(combine(members, weights: w, dimension: d), targets, dimension: d, weights: rw) }
         var best = objective(w)
         var step: Float = 0.5
         for _ in 0..<iterations {
@@ -66,7 +73,7 @@ public enum EnsembleWeights {
                 for i in 0..<k {
                     var my: Float = 0, mp: Float = 0
                     for j in 0..<d { my += members[i][r * d + j] * targets[r * d + j]; mp += members[i][r * d + j] * p[j] }
-                    grad[i] += (my - py * mp) / norm
+                    grad[i] += rw[r] * (my - py * mp) / norm
                 }
             }
             let scale = grad.map { abs($0) }.max() ?? 0

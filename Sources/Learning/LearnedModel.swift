@@ -139,9 +139,18 @@ public struct TrainingReport: Sendable, Codable, Equatable {
         }
     }
     public var trainedAt: Date
+    /// Labelled images used (tiny ones left out), and their split.
     public var examples: Int
     public var trainExamples: Int
     public var validationExamples: Int
+    /// Distinct normalised prompts among `examples`, and in validation (each
+    /// prompt is on one side only and weighs once). nil in models trained
+    /// before prompts were grouped.
+    public var distinctPrompts: Int?
+    public var validationPrompts: Int?
+    /// Labelled images left out for being under `TrainingSet.minimumSide`
+    /// pixels on a side (nil: models trained before).
+    public var excludedTinyImages: Int?
     /// Validation mean cosine per encoder/head/technique.
     public var rows: [Row]
     public var ensembleCosine: Float

@@ -52,19 +52,9 @@ public struct LibraryTrainer: Sendable {
         public var alignments: [(id: Int64, alignment: Float, tier: Tier)]
     }
 
-    /// The deterministic split: validation by content hash (about a tenth);
-    /// when the hash rule gives fewer than max(2, n/20), the tenth of the
-    /// examples with the smallest hashes.
-    public static func validationMask(hashes: [String]) -> [Bool] {
-        var mask = hashes.map(TrainingSplit.isValidation)
-        let n = hashes.count
-        if mask.filter({ $0 }).count < max(2, n / 20) {
-            let order = hashes.indices.sorted { hashes[$0] < hashes[$1] || (hashes[$0] == hashes[$1] && $0 < $1) }
-            mask = [Bool](repeating: false, count: n)
-            for i in order.prefix(max(2, (n + 9) / 10)) { mask[i] = true }
-        }
-        return mask
-    }
+    /// The deterministic split (true = validation): by normalised prompt,
+    /// about a tenth of the examples (`PromptGroups.validationMask`).
+    public static func validationMask(_ data: TrainingSet) -> [Bool] { PromptGroups(data).validationMask() }
 
     static func rows(_ x: [Float], _ indices: [Int], _ d: Int) -> [Float] {
         var out = [Float]()
@@ -102,27 +92,29 @@ public struct LibraryTrainer: Sendable {
 
     /// Cosine between each labelled image's prompt embedding and the
     /// prediction of a ridge + k-NN ensemble (equal weights over encoders,
-    /// the trained penalties and k) fitted on the other folds.
-    func outOfFoldAlignment(_ data: TrainingSet, encoders: [String], dimension dim: Int, model: LearnedModel) throws -> [Float] {
+    /// the trained penalties and k) fitted on the other folds. Folds are by
+    /// prompt (an image is never scored by a model that saw its prompt), and
+    /// the fits weigh each prompt once, as in training.
+    func outOfFoldAlignment(_ data: TrainingSet, groups: PromptGroups, encoders: [String], dimension dim: Int,
+                            model: LearnedModel) throws -> [Float] {
         let n = data.count
-        let folds = max(2, min(options.alignmentFolds, n))
-        let fold = data.contentHashes.enumerated().map { i, h in
-            Int((UInt64(h.prefix(8), radix: 16) ?? UInt64(i)) % UInt64(folds))
-        }
+        let folds = max(2, min(options.alignmentFolds, groups.count))
+        let fold = groups.ids.map { Int(PromptGroups.hash(groups.keys[$0]) % UInt64(folds)) }
         var out = [Float](repeating: 0, count: n)
         for f in 0..<folds {
             let test = (0..<n).filter { fold[$0] == f }, train = (0..<n).filter { fold[$0] != f }
             guard !test.isEmpty, train.count >= 2 else { continue }
-            let yTrain = Self.rows(data.targets, train, dim)
+            let yTrain = Self.rows(data.targets, train, dim), weights = groups.weights(of: train)
             var members: [[Float]] = []
             for e in encoders {
                 guard let x = data.features[e], let h = model.heads[e] else { continue }
                 let d = x.count / n
                 let xTrain = Self.rows(x, train, d), xTest = Self.rows(x, test, d)
-                var p = try RidgeRegressor(x: xTrain, y: yTrain, count: train.count, alpha: h.ridgeAlpha).predict(xTest)
+                var p = try RidgeRegressor(x: xTrain, y: yTrain, count: train.count, alpha: h.ridgeAlpha, weights: weights).predict(xTest)
                 EnsembleWeights.normalizeRows(&p, dim)
                 members.append(p)
-                members.append(KNNRegressor(features: xTrain, targets: yTrain, count: train.count, k: h.knn.k).predict(xTest))
+                let (fx, fy, count) = groups.means(features: xTrain, targets: yTrain, rows: train)
+                members.append(KNNRegressor(features: fx, targets: fy, count: count, k: h.knn.k).predict(xTest))
             }
             let p = EnsembleWeights.combine(members, weights: [Float](repeating: 1, count: members.count), dimension: dim)
             let c = EnsembleWeights.cosines(p, Self.rows(data.targets, test, dim), dimension: dim)

@@ -55,13 +55,3 @@ public struct PromptVocabulary: Sendable, Equatable {
         "why", "how", "while", "if", "because", "until", "both", "few", "also", "s", "t",
     ]
 }
-
-/// The deterministic train/validation split: an image is in validation when
-/// the first byte of its content hash (sha256, hex) is below 26 — about 10 %
-/// — so the split never changes as the library grows or is re-indexed.
-public enum TrainingSplit {
-    public static func isValidation(contentHash: String) -> Bool {
-        guard contentHash.count >= 2, let b = UInt8(contentHash.prefix(2), radix: 16) else { return false }
-        return b < 26
-    }
-}

@@ -5,6 +5,8 @@ import Inference
 /// Closed-form ridge regression (the paper's linear baseline on frozen
 /// features): W = (XcᵀXc + αI)⁻¹ XcᵀYc on centred data, b = ȳ − x̄W.
 /// XᵀX and XᵀY are one sgemm each; the solve is LAPACK's Cholesky (sposv).
+/// With per-example weights sᵢ it is weighted least squares: weighted means,
+/// and the centred rows scaled by √sᵢ, so G = XcᵀSXc and B = XcᵀSYc.
 public struct RidgeRegressor: Sendable, Equatable {
     /// (inputs, outputs), row-major.
     public let weights: [Float]
@@ -26,8 +28,8 @@ public struct RidgeRegressor: Sendable, Equatable {
     }
 
     /// Fits on `x` (n, inputs) and `y` (n, outputs), row-major, with penalty `alpha` > 0.
-    public init(x: [Float], y: [Float], count n: Int, alpha: Float) throws(Failure) {
-        self = try Self.fit(x: x, y: y, count: n, alphas: [alpha])[0]
+    public init(x: [Float], y: [Float], count n: Int, alpha: Float, weights: [Float]? = nil) throws(Failure) {
+        self = try Self.fit(x: x, y: y, count: n, alphas: [alpha], weights: weights)[0]
     }
 
     /// A stored regressor.
@@ -36,23 +38,30 @@ public struct RidgeRegressor: Sendable, Equatable {
         self.weights = weights; self.bias = bias; self.inputs = inputs; self.outputs = outputs
     }
 
-    /// One regressor per penalty, sharing the Gram matrix (formed once).
-    public static func fit(x: [Float], y: [Float], count n: Int, alphas: [Float]) throws(Failure) -> [RidgeRegressor] {
+    /// One regressor per penalty, sharing the Gram matrix (formed once);
+    /// `weights` (n, non-negative, nil: all 1) weigh the examples.
+    public static func fit(x: [Float], y: [Float], count n: Int, alphas: [Float], weights: [Float]? = nil) throws(Failure) -> [RidgeRegressor] {
         guard n > 0 else { throw .empty }
         guard x.count % n == 0, y.count % n == 0 else { throw .shape("\(x.count) and \(y.count) values for \(n) examples") }
         let d = x.count / n, m = y.count / n
         guard alphas.allSatisfy({ $0 > 0 }) else { throw .shape("alpha must be positive") }
-        // Column means, then centred copies.
+        let s = weights ?? [Float](repeating: 1, count: n)
+        guard s.count == n, s.allSatisfy({ $0 >= 0 }), s.contains(where: { $0 > 0 }) else {
+            throw .shape("\(s.count) weights for \(n) examples (non-negative, not all zero)")
+        }
+        let total = s.reduce(0, +)
+        // Weighted column means, then centred copies scaled by √s.
         var mx = [Float](repeating: 0, count: d), my = [Float](repeating: 0, count: m)
         for i in 0..<n {
-            for j in 0..<d { mx[j] += x[i * d + j] }
-            for j in 0..<m { my[j] += y[i * m + j] }
+            for j in 0..<d { mx[j] += s[i] * x[i * d + j] }
+            for j in 0..<m { my[j] += s[i] * y[i * m + j] }
         }
-        mx = mx.map { $0 / Float(n) }; my = my.map { $0 / Float(n) }
+        mx = mx.map { $0 / total }; my = my.map { $0 / total }
         var xc = x, yc = y
         for i in 0..<n {
-            for j in 0..<d { xc[i * d + j] -= mx[j] }
-            for j in 0..<m { yc[i * m + j] -= my[j] }
+            let r = s[i].squareRoot()
+            for j in 0..<d { xc[i * d + j] = r * (xc[i * d + j] - mx[j]) }
+            for j in 0..<m { yc[i * m + j] = r * (yc[i * m + j] - my[j]) }
         }
         // G = XcᵀXc (d, d); B = XcᵀYc (d, m).
         var g = [Float](repeating: 0, count: d * d), b = [Float](repeating: 0, count: d * m)

@@ -6,7 +6,10 @@ import Inference
 /// weights (`fitEnsemble`), DAKL over the base ensemble (`fitDAKL`), the
 /// alignment and tiers of every labelled image (`scoreAlignments`) and the
 /// report (`finish`). Validation predictions of every member are kept to
-/// fit the ensemble and report each head.
+/// fit the ensemble and report each head. Images under
+/// `TrainingSet.minimumSide` are left out; the split is by normalised prompt
+/// and each distinct prompt weighs once (`PromptGroups`) in the ridge, the
+/// k-NN rows (one per prompt), every validation score and the ensemble fit.
 struct TrainingRun {
     let data: TrainingSet
     let options: TrainingOptions
@@ -14,9 +17,13 @@ struct TrainingRun {
     /// Prompt-embedding dimension.
     let dim: Int
     let encoders: [String]
+    let groups: PromptGroups
+    let excludedTiny: Int
     /// true = validation.
     let mask: [Bool]
     let trainIdx: [Int], valIdx: [Int]
+    /// Per training and validation row: 1 / (rows of its prompt on that side), mean 1.
+    let wTrain: [Float], wVal: [Float]
     /// (train, dim) and (validation, dim) unit targets.
     let yTrain: [Float], yVal: [Float]
     let vocabulary: PromptVocabulary
@@ -33,20 +40,27 @@ struct TrainingRun {
     var difficultyCount = 0
     let meter: ProgressMeter
 
-    init(data: TrainingSet, options: TrainingOptions, progress: @escaping LibraryTrainer.Progress) throws {
+    init(data all: TrainingSet, options: TrainingOptions, progress: @escaping LibraryTrainer.Progress) throws {
+        let (data, excluded) = all.excludingTinyImages()
+        excludedTiny = excluded
         n = data.count
         guard n >= LibraryTrainer.minimumExamples else {
-            throw TrainingFailure("\(n) labelled images; at least \(LibraryTrainer.minimumExamples) are needed (images whose metadata carries the prompt)")
+            let tiny = excluded > 0 ? " (\(excluded) smaller than \(TrainingSet.minimumSide) px left out)" : ""
+            throw TrainingFailure("\(n) labelled images\(tiny); at least \(LibraryTrainer.minimumExamples) are needed (images whose metadata carries the prompt)")
         }
+        groups = PromptGroups(data)
+        guard groups.count >= 2 else { throw TrainingFailure("every labelled image has the same prompt; at least 2 distinct prompts are needed") }
         encoders = data.features.keys.sorted()
         guard !encoders.isEmpty else { throw TrainingFailure("no image features are cached in the index") }
         self.data = data
         self.options = options
         dim = data.targets.count / n
-        let mask = LibraryTrainer.validationMask(hashes: data.contentHashes)
+        let mask = groups.validationMask()
         self.mask = mask
         trainIdx = (0..<n).filter { !mask[$0] }
         valIdx = (0..<n).filter { mask[$0] }
+        wTrain = groups.weights(of: trainIdx)
+        wVal = groups.weights(of: valIdx)
         yTrain = LibraryTrainer.rows(data.targets, trainIdx, dim)
         yVal = LibraryTrainer.rows(data.targets, valIdx, dim)
         let vocabulary = PromptVocabulary(prompts: trainIdx.map { data.prompts[$0] }, size: options.vocabularySize,
@@ -54,7 +68,7 @@ struct TrainingRun {
         self.vocabulary = vocabulary
         wordsTrain = trainIdx.map { LibraryTrainer.wordIndices(vocabulary, data.prompts[$0]) }
         var mean = [Float](repeating: 0, count: dim)
-        for r in 0..<trainIdx.count { for j in 0..<dim { mean[j] += yTrain[r * dim + j] } }
+        for r in 0..<trainIdx.count { for j in 0..<dim { mean[j] += wTrain[r] * yTrain[r * dim + j] } }
         EnsembleWeights.normalizeRows(&mean, dim)
         meanTarget = mean
         difficulty = [Float](repeating: 0, count: n)
@@ -66,7 +80,7 @@ struct TrainingRun {
     func timed<T>(_ key: String, _ body: () throws -> T) rethrows -> T { try meter.timed(key, body) }
 
     mutating func scored(_ variant: HeadVariant, _ predictions: [Float]) -> Float {
-        let c = EnsembleWeights.meanCosine(predictions, yVal, dimension: dim)
+        let c = EnsembleWeights.meanCosine(predictions, yVal, dimension: dim, weights: wVal)
         rows.append(.init(variant, meanCosine: c))
         return c
     }
@@ -90,14 +104,14 @@ struct TrainingRun {
                          inputMean: moments.mean, inputInverseStd: moments.inverseStd)
     }
 
-    /// Closed-form ridge, the penalty chosen on validation.
+    /// Closed-form weighted ridge, the penalty chosen on validation.
     mutating func trainRidge(_ e: String, _ xTrain: [Float], _ xVal: [Float]) throws -> (RidgeRegressor, alpha: Float) {
         try report("\(e): ridge")
-        let ridges = try timed("ridge") { try RidgeRegressor.fit(x: xTrain, y: yTrain, count: trainIdx.count, alphas: options.ridgeAlphas) }
+        let ridges = try timed("ridge") { try RidgeRegressor.fit(x: xTrain, y: yTrain, count: trainIdx.count, alphas: options.ridgeAlphas, weights: wTrain) }
         var best = 0, bestCos = -Float.infinity, bestVal: [Float] = []
         for (i, r) in ridges.enumerated() {
             var p = r.predict(xVal); EnsembleWeights.normalizeRows(&p, dim)
-            let c = EnsembleWeights.meanCosine(p, yVal, dimension: dim)
+            let c = EnsembleWeights.meanCosine(p, yVal, dimension: dim, weights: wVal)
             if c > bestCos { bestCos = c; best = i; bestVal = p }
         }
         rows.append(.init(HeadVariant(encoder: e, head: .ridge, technique: .vanilla), meanCosine: bestCos))
@@ -105,15 +119,19 @@ struct TrainingRun {
         return (ridges[best], options.ridgeAlphas[best])
     }
 
-    /// k-NN in the encoder's feature space, k chosen on validation (all k from one pass).
+    /// k-NN in the encoder's feature space, k chosen on validation (all k
+    /// from one pass). One row per training prompt (`PromptGroups.means`:
+    /// the mean of its images' unit features and of their targets), so a
+    /// prompt repeated 40 times is one neighbour, not the k nearest.
     mutating func trainKNN(_ e: String, _ xTrain: [Float], _ xVal: [Float]) throws -> KNNRegressor {
         try report("\(e): k-NN")
-        let all = KNNRegressor(features: xTrain, targets: yTrain, count: trainIdx.count, k: options.knnKs.first ?? 10)
+        let (fx, fy, count) = groups.means(features: xTrain, targets: yTrain, rows: trainIdx)
+        let all = KNNRegressor(features: fx, targets: fy, count: count, k: options.knnKs.first ?? 10)
         var bestK = all.k, bestCos = -Float.infinity, bestVal: [Float] = []
-        let ks = options.knnKs, count = trainIdx.count
+        let ks = options.knnKs, wVal = wVal
         timed("k-NN") {
             for (k, p) in zip(ks, all.predict(xVal, ks: ks)) {
-                let c = EnsembleWeights.meanCosine(p, yVal, dimension: dim)
+                let c = EnsembleWeights.meanCosine(p, yVal, dimension: dim, weights: wVal)
                 if c > bestCos { bestCos = c; bestK = min(k, count); bestVal = p }
             }
         }
@@ -157,6 +175,7 @@ struct TrainingRun {
         var model = LearnedModel(encoders: encoders, heads: heads, dakl: nil, baseWeights: [], weights: [], vocabulary: vocabulary,
                                  meanTarget: meanTarget, report: TrainingReport(
                                     trainedAt: Date(), examples: n, trainExamples: trainIdx.count, validationExamples: valIdx.count,
+                                    distinctPrompts: groups.count, validationPrompts: groups.distinct(in: valIdx), excludedTinyImages: excludedTiny,
                                     rows: [], ensembleCosine: 0, constantCosine: 0, members: [], weights: [], seconds: [:],
                                     daklGamma: nil, daklCentroids: 0, knnK: 0), dimension: dim)
         model.baseWeights = weights(for: model.baseMembers)
@@ -166,7 +185,7 @@ struct TrainingRun {
 
     func weights(for members: [EnsembleMember]) -> [Float] {
         options.fitEnsembleWeights
-            ? EnsembleWeights.fit(members: members.map { validationPredictions[$0]! }, targets: yVal, dimension: dim)
+            ? EnsembleWeights.fit(members: members.map { validationPredictions[$0]! }, targets: yVal, dimension: dim, rowWeights: wVal)
             : [Float](repeating: 1 / Float(members.count), count: members.count)
     }
 
@@ -200,7 +219,7 @@ struct TrainingRun {
         for g in options.daklGammas {
             guard let krr = try? DomainAdaptiveKernelRidge(centroids: centroids, targets: targets, dimension: dim, gamma: g, alpha: options.daklAlpha) else { continue }
             var p = krr.predict(baseValEnsemble); EnsembleWeights.normalizeRows(&p, dim)
-            let c = EnsembleWeights.meanCosine(p, yVal, dimension: dim)
+            let c = EnsembleWeights.meanCosine(p, yVal, dimension: dim, weights: wVal)
             if c > bestCos { bestCos = c; model.dakl = krr; validationPredictions[.dakl] = p }
         }
         guard let dakl = model.dakl else { return }
@@ -216,7 +235,7 @@ struct TrainingRun {
     /// (from the MLP runs' difficulty, or the alignment without MLPs).
     func scoreAlignments(_ model: LearnedModel, trainer: LibraryTrainer) throws -> [(id: Int64, alignment: Float, tier: Tier)] {
         try report("alignment")
-        let alignment = try timed("alignment") { try trainer.outOfFoldAlignment(data, encoders: encoders, dimension: dim, model: model) }
+        let alignment = try timed("alignment") { try trainer.outOfFoldAlignment(data, groups: groups, encoders: encoders, dimension: dim, model: model) }
         let scores = difficultyCount > 0 ? difficulty.map { $0 / Float(difficultyCount) } : alignment
         let tiers = LibraryTrainer.tiers(scores: scores, trainingMask: mask.map { !$0 })
         return (0..<n).map { (data.ids[$0], alignment[$0], tiers[$0]) }
@@ -229,8 +248,8 @@ struct TrainingRun {
         let ensembleVal = EnsembleWeights.combine(model.members.map { validationPredictions[$0]! }, weights: model.weights, dimension: dim)
         let constantVal = [Float]((0..<valIdx.count).flatMap { _ in meanTarget })
         model.report.rows = rows
-        model.report.ensembleCosine = EnsembleWeights.meanCosine(ensembleVal, yVal, dimension: dim)
-        model.report.constantCosine = EnsembleWeights.meanCosine(constantVal, yVal, dimension: dim)
+        model.report.ensembleCosine = EnsembleWeights.meanCosine(ensembleVal, yVal, dimension: dim, weights: wVal)
+        model.report.constantCosine = EnsembleWeights.meanCosine(constantVal, yVal, dimension: dim, weights: wVal)
         model.report.members = model.members.map(\.name)
         model.report.weights = model.weights
         model.report.seconds = meter.seconds

@@ -6,6 +6,13 @@ public struct TrainingSet: Sendable {
     public var ids: [Int64] = []
     public var contentHashes: [String] = []
     public var prompts: [String] = []
+    /// Per example, the normalised prompt (the store's `PromptText.groupKey`:
+    /// syntax, case and spacing gone); images with one key are one prompt.
+    /// Empty: the prompts lowercased, whitespace collapsed.
+    public var promptKeys: [String] = []
+    /// Per example, the image's size in pixels (0: unknown); empty: unknown.
+    public var widths: [Int] = []
+    public var heights: [Int] = []
     /// (n, 384) unit rows.
     public var targets: [Float] = []
     /// Per encoder kind (e.g. "efficientnet-lite0"): (n, d).

@@ -44,6 +44,14 @@ public enum PromptText {
         return tidy(s)
     }
 
+    /// The prompt two images share when they differ only in syntax, case or
+    /// spacing: `cleaned`, lowercased (one space between words). Learning
+    /// groups labelled images by it (seed variations of one prompt are one
+    /// prompt: never on both sides of the split, weighted once).
+    public static func groupKey(_ prompt: String) -> String {
+        cleaned(prompt).lowercased()
+    }
+
     /// One space between words, one comma between phrases, none at the ends.
     static func tidy(_ s: String) -> String {
         var t = s.replacing(#/\s+/#, with: " ")

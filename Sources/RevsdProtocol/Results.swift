@@ -115,15 +115,28 @@ public struct LearningStatus: Codable, Sendable, Equatable {
         public var validationMeanCosine: Double
         public var constantMeanCosine: Double
         public var members: [String]
+        /// Distinct normalised prompts among `examples`; validation images and
+        /// prompts (a prompt is on one side only); labelled images left out
+        /// for being under 32 px on a side. Absent for heads trained before.
+        public var distinctPrompts: Int?
+        public var validationExamples: Int?
+        public var validationPrompts: Int?
+        public var excludedTinyImages: Int?
 
-        public init(trainedAt: Double, examples: Int, validationMeanCosine: Double, constantMeanCosine: Double, members: [String]) {
+        public init(trainedAt: Double, examples: Int, validationMeanCosine: Double, constantMeanCosine: Double, members: [String],
+                    distinctPrompts: Int? = nil, validationExamples: Int? = nil, validationPrompts: Int? = nil,
+                    excludedTinyImages: Int? = nil) {
             self.trainedAt = trainedAt; self.examples = examples; self.validationMeanCosine = validationMeanCosine
             self.constantMeanCosine = constantMeanCosine; self.members = members
+            self.distinctPrompts = distinctPrompts; self.validationExamples = validationExamples
+            self.validationPrompts = validationPrompts; self.excludedTinyImages = excludedTinyImages
         }
 
         enum CodingKeys: String, CodingKey {
             case examples, members
             case trainedAt = "trained_at", validationMeanCosine = "validation_mean_cosine", constantMeanCosine = "constant_mean_cosine"
+            case distinctPrompts = "distinct_prompts", validationExamples = "validation_examples"
+            case validationPrompts = "validation_prompts", excludedTinyImages = "excluded_tiny_images"
         }
     }
 

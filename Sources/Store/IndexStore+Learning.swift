@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Learning
+import Metadata
 
 /// Images to predict for: ids and features per encoder.
 public struct FeatureRows: Sendable {
@@ -28,7 +29,9 @@ extension IndexStore {
     /// Labelled images that have features for every encoder in `encoders`,
     /// one per content (the first indexed of identical copies).
     /// `excluding` drops images by content hash (evaluation never trains on
-    /// what it evaluates).
+    /// what it evaluates). Each carries its normalised prompt
+    /// (`PromptText.groupKey`) and its size, for the trainer's grouping by
+    /// prompt and its exclusion of tiny images.
     public func labelledRows(encoders: [String], excluding: Set<String> = []) throws -> TrainingSet {
         try read { db in
             var out = TrainingSet()
@@ -36,17 +39,18 @@ extension IndexStore {
             let marks = kinds.map { _ in "?" }.joined(separator: ",")
             // One pass over the embeddings of labelled images, ordered by image.
             let cursor = try Row.fetchCursor(db, sql: """
-                SELECT i.id, i.contentHash, i.prompt, e.kind, e.vector FROM image i JOIN embedding e ON e.imageId = i.id
+                SELECT i.id, i.contentHash, i.prompt, i.width, i.height, e.kind, e.vector FROM image i JOIN embedding e ON e.imageId = i.id
                 WHERE i.status = 'indexed' AND i.prompt IS NOT NULL AND e.kind IN (\(marks))
                 ORDER BY i.id
                 """, arguments: StatementArguments(kinds))
-            var current: (id: Int64, hash: String, prompt: String)?
+            var current: (id: Int64, hash: String, prompt: String, width: Int, height: Int)?
             var vectors: [EmbeddingKind: [Float]] = [:]
             // Identical content is one example, however many copies hold it.
             var seen = Set<String>()
             func flush() {
                 guard let c = current, vectors.count == kinds.count, !excluding.contains(c.hash), seen.insert(c.hash).inserted else { return }
                 out.ids.append(c.id); out.contentHashes.append(c.hash); out.prompts.append(c.prompt)
+                out.promptKeys.append(PromptText.groupKey(c.prompt)); out.widths.append(c.width); out.heights.append(c.height)
                 out.targets.append(contentsOf: vectors[EmbeddingKind.knownPrompt]!)
                 for e in encoders { out.features[e, default: []].append(contentsOf: vectors[EmbeddingKind.features(e)]!) }
             }
@@ -54,7 +58,7 @@ extension IndexStore {
                 let id: Int64 = row["id"]
                 if current?.id != id {
                     flush()
-                    current = (id, row["contentHash"] ?? "", row["prompt"])
+                    current = (id, row["contentHash"] ?? "", row["prompt"], row["width"] ?? 0, row["height"] ?? 0)
                     vectors.removeAll(keepingCapacity: true)
                 }
                 vectors[row["kind"]] = [Float](blob: row["vector"])

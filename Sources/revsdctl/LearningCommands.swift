@@ -47,7 +47,8 @@ struct Train: ParsableCommand {
         if let e = status.lastError { throw fail(MessageError(e)) }
         let run = status.lastRun
         print("""
-            trained on \(run?.examples ?? 0) labelled images
+            trained on \(run?.examples ?? 0) labelled images\(run?.distinctPrompts.map { ", \($0) distinct prompts" } ?? "")\
+            \(run?.excludedTinyImages.map { $0 > 0 ? " (\($0) under 32 px left out)" : "" } ?? "")
             validation mean cosine \(String(format: "%.4f", run?.validationMeanCosine ?? 0)) \
             (constant baseline \(String(format: "%.4f", run?.constantMeanCosine ?? 0)))
             members: \((run?.members ?? []).joined(separator: ", "))

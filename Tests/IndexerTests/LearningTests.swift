@@ -86,9 +86,10 @@ final class LearningTests: XCTestCase {
     }
 
     func testTheSplitIsDeterministicAndAboutATenth() {
-        XCTAssertTrue(TrainingSplit.isValidation(contentHash: "0a" + String(repeating: "0", count: 62)))
-        XCTAssertFalse(TrainingSplit.isValidation(contentHash: "1a" + String(repeating: "0", count: 62)))
-        let share = (0..<2000).filter { TrainingSplit.isValidation(contentHash: SHA256.hex(string: "\($0)")) }.count
+        let keys = (0..<2000).map { "prompt \($0)" }
+        let mask = PromptGroups(keys: keys).validationMask()
+        XCTAssertEqual(PromptGroups(keys: keys.reversed()).validationMask(), mask.reversed(), "by prompt, not by position")
+        let share = mask.filter { $0 }.count
         XCTAssert((120...300).contains(share), "\(share) of 2000")
     }
 }

@@ -88,6 +88,21 @@ final class SearchStoreInvariantTests: XCTestCase {
         }
     }
 
+    /// The trainer's grouping and tiny-image rule need each labelled image's
+    /// normalised prompt and size.
+    func testLabelledRowsCarryTheNormalisedPromptAndTheSize() throws {
+        let store = try IndexStore(path: dir.path("index.sqlite"))
+        var tiny = file("/lib/t.png", hash: "t", prompt: "(A  Castle:1.2)", v: 1)
+        tiny.width = 1; tiny.height = 1
+        var big = file("/lib/b.png", hash: "b", prompt: "a castle", v: 0.5)
+        big.width = 512; big.height = 768
+        try store.store(tiny); try store.store(big)
+        let rows = try store.labelledRows(encoders: ["enc"])
+        XCTAssertEqual(rows.promptKeys, ["a castle", "a castle"])
+        XCTAssertEqual(rows.widths, [1, 512]); XCTAssertEqual(rows.heights, [1, 768])
+        XCTAssertEqual(rows.excludingTinyImages().excluded, 1)
+    }
+
     /// The case that broke (finding 1): a record dropped and stored again
     /// under a new id left its old id in the matrix.
     func testAReplacedRecordLeavesNoPhantomRow() throws {
@@ -108,6 +123,7 @@ final class SearchStoreInvariantTests: XCTestCase {
         try store.store(file("/lib/other.png", hash: "other", prompt: "a dog", v: 0.5))
         XCTAssertEqual(store.labelledContents(), 2)
         XCTAssertEqual(try store.labelledRows(encoders: ["enc"]).count, 2, "training sees each content once")
+        XCTAssertEqual(try store.labelledRows(encoders: ["enc"]).promptKeys, ["a castle", "a dog"], "normalised prompts for the grouping")
         let id = try XCTUnwrap(try store.image(path: "/lib/c0.png")).id
         try store.replaceAlignments([(id: id, alignment: 0.4, tier: .hard)])
         XCTAssertEqual(try store.image(path: "/lib/c3.png")?.alignment, 0.4)
