@@ -34,6 +34,14 @@ final class LexicalSearchTests: XCTestCase {
         // Filters and the limit.
         XCTAssertEqual(Set(try s.lexicalCoverage(of: "fox", limit: 10, allowed: [both, snow]).keys), [both])
         XCTAssertEqual(try s.lexicalCoverage(of: "fox", limit: 1).count, 1)
+        // Found through the rarest words within the posting budget ("fox" and
+        // "snow" are in 2 prompts each, "in" in 3): with room for 2 prompts
+        // one rarest word finds the images; coverage still counts every word.
+        let budgeted = try s.lexicalCoverage(of: "fox in snow", limit: 10, postingBudget: 2)
+        XCTAssertEqual(budgeted.count, 2)
+        XCTAssertTrue(budgeted.keys.contains(both))
+        XCTAssertEqual(budgeted[both] ?? 0, 1, accuracy: 1e-6)
+        XCTAssertEqual(try s.lexicalCoverage(of: "fox in snow", limit: 10, postingBudget: 1), [:], "no word rare enough")
         // User text is words, never FTS5 syntax.
         for hostile in ["fox\" OR \"castle", "fox*", "NEAR(fox snow)", "prompt:fox", "(fox", "-fox", "\"", "AND", ""] {
             XCTAssertNoThrow(try s.lexicalCoverage(of: hostile, limit: 10), hostile)
