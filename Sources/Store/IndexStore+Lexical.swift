@@ -6,6 +6,10 @@ import GRDB
 /// to the embedding ("fox" is in "fennec fox": keyword search found it at
 /// 1.00 where the vector side alone scored 0.24).
 extension IndexStore {
+    /// At most this many prompts are ranked to find a search's lexical
+    /// matches (the sum of the chosen words' document frequencies).
+    public static let lexicalPostingBudget = 20_000
+
     /// For the labelled images whose known prompt holds at least one of the
     /// query's distinctive words (those in at most half of the prompts, the
     /// rarest first, within `lexicalPostingBudget` prompts),
@@ -15,10 +19,6 @@ extension IndexStore {
     /// diacritics folded); the user's text is tokenised, never read as FTS5
     /// syntax. At most `limit` images, the best by BM25 first; within
     /// `allowed` when given.
-    /// At most this many prompts are ranked to find a search's lexical
-    /// matches (the sum of the chosen words' document frequencies).
-    public static let lexicalPostingBudget = 20_000
-
     public func lexicalCoverage(of query: String, limit: Int, allowed: Set<Int64>? = nil,
                                 postingBudget: Int = IndexStore.lexicalPostingBudget) throws -> [Int64: Float] {
         try read { db in
@@ -36,7 +36,7 @@ extension IndexStore {
                 if df > 0, df <= documents / 2 { frequency.append((w, df)) }
             }
             // The images are found through the rarest words, as long as their
-            // prompts together stay within `Self.lexicalPostingBudget`: FTS5
+            // prompts together stay within `postingBudget`: FTS5
             // ranks every prompt a word is in (at a million prompts, "a"
             // alone took 420 ms); coverage still counts every word.
             var distinctive: [String] = [], postings: Double = 0
