@@ -31,12 +31,8 @@ extension IndexStore {
         guard !ids.isEmpty else { return [:] }
         return try read { db in
             var out: [Int64: ImageRecord] = [:]
-            for chunk in stride(from: 0, to: ids.count, by: 500) {
-                let part = Array(ids[chunk..<min(ids.count, chunk + 500)])
-                let marks = part.map { _ in "?" }.joined(separator: ",")
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM image WHERE id IN (\(marks))", arguments: StatementArguments(part)) {
-                    let r = Self.record(row); out[r.id] = r
-                }
+            try Self.forEachRow(db, in: ids, { "SELECT * FROM image WHERE id IN (\($0))" }) { row in
+                let r = Self.record(row); out[r.id] = r
             }
             return out
         }
@@ -66,13 +62,8 @@ extension IndexStore {
         guard !ids.isEmpty else { return [:] }
         return try read { db in
             var out: [Int64: [Float]] = [:]
-            for chunk in stride(from: 0, to: ids.count, by: 500) {
-                let part = Array(ids[chunk..<min(ids.count, chunk + 500)])
-                let marks = part.map { _ in "?" }.joined(separator: ",")
-                for row in try Row.fetchAll(db, sql: "SELECT imageId, vector FROM embedding WHERE kind = ? AND imageId IN (\(marks))",
-                                            arguments: StatementArguments([kind.databaseValue] + part.map(\.databaseValue))) {
-                    out[row["imageId"]] = [Float](blob: row["vector"])
-                }
+            try Self.forEachRow(db, in: ids, leading: [kind], { "SELECT imageId, vector FROM embedding WHERE kind = ? AND imageId IN (\($0))" }) { row in
+                out[row["imageId"]] = [Float](blob: row["vector"])
             }
             return out
         }
@@ -235,13 +226,10 @@ extension IndexStore {
         guard !contentHashes.isEmpty else { return [:] }
         return try read { db in
             var out: [String: [(id: Int64, path: String)]] = [:]
-            for chunk in stride(from: 0, to: contentHashes.count, by: 500) {
-                let part = Array(contentHashes[chunk..<min(contentHashes.count, chunk + 500)])
-                let marks = part.map { _ in "?" }.joined(separator: ",")
-                for r in try Row.fetchAll(db, sql: "SELECT id, contentHash, path FROM image WHERE status = 'indexed' AND contentHash IN (\(marks)) ORDER BY path",
-                                          arguments: StatementArguments(part)) {
-                    out[r["contentHash"], default: []].append((r["id"], r["path"]))
-                }
+            try Self.forEachRow(db, in: contentHashes, {
+                "SELECT id, contentHash, path FROM image WHERE status = 'indexed' AND contentHash IN (\($0)) ORDER BY path"
+            }) { r in
+                out[r["contentHash"], default: []].append((r["id"], r["path"]))
             }
             return out
         }
@@ -253,13 +241,10 @@ extension IndexStore {
         guard !prompts.isEmpty else { return [:] }
         return try read { db in
             var out: [String: [(id: Int64, path: String, contentHash: String?)]] = [:]
-            for chunk in stride(from: 0, to: prompts.count, by: 500) {
-                let part = Array(prompts[chunk..<min(prompts.count, chunk + 500)])
-                let marks = part.map { _ in "?" }.joined(separator: ",")
-                for r in try Row.fetchAll(db, sql: "SELECT id, prompt, path, contentHash FROM image WHERE status = 'indexed' AND prompt IN (\(marks)) ORDER BY path",
-                                          arguments: StatementArguments(part)) {
-                    out[r["prompt"], default: []].append((r["id"], r["path"], r["contentHash"]))
-                }
+            try Self.forEachRow(db, in: prompts, {
+                "SELECT id, prompt, path, contentHash FROM image WHERE status = 'indexed' AND prompt IN (\($0)) ORDER BY path"
+            }) { r in
+                out[r["prompt"], default: []].append((r["id"], r["path"], r["contentHash"]))
             }
             return out
         }

@@ -161,11 +161,7 @@ extension IndexStore {
     public func bankContains(_ prompts: [String]) throws -> Set<String> {
         try read { db in
             var out = Set<String>()
-            for chunk in stride(from: 0, to: prompts.count, by: 500) {
-                let part = Array(prompts[chunk..<min(prompts.count, chunk + 500)])
-                let marks = part.map { _ in "?" }.joined(separator: ",")
-                out.formUnion(try String.fetchAll(db, sql: "SELECT prompt FROM prompt_bank WHERE prompt IN (\(marks))", arguments: StatementArguments(part)))
-            }
+            try Self.forEachRow(db, in: prompts, { "SELECT prompt FROM prompt_bank WHERE prompt IN (\($0))" }) { out.insert($0["prompt"]) }
             return out
         }
     }
