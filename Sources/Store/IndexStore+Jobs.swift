@@ -25,7 +25,7 @@ extension IndexStore {
     /// while it ran (`requeued`), put back in the queue as a fresh job.
     static func complete(jobID: Int64, _ db: Database) throws {
         try db.execute(sql: "DELETE FROM job WHERE id = ? AND requeued = 0", arguments: [jobID])
-        try db.execute(sql: "UPDATE job SET startedAt = NULL, attempts = 0, requeued = 0 WHERE id = ?", arguments: [jobID])
+        try retry(jobID: jobID, db)   // still there: it was requeued
     }
 
     /// Takes up to `limit` jobs in queue order, marking them started. A job

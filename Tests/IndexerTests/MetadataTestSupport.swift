@@ -1,6 +1,7 @@
 import CZlib
 import Foundation
 import XCTest
+@testable import Learning
 @testable import Metadata
 
 /// Where the shared SD fixtures are, and helpers to read them and to build
@@ -35,21 +36,8 @@ enum MetadataFixtures {
         return (dir, rows)
     }
 
-    static func unescape(_ s: String) -> String {
-        var out = ""
-        var it = s.makeIterator()
-        while let ch = it.next() {
-            guard ch == "\\", let n = it.next() else { out.append(ch); continue }
-            switch n {
-            case "n": out.append("\n")
-            case "r": out.append("\r")
-            case "t": out.append("\t")
-            case "\\": out.append("\\")
-            default: out.append("\\"); out.append(n)
-            }
-        }
-        return out
-    }
+    /// expected.tsv escapes its prompts as prompts.tsv does.
+    static func unescape(_ s: String) -> String { PromptsTSV.unescaped(Substring(s)) }
 
     /// Whitespace runs (including no-break spaces) collapsed to one space, ends trimmed.
     static func normalised(_ s: String) -> String {
