@@ -60,6 +60,9 @@ enum ProtocolFuzz {
         case let .evalAdd(r): try ControlFraming.requestLine(r, id: id)
         case let .evalRun(r): try ControlFraming.requestLine(r, id: id)
         case let .failed(r): try ControlFraming.requestLine(r, id: id)
+        case let .images(r): try ControlFraming.requestLine(r, id: id)
+        case let .image(r): try ControlFraming.requestLine(r, id: id)
+        case let .imageFile(r): try ControlFraming.requestLine(r, id: id)
         }
     }
 }

@@ -27,38 +27,49 @@ public struct ControlHandler: Sendable {
         self.lexicalWeight = lexicalWeight
     }
 
-    public func handle(_ request: Request, _ fds: inout [Int32], _ peer: ControlServer.Peer) throws(ControlError) -> any ControlResult {
+    public func handle(_ request: Request, _ fds: inout [Int32], _ peer: ControlServer.Peer) throws(ControlError) -> ControlServer.Reply {
         let op = request.operation
         guard !op.isMutating || peer.uid == 0 || peer.uid == daemonUID else {
             throw ControlError(.forbidden, "'\(op.rawValue)' changes the index: only uid \(daemonUID) or root may ask (you are uid \(peer.uid))")
         }
         do {
             switch request {
-            case .status: return try status()
-            case let .failed(r): return try failed(r)
-            case let .search(r): return try r.listsLeastAligned ? drifted(r) : search(r)
-            case let .similar(r): return try similar(r)
-            case let .caption(r): return try caption(r, &fds)
-            case .train(let r): return try train(r)
-            case .promptsImport(let r): return try importPrompts(r)
-            case .evalAdd(let r): return try evalAdd(r, &fds)
-            case .evalRun(let r): return try evalRun(r)
-            case .watchList: return WatchesResult(watches: service.watchRoots)
-            case let .watchAdd(r):
-                do { try service.addRoot(Self.standardized(r.path)) } catch { throw ControlError(.notFound, "\(error)") }
-                return WatchesResult(watches: service.watchRoots)
-            case let .watchRemove(r):
-                let path = Self.standardized(r.path)
-                guard service.watchRoots.contains(path) else { throw ControlError(.notFound, "\(path) is not watched") }
-                try service.removeRoot(path)
-                return WatchesResult(watches: service.watchRoots)
-            case let .reindex(r):
-                return ReindexResult(queued: try service.reindex(under: r.path.map(Self.standardized)))
+            case let .imageFile(r): return try imageFile(r)
+            case let .images(r): return ControlServer.Reply(try images(r))
+            case let .image(r): return ControlServer.Reply(try image(r))
+            default: return ControlServer.Reply(try result(request, &fds))
             }
         } catch let e as ControlError {
             throw e
         } catch {
             throw ControlError(.internalError, "\(error)")
+        }
+    }
+
+    /// The operations answered by a result alone.
+    func result(_ request: Request, _ fds: inout [Int32]) throws -> any ControlResult {
+        switch request {
+        case .images, .image, .imageFile: preconditionFailure("answered by handle")
+        case .status: return try status()
+        case let .failed(r): return try failed(r)
+        case let .search(r): return try r.listsLeastAligned ? drifted(r) : search(r)
+        case let .similar(r): return try similar(r)
+        case let .caption(r): return try caption(r, &fds)
+        case .train(let r): return try train(r)
+        case .promptsImport(let r): return try importPrompts(r)
+        case .evalAdd(let r): return try evalAdd(r, &fds)
+        case .evalRun(let r): return try evalRun(r)
+        case .watchList: return WatchesResult(watches: service.watchRoots)
+        case let .watchAdd(r):
+            do { try service.addRoot(Self.standardized(r.path)) } catch { throw ControlError(.notFound, "\(error)") }
+            return WatchesResult(watches: service.watchRoots)
+        case let .watchRemove(r):
+            let path = Self.standardized(r.path)
+            guard service.watchRoots.contains(path) else { throw ControlError(.notFound, "\(path) is not watched") }
+            try service.removeRoot(path)
+            return WatchesResult(watches: service.watchRoots)
+        case let .reindex(r):
+            return ReindexResult(queued: try service.reindex(under: r.path.map(Self.standardized)))
         }
     }
 
@@ -98,8 +109,16 @@ public struct ControlHandler: Sendable {
     }
 
     func similar(_ r: SimilarRequest) throws -> SimilarResult {
-        let p = Self.standardized(r.path)
-        let vectors = try service.store.image(path: p).flatMap { rec in
+        let found: ImageRecord?
+        let p: String
+        if let id = r.imageID {
+            found = try service.store.images(ids: [id])[id]
+            p = found?.path ?? "image \(id)"
+        } else {
+            p = Self.standardized(r.path ?? "")
+            found = try service.store.image(path: p)
+        }
+        let vectors = try found.flatMap { rec in
             rec.status == .indexed ? (rec, try service.store.embeddings(imageID: rec.id)) : nil
         }
         // Its prompt when it carries one, else its prediction, against the
@@ -112,7 +131,7 @@ public struct ControlHandler: Sendable {
         let hits = try distinctHits(k: r.k, allowed: nil, ranking: ranking, excludingContent: rec.contentHash, excludingID: rec.id) {
             service.search.search(v, k: $0, allowed: nil, ranking: ranking)
         }
-        return SimilarResult(path: p, results: hits)
+        return SimilarResult(path: rec.path, results: hits)
     }
 
     /// The best `k` distinct pictures: identical copies score the same and

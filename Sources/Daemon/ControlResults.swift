@@ -58,7 +58,7 @@ extension SearchHit {
          variations: [String] = []) {
         self.init(path: rec.path, score: score, caption: rec.caption, prompt: rec.prompt,
                   alignment: rec.alignment.map(Double.init), tier: rec.tier.map(RevsdProtocol.Tier.init), paths: otherPaths,
-                  match: match, confidence: confidence, variations: variations)
+                  match: match, confidence: confidence, variations: variations, imageID: rec.id)
     }
 }
 

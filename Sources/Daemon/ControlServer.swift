@@ -19,7 +19,19 @@ public final class ControlServer: Sendable {
     /// Answers one decoded request; `fds` holds the descriptors received on
     /// the connection (the handler takes those it uses; the others are
     /// closed when the connection ends).
-    public typealias Handler = @Sendable (_ request: Request, _ fds: inout [Int32], _ peer: Peer) throws(ControlError) -> any ControlResult
+    public typealias Handler = @Sendable (_ request: Request, _ fds: inout [Int32], _ peer: Peer) throws(ControlError) -> Reply
+
+    /// A result, and a descriptor to pass back with its line (SCM_RIGHTS;
+    /// `image_file`). The server closes its copy once the line is sent.
+    public struct Reply: Sendable {
+        public var result: any ControlResult
+        public var descriptor: Int32?
+
+        public init(_ result: any ControlResult, passing descriptor: Int32? = nil) {
+            self.result = result
+            self.descriptor = descriptor
+        }
+    }
 
     public typealias Peer = UnixSocket.Credentials
 
@@ -102,7 +114,9 @@ public final class ControlServer: Sendable {
                 let line = Array(buffer[..<nl])
                 buffer.removeSubrange(...nl)
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
-                do { try c.send(respond(line, &fds, peer)) } catch { return }
+                let (answer, descriptor) = respond(line, &fds, peer)
+                defer { if let descriptor { Syscalls.close(descriptor) } }
+                do { try c.send(answer, passing: descriptor) } catch { return }
             }
             if buffer.count > Self.maxLineBytes {
                 try? c.send(Self.errorLine(id: nil, ControlError(.tooLarge, "request longer than \(Self.maxLineBytes) bytes")))
@@ -116,14 +130,15 @@ public final class ControlServer: Sendable {
 
     /// One request line in, one response line out: the line is decoded
     /// strictly into a typed request (RevsdProtocol), and anything wrong with
-    /// it is answered with its error, echoing the request's `id`.
-    func respond(_ line: [UInt8], _ fds: inout [Int32], _ peer: Peer) -> [UInt8] {
+    /// it is answered with its error, echoing the request's `id`. The
+    /// descriptor, when there is one, goes with the answer line.
+    func respond(_ line: [UInt8], _ fds: inout [Int32], _ peer: Peer) -> (line: [UInt8], descriptor: Int32?) {
         let incoming = ControlFraming.decodeRequest(line)
         do throws(ControlError) {
-            let result = try handler(incoming.request.get(), &fds, peer)
-            return ControlFraming.responseLine(id: incoming.id, result: result)
+            let reply = try handler(incoming.request.get(), &fds, peer)
+            return (ControlFraming.responseLine(id: incoming.id, result: reply.result), reply.descriptor)
         } catch {
-            return Self.errorLine(id: incoming.id, error)
+            return (Self.errorLine(id: incoming.id, error), nil)
         }
     }
 

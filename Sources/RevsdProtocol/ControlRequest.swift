@@ -7,12 +7,14 @@ public enum Operation: String, Codable, Sendable, CaseIterable {
     case promptsImport = "prompts_import"
     case evalAdd = "eval_add", evalRun = "eval_run"
     case failed
+    case images, image
+    case imageFile = "image_file"
 
     /// Operations that change the index: allowed to root and the daemon's user.
     public var isMutating: Bool {
         switch self {
         case .watchAdd, .watchRemove, .reindex, .train, .promptsImport: true
-        case .status, .failed, .search, .similar, .caption, .watchList, .evalAdd, .evalRun: false
+        case .status, .failed, .search, .similar, .caption, .watchList, .evalAdd, .evalRun, .images, .image, .imageFile: false
         }
     }
 }
@@ -49,6 +51,9 @@ public enum Request: Sendable, Equatable, Decodable {
     case promptsImport(PromptsImportRequest)
     case evalAdd(EvalAddRequest)
     case evalRun(EvalRunRequest)
+    case images(ImagesRequest)
+    case image(ImageRequest)
+    case imageFile(ImageFileRequest)
 
     public var operation: Operation {
         switch self {
@@ -65,6 +70,9 @@ public enum Request: Sendable, Equatable, Decodable {
         case .promptsImport: .promptsImport
         case .evalAdd: .evalAdd
         case .evalRun: .evalRun
+        case .images: .images
+        case .image: .image
+        case .imageFile: .imageFile
         }
     }
 
@@ -92,6 +100,9 @@ public enum Request: Sendable, Equatable, Decodable {
         case .promptsImport: self = .promptsImport(try PromptsImportRequest(from: decoder))
         case .evalAdd: self = .evalAdd(try EvalAddRequest(from: decoder))
         case .evalRun: self = .evalRun(try EvalRunRequest(from: decoder))
+        case .images: self = .images(try ImagesRequest(from: decoder))
+        case .image: self = .image(try ImageRequest(from: decoder))
+        case .imageFile: self = .imageFile(try ImageFileRequest(from: decoder))
         }
     }
 }

@@ -106,22 +106,31 @@ public struct SearchRequest: ControlRequest {
     }
 }
 
-/// `similar`: the images whose predicted prompt is closest to an indexed one's.
+/// `similar`: the images whose predicted prompt is closest to an indexed
+/// one's, named by its path or by its image id (`image_id`, which wins).
 public struct SimilarRequest: ControlRequest {
     public typealias Result = SimilarResult
     public static var operation: Operation { .similar }
     public var request: Request { .similar(self) }
 
-    public var path: String
+    public var path: String?
+    public var imageID: Int64?
     public var k: Int
 
-    public init(path: String, k: Int = 10) { self.path = path; self.k = k }
+    public init(path: String, k: Int = 10) { self.path = path; self.imageID = nil; self.k = k }
+    public init(imageID: Int64, k: Int = 10) { self.path = nil; self.imageID = imageID; self.k = k }
 
-    enum CodingKeys: String, CodingKey { case path, k }
+    enum CodingKeys: String, CodingKey { case path, k, imageID = "image_id" }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        path = try c.required(.path, of: Self.operation)
+        if c.contains(.imageID), try !c.decodeNil(forKey: .imageID) {
+            imageID = try c.imageID(.imageID, of: Self.operation)
+            path = try c.field(.path)
+        } else {
+            imageID = nil
+            path = try c.required(.path, of: Self.operation) as String
+        }
         k = try c.limit(.k)
     }
 }

@@ -197,6 +197,9 @@ public struct LearningStatus: Codable, Sendable, Equatable {
 /// One ranked image of `search` and `similar`.
 public struct SearchHit: Codable, Sendable, Equatable {
     public var path: String
+    /// The image's index id (what `image`, `image_file` and `similar` take).
+    /// Added in version 1: read as nil from a daemon without it.
+    public var imageID: Int64?
     /// The cosine (or, listing the least aligned, the alignment).
     public var score: Double?
     /// The predicted caption.
@@ -229,16 +232,20 @@ public struct SearchHit: Codable, Sendable, Equatable {
     }
 
     public init(path: String, score: Double?, caption: String?, prompt: String?, alignment: Double?, tier: Tier?, paths: [String] = [],
-                match: Match? = nil, confidence: Double? = nil, variations: [String] = []) {
-        self.path = path; self.score = score; self.caption = caption; self.prompt = prompt; self.alignment = alignment; self.tier = tier
+                match: Match? = nil, confidence: Double? = nil, variations: [String] = [], imageID: Int64? = nil) {
+        self.path = path; self.imageID = imageID; self.score = score; self.caption = caption; self.prompt = prompt; self.alignment = alignment; self.tier = tier
         self.paths = paths; self.match = match; self.confidence = confidence; self.variations = variations
     }
 
-    enum CodingKeys: String, CodingKey { case path, score, caption, prompt, alignment, tier, paths, match, confidence, variations }
+    enum CodingKeys: String, CodingKey {
+        case path, score, caption, prompt, alignment, tier, paths, match, confidence, variations
+        case imageID = "image_id"
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         path = try c.decode(String.self, forKey: .path)
+        imageID = try c.decodeIfPresent(Int64.self, forKey: .imageID)
         score = try c.decodeIfPresent(Double.self, forKey: .score)
         caption = try c.decodeIfPresent(String.self, forKey: .caption)
         prompt = try c.decodeIfPresent(String.self, forKey: .prompt)
@@ -253,6 +260,7 @@ public struct SearchHit: Codable, Sendable, Equatable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(path, forKey: .path)
+        try c.encode(imageID, forKey: .imageID)
         try c.encode(score, forKey: .score)
         try c.encode(caption, forKey: .caption)
         try c.encode(prompt, forKey: .prompt)
