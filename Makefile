@@ -5,9 +5,12 @@ SWIFT ?= swift
 
 .PHONY: build test install models uninstall
 
+UNITS = revsdd.service revsdd.socket revsd-web.service revsd-web.socket revsd-web-proxy.service
+
 build:
 	$(SWIFT) build -c release --product revsdd
 	$(SWIFT) build -c release --product revsdctl
+	$(SWIFT) build -c release --product revsd-web
 
 test:
 	scripts/test.sh
@@ -15,27 +18,30 @@ test:
 install: build
 	install -Dm755 .build/release/revsdd $(DESTDIR)$(PREFIX)/bin/revsdd
 	install -Dm755 .build/release/revsdctl $(DESTDIR)$(PREFIX)/bin/revsdctl
-	for u in revsdd.service revsdd.socket; do \
+	install -Dm755 .build/release/revsd-web $(DESTDIR)$(PREFIX)/bin/revsd-web
+	for u in $(UNITS); do \
 	  t=$$(mktemp) && sed 's|/usr/local/bin/|$(PREFIX)/bin/|' systemd/$$u > $$t && \
 	  install -Dm644 $$t $(DESTDIR)/etc/systemd/system/$$u && \
 	  sed 's|/usr/local/bin/|$(PREFIX)/bin/|' systemd/user/$$u > $$t && \
 	  install -Dm644 $$t $(DESTDIR)$(PREFIX)/lib/systemd/user/$$u && rm -f $$t; \
 	done
 	test -e $(DESTDIR)/etc/revsd/revsdd.toml || install -Dm644 config/revsdd.toml $(DESTDIR)/etc/revsd/revsdd.toml
+	# The gallery's secret (revsd-web.service, `revsdctl web`): made once, root and group revsd only.
+	test -e $(DESTDIR)/etc/revsd/web-token || (umask 027 && head -c 32 /dev/urandom | od -An -vtx1 | tr -d ' \n' > $(DESTDIR)/etc/revsd/web-token)
 	install -Dm644 README.md $(DESTDIR)$(PREFIX)/share/doc/revsd/README.md
 	install -Dm644 docs/PROTOCOL.md $(DESTDIR)$(PREFIX)/share/doc/revsd/PROTOCOL.md
 	mkdir -p $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	.build/release/revsdctl --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/revsdctl
 	.build/release/revsdctl --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_revsdctl
 	.build/release/revsdctl --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/revsdctl.fish
-	if [ -z "$(DESTDIR)" ]; then getent group revsd >/dev/null || groupadd --system revsd; systemctl daemon-reload 2>/dev/null || true; fi
+	if [ -z "$(DESTDIR)" ]; then getent group revsd >/dev/null || groupadd --system revsd; chgrp revsd /etc/revsd/web-token; \
+	  systemctl daemon-reload 2>/dev/null || true; fi
 
 # The models of the system service (fetched from PyPI, pinned and verified).
 models: build
 	REVSD_MODELS=$(DESTDIR)/var/lib/revsd/models .build/release/revsdctl models fetch
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/revsdd $(DESTDIR)$(PREFIX)/bin/revsdctl
-	rm -f $(DESTDIR)/etc/systemd/system/revsdd.service $(DESTDIR)/etc/systemd/system/revsdd.socket
-	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/user/revsdd.service $(DESTDIR)$(PREFIX)/lib/systemd/user/revsdd.socket
+	rm -f $(DESTDIR)$(PREFIX)/bin/revsdd $(DESTDIR)$(PREFIX)/bin/revsdctl $(DESTDIR)$(PREFIX)/bin/revsd-web
+	for u in $(UNITS); do rm -f $(DESTDIR)/etc/systemd/system/$$u $(DESTDIR)$(PREFIX)/lib/systemd/user/$$u; done
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/revsd

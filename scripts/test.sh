@@ -21,9 +21,13 @@ if [ "${REVSD_SOAK:-1}" = 1 ]; then bench/soak.sh 60 "${REVSD_SOAK_SEED:-1}"; el
 # The install target, into a scratch root.
 root="$(mktemp -d)"
 make install DESTDIR="$root" >/dev/null
-for f in usr/local/bin/revsdd usr/local/bin/revsdctl etc/systemd/system/revsdd.service etc/systemd/system/revsdd.socket \
-         usr/local/lib/systemd/user/revsdd.service etc/revsd/revsdd.toml usr/local/share/bash-completion/completions/revsdctl; do
+for f in usr/local/bin/revsdd usr/local/bin/revsdctl usr/local/bin/revsd-web etc/systemd/system/revsdd.service etc/systemd/system/revsdd.socket \
+         etc/systemd/system/revsd-web.service etc/systemd/system/revsd-web.socket etc/systemd/system/revsd-web-proxy.service \
+         usr/local/lib/systemd/user/revsdd.service usr/local/lib/systemd/user/revsd-web.socket etc/revsd/revsdd.toml \
+         usr/local/share/bash-completion/completions/revsdctl; do
     [ -e "$root/$f" ] || { echo "make install: $f is missing" >&2; exit 1; }
 done
+[ "$(stat -c %a "$root/etc/revsd/web-token")" = 640 ] && [ "$(wc -c < "$root/etc/revsd/web-token")" = 64 ] \
+    || { echo "make install: etc/revsd/web-token is not 64 hex characters of mode 0640" >&2; exit 1; }
 rm -rf "$root"
 echo "make install: ok"
