@@ -308,7 +308,9 @@ final class ControlProtocolTests: XCTestCase {
                                             // Additions to version 1: identical copies are one hit;
                                             // what ranked it (null when listing the least aligned).
                                             "paths": [] as [String], "match": NSNull(), "confidence": NSNull(),
-                                            "variations": [] as [String]]],
+                                            "variations": [] as [String],
+                                            // The image's index id (the gallery's requests take it).
+                                            "image_id": NSNull()]],
         ]))
         XCTAssertEqual(try wire(Self.caption), try version1([
             "path": "/lib/a.png",

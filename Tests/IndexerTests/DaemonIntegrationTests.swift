@@ -72,7 +72,7 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(results.count, 4)
         XCTAssertEqual(Set(results.compactMap { $0["path"] as? String }).count, 4)
         for res in results {
-            XCTAssertEqual(Set(res.keys), ["path", "score", "caption", "prompt", "alignment", "tier", "paths", "match", "confidence", "variations"])
+            XCTAssertEqual(Set(res.keys), ["path", "score", "caption", "prompt", "alignment", "tier", "paths", "match", "confidence", "variations", "image_id"])
             // Ranked by the prompt it carries, or (without one) by its prediction.
             XCTAssertEqual(res["match"] as? String, res["prompt"] is String ? "prompt" : "predicted", "\(res)")
         }
