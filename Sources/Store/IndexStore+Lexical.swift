@@ -11,10 +11,10 @@ extension IndexStore {
     public static let lexicalPostingBudget = 20_000
 
     /// For the labelled images whose known prompt (its search text,
-    /// `PromptText.searchText`: "<lora:foo_v2:0.8>" is no word of it) holds at least one of the
-    /// query's distinctive words (those in at most half of the prompts, the
-    /// rarest first, within `lexicalPostingBudget` prompts),
-    /// the share of the query it covers: the sum of the BM25 idf of the
+    /// `PromptText.searchText`: "<lora:foo_v2:0.8>" is no word of it) holds
+    /// at least one of the query's distinctive words (those in at most half
+    /// of the prompts, the rarest first, within `lexicalPostingBudget`
+    /// prompts), the share of the query it covers: the sum of the BM25 idf of the
     /// query's distinct words its prompt holds over the sum for all of them,
     /// in 0...1. Words are the full-text index's (unicode61: case and
     /// diacritics folded); the user's text is tokenised, never read as FTS5
