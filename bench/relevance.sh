@@ -5,6 +5,8 @@
 # against BM25-only, known-prompts-only MiniLM and an oracle, all in one run (driver:
 # bench/relevance.py). With `record`, rewrites the relevance section of bench/RESULTS.md.
 #   bench/relevance.sh [record]
+# REVSD_RELEVANCE_NOTE=FILE: markdown added to the report before its last line (what a change
+# tried, measured by earlier runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fixtures=../shared/fixtures/sd-meta
@@ -24,4 +26,8 @@ work="$(mktemp -d /tmp/revsd-relevance.XXXXXX)"; trap 'rm -rf "$work"' EXIT
 "$venv/bin/python" bench/relevance.py --bin "$bin" --fixtures "$fixtures" --synth "$work/synth" \
     --queries bench/relevance_queries.tsv --model "$model" --work "$work" \
     --machine "$(python3 bench/results.py --machine)" --commit "$(git rev-parse --short HEAD)" > "$work/report.md"
+if [ -n "${REVSD_RELEVANCE_NOTE:-}" ]; then
+    { sed '$d' "$work/report.md"; cat "$REVSD_RELEVANCE_NOTE"; echo; tail -n 1 "$work/report.md"; } > "$work/noted.md"
+    mv "$work/noted.md" "$work/report.md"
+fi
 if [ "${1:-}" = record ]; then python3 bench/results.py relevance < "$work/report.md"; else cat "$work/report.md"; fi

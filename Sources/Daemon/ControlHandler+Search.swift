@@ -30,7 +30,7 @@ extension ControlHandler {
     func lexicalEvidence(_ query: String, _ q: [Float], allowed: Set<Int64>?) throws -> [Int64: (coverage: Float, cosine: Float)] {
         guard lexicalWeight > 0 else { return [:] }
         let coverage = try service.store.lexicalCoverage(of: query, limit: Self.lexicalCandidates, allowed: allowed)
-        let prompts = try service.store.vectors(kind: .knownPrompt, ids: Array(coverage.keys))
+        let prompts = try service.store.searchPromptVectors(ids: Array(coverage.keys))
         var out: [Int64: (coverage: Float, cosine: Float)] = [:]
         for (id, c) in coverage {
             guard let v = prompts[id], v.count == q.count else { continue }

@@ -121,9 +121,10 @@ public struct ControlHandler: Sendable {
         let vectors = try found.flatMap { rec in
             rec.status == .indexed ? (rec, try service.store.embeddings(imageID: rec.id)) : nil
         }
-        // Its prompt when it carries one, else its prediction, against the
-        // others' prompts ranked as a search ranks them.
-        guard let (rec, embeddings) = vectors, let v = embeddings[EmbeddingKind.knownPrompt] ?? embeddings[EmbeddingKind.predicted] else {
+        // Its prompt (as search meets it) when it carries one, else its
+        // prediction, against the others' prompts ranked as a search ranks them.
+        guard let (rec, embeddings) = vectors,
+              let v = embeddings[EmbeddingKind.searchPrompt] ?? embeddings[EmbeddingKind.knownPrompt] ?? embeddings[EmbeddingKind.predicted] else {
             throw ControlError(.notFound, "\(p) is not in the index")
         }
         let ranking = Ranking.prompts(predictionConfidence: predictionConfidence())

@@ -5,7 +5,7 @@ import Store
 
 /// The search matrix is derived from the index and always equal to it: it
 /// holds, for every indexed image, its predicted and known-prompt
-/// embeddings, and nothing else. Nothing writes the matrix but `apply`,
+/// embeddings (the known prompt's search text, `prompt.search`), and nothing else. Nothing writes the matrix but `apply`,
 /// which the store calls with what each committed transaction changed
 /// (`IndexStore.observeSearchRows`, fed by triggers, so no write path can
 /// forget it), and the load at start. `verifySearchMatchesStore` checks it.
@@ -15,7 +15,7 @@ extension IndexingService {
     }
 
     static func row(_ r: SearchRow) -> SearchIndex.Row {
-        (r.id, r.kind == .knownPrompt ? .knownPrompt : .predicted, r.vector)
+        (r.id, r.kind == .predicted ? .predicted : .knownPrompt, r.vector)
     }
 
     /// Loads the whole matrix from the index while no write can commit, in
@@ -32,7 +32,7 @@ extension IndexingService {
             try search.replaceAll { add in
                 for kind in IndexStore.searchKinds {
                     let (ids, vectors) = try read(kind)
-                    add(kind == .knownPrompt ? .knownPrompt : .predicted, ids, vectors)
+                    add(kind == .predicted ? .predicted : .knownPrompt, ids, vectors)
                 }
             }
         }

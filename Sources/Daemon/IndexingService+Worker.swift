@@ -46,6 +46,7 @@ extension IndexingService {
                 continue
             }
             guard !jobs.isEmpty else {
+                if completeSearchTexts() > 0 { pingWatchdog(); continue }   // then the queue again
                 learner?.maybeRetrain()
                 pingWatchdog()
                 if signal.wait(after: seen, timeout: watchdogInterval.map { $0 / 2 }) == .stopped { return }
@@ -98,6 +99,7 @@ extension IndexingService {
                 keywords = learned.keywords
             }
             if let k = a.knownPromptEmbedding { vectors[EmbeddingKind.knownPrompt] = k }
+            if let k = a.searchPromptEmbedding { vectors[EmbeddingKind.searchPrompt] = k }
             for (model, f) in a.features { vectors[EmbeddingKind.features(model)] = f }
             batch.append((IndexedFile(path: p.job.path, contentHash: p.hash ?? a.contentHash, size: p.stat.size, mtimeNs: p.stat.mtimeNs,
                                       width: a.width, height: a.height, format: a.format?.rawValue, metadata: a.metadata,

@@ -44,6 +44,9 @@ public final class IndexingService: Sendable {
         /// Files indexed or failed since start, and errors, for STATUS= and `status`.
         var processedSinceStart = 0
         var failuresSinceStart = 0
+        /// A worker is embedding the search texts of an older index, or none is left to embed.
+        var searchTextsBusy = false
+        var searchTextsComplete = false
     }
     let state = Mutex(State())
 

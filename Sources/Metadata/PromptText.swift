@@ -44,6 +44,41 @@ public enum PromptText {
         return tidy(s)
     }
 
+    /// What search matches a known prompt against: the words the full-text
+    /// index holds, and (with `withoutBoilerplate`) what its search row
+    /// embeds (`prompt.search`). The raw prompt stays what revsd shows and
+    /// what training targets.
+    public static func searchText(_ prompt: String) -> String {
+        cleaned(prompt)
+    }
+
+    /// `searchText` without the tags that say how well rather than what
+    /// (`boilerplateTags`); `searchText` itself when nothing else is left.
+    /// A search row embeds both, averaged (`ImageAnalyzer.searchEmbeddings`):
+    /// the boilerplate weighs half as much as in the prompt.
+    public static func withoutBoilerplate(_ prompt: String) -> String {
+        let text = searchText(prompt)
+        let kept = text.split(separator: ",").map { String($0).trimmingCharacters(in: " ") }.filter { !boilerplateTags.contains($0.lowercased()) }
+        return kept.isEmpty ? text : kept.joined(separator: ", ")
+    }
+
+    /// The most frequent tags of shared/fixtures/prompts/real-sd-prompts.tsv
+    /// (11,572 prompts; each comma-separated phrase of the cleaned,
+    /// lowercased prompt in at least 0.5 % of them, "highly detailed" in
+    /// 11.4 %) that name quality, resolution, detail, lighting, a renderer
+    /// or a site, not a subject, medium, style or artist; and resolution
+    /// and booru quality tags rarer there ("ultra hd", "uhd": 0.2 %) or
+    /// absent ("best quality", "highres", "absurdres").
+    static let boilerplateTags: Set<String> = [
+        "highly detailed", "artstation", "sharp focus", "trending on artstation", "intricate", "octane render", "8 k",
+        "smooth", "elegant", "cinematic lighting", "unreal engine", "4 k", "8k", "detailed", "masterpiece",
+        "volumetric lighting", "high detail", "4k", "dramatic lighting", "beautiful", "hyper detailed", "hd", "cgsociety",
+        "unreal engine 5", "epic", "high quality", "global illumination", "depth of field", "ultra detailed",
+        "extremely detailed", "intricate details", "dynamic lighting", "high contrast", "ray tracing", "octane",
+        "studio lighting", "deviantart", "hdr", "radiant light", "high resolution",
+        "best quality", "highres", "absurdres", "ultra hd", "uhd",
+    ]
+
     /// The prompt two images share when they differ only in syntax, case or
     /// spacing: `cleaned`, lowercased (one space between words). Learning
     /// groups labelled images by it (seed variations of one prompt are one

@@ -53,12 +53,16 @@ public struct IndexedFile: Sendable {
 }
 
 /// The vectors stored per image; `storageKey` is the `embedding.kind`
-/// column ("prompt.predicted", "prompt.known", "features.<encoder>").
+/// column ("prompt.predicted", "prompt.known", "prompt.search", "features.<encoder>").
 public enum EmbeddingKind: Hashable, Sendable, CustomStringConvertible {
     /// The predicted prompt embedding (all-MiniLM-L6-v2 space, unit length).
     case predicted
-    /// MiniLM embedding of the prompt the file carries.
+    /// MiniLM embedding of the prompt the file carries, as it is: the
+    /// training target (the paper's), what `eval` scores against.
     case knownPrompt
+    /// MiniLM embedding of that prompt's search text
+    /// (`PromptText.searchText`, its syntax stripped): what a search meets.
+    case searchPrompt
     /// An image encoder's pooled features, e.g. efficientnet-lite0.
     case features(String)
 
@@ -68,6 +72,7 @@ public enum EmbeddingKind: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .predicted: return "prompt.predicted"
         case .knownPrompt: return "prompt.known"
+        case .searchPrompt: return "prompt.search"
         case .features(let encoder): return Self.featuresPrefix + encoder
         }
     }
@@ -76,6 +81,7 @@ public enum EmbeddingKind: Hashable, Sendable, CustomStringConvertible {
         switch storageKey {
         case "prompt.predicted": self = .predicted
         case "prompt.known": self = .knownPrompt
+        case "prompt.search": self = .searchPrompt
         case let k where k.hasPrefix(Self.featuresPrefix) && k.utf8.count > Self.featuresPrefix.utf8.count:
             self = .features(String(k.dropFirst(Self.featuresPrefix.count)))
         default: return nil

@@ -105,7 +105,7 @@ extension IndexStore {
         }
     }
 
-    /// Image ids whose known prompt matches an FTS5 query.
+    /// Image ids whose known prompt (its search text) matches an FTS5 query.
     public func promptMatches(_ query: String) throws -> Set<Int64> {
         try read { db in
             let pattern = FTS5Pattern(matchingAllPrefixesIn: query)
@@ -131,17 +131,17 @@ extension IndexStore {
         let prompt = f.metadata?.hasRealPrompt == true ? f.metadata?.prompt : nil
         try db.execute(sql: """
             INSERT INTO image (path, contentHash, size, mtimeNs, width, height, format, status, error, metadataJSON,
-                               prompt, negativePrompt, source, caption, keywordsJSON, indexedAt)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               prompt, searchText, negativePrompt, source, caption, keywordsJSON, indexedAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(path) DO UPDATE SET contentHash = excluded.contentHash, size = excluded.size,
                 mtimeNs = excluded.mtimeNs, width = excluded.width, height = excluded.height, format = excluded.format,
                 status = excluded.status, error = excluded.error, metadataJSON = excluded.metadataJSON,
-                prompt = excluded.prompt, negativePrompt = excluded.negativePrompt, source = excluded.source,
+                prompt = excluded.prompt, searchText = excluded.searchText, negativePrompt = excluded.negativePrompt, source = excluded.source,
                 caption = excluded.caption, keywordsJSON = excluded.keywordsJSON, indexedAt = excluded.indexedAt,
                 alignment = CASE WHEN contentHash IS excluded.contentHash AND prompt IS excluded.prompt THEN alignment END,
                 tier = CASE WHEN contentHash IS excluded.contentHash AND prompt IS excluded.prompt THEN tier END
             """, arguments: [f.path, f.contentHash, f.size, f.mtimeNs, f.width, f.height, f.format,
-                             f.error == nil ? "indexed" : "failed", f.error, metadataJSON, prompt,
+                             f.error == nil ? "indexed" : "failed", f.error, metadataJSON, prompt, prompt.map(PromptText.searchText),
                              f.metadata?.negativePrompt, f.metadata?.source, f.caption, keywordsJSON,
                              Date().timeIntervalSince1970])
         let id = try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE path = ?", arguments: [f.path])!

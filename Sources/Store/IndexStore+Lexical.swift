@@ -10,10 +10,11 @@ extension IndexStore {
     /// matches (the sum of the chosen words' document frequencies).
     public static let lexicalPostingBudget = 20_000
 
-    /// For the labelled images whose known prompt holds at least one of the
-    /// query's distinctive words (those in at most half of the prompts, the
-    /// rarest first, within `lexicalPostingBudget` prompts),
-    /// the share of the query it covers: the sum of the BM25 idf of the
+    /// For the labelled images whose known prompt (its search text,
+    /// `PromptText.searchText`: "<lora:foo_v2:0.8>" is no word of it) holds
+    /// at least one of the query's distinctive words (those in at most half
+    /// of the prompts, the rarest first, within `lexicalPostingBudget`
+    /// prompts), the share of the query it covers: the sum of the BM25 idf of the
     /// query's distinct words its prompt holds over the sum for all of them,
     /// in 0...1. Words are the full-text index's (unicode61: case and
     /// diacritics folded); the user's text is tokenised, never read as FTS5
@@ -46,7 +47,7 @@ extension IndexStore {
             }
             guard let pattern = FTS5Pattern(matchingAnyTokenIn: distinctive.joined(separator: " ")) else { return [:] }
             let total = words.reduce(0) { $0 + idf[$1]! }
-            var sql = "SELECT rowid, prompt FROM image_prompt WHERE image_prompt MATCH ?"
+            var sql = "SELECT rowid, searchText FROM image_prompt WHERE image_prompt MATCH ?"
             var arguments: StatementArguments = [pattern]
             let restricted = allowed.map { $0.count <= 5000 } ?? false
             if let allowed, restricted {
@@ -58,8 +59,8 @@ extension IndexStore {
             for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
                 let id: Int64 = row["rowid"]
                 if let allowed, !restricted, !allowed.contains(id) { continue }
-                guard out.count < limit, let prompt: String = row["prompt"] else { continue }
-                let held = Set(try tokenizer.tokenize(document: prompt).map(\.token))
+                guard out.count < limit, let text: String = row["searchText"] else { continue }
+                let held = Set(try tokenizer.tokenize(document: text).map(\.token))
                 let covered = words.reduce(0) { $0 + (held.contains($1) ? idf[$1]! : 0) }
                 out[id] = Float(covered / total)
             }

@@ -166,6 +166,56 @@ extension IndexStore {
             // Images of one prompt (seed variations) are one search result.
             try db.execute(sql: "CREATE INDEX image_by_prompt ON image(prompt) WHERE prompt IS NOT NULL")
         }
+        m.registerMigration("v6: search matches the prompt's words without its syntax: image.searchText, the full-text index over it, prompt.search rows") { db in
+            // `searchText` is `PromptText.searchText(prompt)` ("(red:1.3) fox,
+            // <lora:foo_v2:0.8>" is "red fox"): what the full-text index
+            // holds. The raw prompt stays what revsd shows and what training
+            // targets. Images indexed before have none (cleaning took 0.7 ms
+            // a prompt of the real corpus in a debug build: twelve minutes at
+            // a million, too long for a start): the index holds their raw
+            // prompt, as before, until an idle worker sets it with their
+            // `prompt.search` (IndexStore+SearchText), through the view.
+            try db.execute(sql: """
+                ALTER TABLE image ADD COLUMN searchText TEXT;
+                CREATE VIEW image_search_text AS SELECT id, coalesce(searchText, prompt) AS searchText FROM image;
+                DROP TABLE image_prompt_vocab;
+                DROP TRIGGER image_prompt_ai; DROP TRIGGER image_prompt_ad; DROP TRIGGER image_prompt_au;
+                DROP TABLE image_prompt;
+                CREATE VIRTUAL TABLE image_prompt USING fts5(searchText, content='image_search_text', content_rowid='id');
+                CREATE TRIGGER image_prompt_ai AFTER INSERT ON image BEGIN
+                    INSERT INTO image_prompt(rowid, searchText) VALUES (new.id, coalesce(new.searchText, new.prompt));
+                END;
+                CREATE TRIGGER image_prompt_ad AFTER DELETE ON image BEGIN
+                    INSERT INTO image_prompt(image_prompt, rowid, searchText) VALUES ('delete', old.id, coalesce(old.searchText, old.prompt));
+                END;
+                CREATE TRIGGER image_prompt_au AFTER UPDATE OF prompt, searchText ON image BEGIN
+                    INSERT INTO image_prompt(image_prompt, rowid, searchText) VALUES ('delete', old.id, coalesce(old.searchText, old.prompt));
+                    INSERT INTO image_prompt(rowid, searchText) VALUES (new.id, coalesce(new.searchText, new.prompt));
+                END;
+                INSERT INTO image_prompt(image_prompt) VALUES ('rebuild');
+                CREATE VIRTUAL TABLE image_prompt_vocab USING fts5vocab(image_prompt, row);
+                """)
+            // `prompt.search` (ImageAnalyzer.searchEmbeddings) is a search row
+            // like the two others. Until an image has one, its `prompt.known`
+            // stands in (IndexStore.searchRowClause).
+            try db.execute(sql: """
+                DROP TRIGGER search_dirty_embedding_ai; DROP TRIGGER search_dirty_embedding_au; DROP TRIGGER search_dirty_embedding_ad;
+                CREATE TRIGGER search_dirty_embedding_ai AFTER INSERT ON embedding
+                    WHEN new.kind IN ('prompt.predicted', 'prompt.known', 'prompt.search') BEGIN
+                    INSERT OR IGNORE INTO search_dirty (imageId) VALUES (new.imageId);
+                END;
+                CREATE TRIGGER search_dirty_embedding_au AFTER UPDATE ON embedding
+                    WHEN new.kind IN ('prompt.predicted', 'prompt.known', 'prompt.search')
+                      OR old.kind IN ('prompt.predicted', 'prompt.known', 'prompt.search') BEGIN
+                    INSERT OR IGNORE INTO search_dirty (imageId) VALUES (old.imageId);
+                    INSERT OR IGNORE INTO search_dirty (imageId) VALUES (new.imageId);
+                END;
+                CREATE TRIGGER search_dirty_embedding_ad AFTER DELETE ON embedding
+                    WHEN old.kind IN ('prompt.predicted', 'prompt.known', 'prompt.search') BEGIN
+                    INSERT OR IGNORE INTO search_dirty (imageId) VALUES (old.imageId);
+                END;
+                """)
+        }
         return m
     }
 }

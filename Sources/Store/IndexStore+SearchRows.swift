@@ -10,7 +10,8 @@ public struct SearchRowsChange: Sendable {
 }
 
 /// One row of the search matrix as the database holds it: the predicted or
-/// known-prompt embedding of an indexed image.
+/// known-prompt embedding of an indexed image (`kind` is the stored kind:
+/// `prompt.search`, or `prompt.known` where that is not yet embedded).
 public struct SearchRow: Sendable, Equatable {
     public var id: Int64
     public var kind: EmbeddingKind
@@ -24,8 +25,21 @@ struct StoredCounts: Sendable, Equatable {
 }
 
 extension IndexStore {
-    /// The kinds of embedding the search matrix holds.
-    public static let searchKinds: [EmbeddingKind] = [.predicted, .knownPrompt]
+    /// The kinds of row the search matrix holds: the prediction, and the
+    /// known prompt as search meets it (`searchRowClause`).
+    public static let searchKinds: [EmbeddingKind] = [.predicted, .searchPrompt]
+
+    /// The stored embeddings (`e`) a kind of search row is read from. A
+    /// labelled image's row is its `prompt.search`; an image indexed before
+    /// that kind existed (schema v5) has only `prompt.known` until the
+    /// workers embed its search text (`promptsLackingSearchEmbedding`), and
+    /// that stands in meanwhile.
+    static func searchRowClause(_ kind: EmbeddingKind) -> (sql: String, arguments: [DatabaseValue]) {
+        guard kind == .searchPrompt else { return ("e.kind = ?", [kind.databaseValue]) }
+        return ("""
+            (e.kind = ? OR (e.kind = ? AND NOT EXISTS (SELECT 1 FROM embedding s WHERE s.imageId = e.imageId AND s.kind = ?)))
+            """, [EmbeddingKind.searchPrompt, EmbeddingKind.knownPrompt, EmbeddingKind.searchPrompt].map(\.databaseValue))
+    }
 
     /// Sends every committed change of search rows to `sink`, in commit
     /// order (one sink: the search matrix). Install it before loading the
@@ -59,11 +73,12 @@ extension IndexStore {
 
     /// The search rows of the whole index, or of the images in `search_dirty`.
     static func searchRows(_ db: Database, onlyDirty: Bool) throws -> [SearchRow] {
+        let clauses = searchKinds.map(searchRowClause)
         let sql = """
             SELECT e.imageId, e.kind, e.vector FROM embedding e JOIN image i ON i.id = e.imageId
-            WHERE i.status = 'indexed' AND e.kind IN (?, ?)
+            WHERE i.status = 'indexed' AND (\(clauses.map(\.sql).joined(separator: " OR ")))
             """ + (onlyDirty ? " AND e.imageId IN (SELECT imageId FROM search_dirty)" : "")
-        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(searchKinds)).compactMap { r in
+        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(clauses.flatMap(\.arguments))).compactMap { r in
             guard let kind: EmbeddingKind = r["kind"] else { return nil }
             return SearchRow(id: r["imageId"], kind: kind, vector: [Float](blob: r["vector"]))
         }

@@ -3,7 +3,7 @@ import GRDB
 
 extension IndexStore {
     /// The search rows of one kind as one matrix (the rows `searchRows`
-    /// reads: embeddings of indexed images): image ids and their vectors
+    /// reads: embeddings of indexed images, `searchRowClause`): image ids and their vectors
     /// (ids.count, dimension), read through a cursor straight into one
     /// buffer (`vectors(kind:)` and `withSearchRows` make a Row and an array
     /// per vector: 1.33M of each at a million images). Vectors of another
@@ -24,11 +24,12 @@ extension IndexStore {
     }
 
     static func searchMatrix(_ db: Database, kind: EmbeddingKind, dimension: Int) throws -> (ids: [Int64], vectors: [Float]) {
-        let from = "FROM embedding e JOIN image i ON i.id = e.imageId WHERE i.status = 'indexed' AND e.kind = ?"
-        let count = try Int.fetchOne(db, sql: "SELECT count(*) " + from, arguments: [kind]) ?? 0
+        let clause = searchRowClause(kind)
+        let from = "FROM embedding e JOIN image i ON i.id = e.imageId WHERE i.status = 'indexed' AND " + clause.sql
+        let count = try Int.fetchOne(db, sql: "SELECT count(*) " + from, arguments: StatementArguments(clause.arguments)) ?? 0
         var ids: [Int64] = [], vectors: [Float] = []
         ids.reserveCapacity(count); vectors.reserveCapacity(count * dimension)
-        let rows = try Row.fetchCursor(db, sql: "SELECT e.imageId, e.vector " + from, arguments: [kind])
+        let rows = try Row.fetchCursor(db, sql: "SELECT e.imageId, e.vector " + from, arguments: StatementArguments(clause.arguments))
         while let row = try rows.next() {
             try row.withUnsafeData(atIndex: 1) { data in
                 guard let data, data.count == dimension * MemoryLayout<Float>.size else { return }

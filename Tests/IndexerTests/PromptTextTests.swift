@@ -42,6 +42,20 @@ final class PromptTextTests: XCTestCase {
         }
     }
 
+    /// The search text is the cleaned prompt; without boilerplate, the tags
+    /// that say how well go (whole tags only, any case), unless nothing is left.
+    func testTheSearchTextAndItsBoilerplate() {
+        XCTAssertEqual(PromptText.searchText("(red:1.3) fox, <lora:foo_v2:0.8>"), "red fox")
+        let cases: [(String, String)] = [
+            ("((masterpiece)), best quality, (red:1.3) fox, 8k, Highly Detailed", "red fox"),
+            ("a horse, digital art, oil painting, greg rutkowski", "a horse, digital art, oil painting, greg rutkowski"),
+            ("a detailed map, masterpiece of the museum", "a detailed map, masterpiece of the museum"),
+            ("masterpiece, best quality", "masterpiece, best quality"),
+            ("", ""),
+        ]
+        for (raw, expected) in cases { XCTAssertEqual(PromptText.withoutBoilerplate(raw), expected, raw) }
+    }
+
     /// Real prompts written by the front-ends: named files with the syntax above.
     func testRealFixturePrompts() throws {
         let (_, rows) = try MetadataFixtures.expected()

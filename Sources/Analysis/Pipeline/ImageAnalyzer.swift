@@ -22,8 +22,12 @@ public struct ImageAnalysis: Sendable {
     public var width: Int?
     public var height: Int?
     public var format: ImageFormat?
-    /// MiniLM embedding of the embedded prompt, when there is one.
+    /// MiniLM embedding of the embedded prompt, when there is one: the
+    /// training target and what the cosine above is measured against.
     public var knownPromptEmbedding: [Float]?
+    /// That prompt's search row (`ImageAnalyzer.searchEmbeddings`: its
+    /// syntax stripped, its boilerplate weighing half): what a search meets.
+    public var searchPromptEmbedding: [Float]?
     /// sha256 of the file's bytes (when asked for).
     public var contentHash: String?
     public var size: Int?
@@ -168,16 +172,19 @@ public final class ImageAnalyzer: Sendable {
         return result
     }
 
-    /// Embeds the known prompts of analysed files in one batch (packed
-    /// sequences: several times faster than one at a time) and sets their
-    /// cosine with the prediction. Needs the analyses' embeddings.
+    /// Embeds the known prompts of analysed files and their search rows
+    /// (`searchEmbeddings`) in one batch (packed sequences: several times
+    /// faster than one at a time) and sets their cosine with the prediction.
+    /// Needs the analyses' embeddings.
     public func completeKnownPrompts(_ results: inout [ImageAnalysis]) {
         let wanted = results.indices.filter { results[$0].metadata?.hasRealPrompt == true && results[$0].metadata?.prompt != nil }
         guard !wanted.isEmpty else { return }
-        let vectors = promptEncoder.embed(wanted.map { results[$0].metadata!.prompt! })
+        let prompts = wanted.map { results[$0].metadata!.prompt! }
+        let vectors = Self.searchEmbeddings(prompts) { promptEncoder.embed($0) }
         for (i, v) in zip(wanted, vectors) {
-            results[i].knownPromptEmbedding = v
-            if let e = results[i].embedding { results[i].knownPromptCosine = zip(v, e).reduce(0) { $0 + $1.0 * $1.1 } }
+            results[i].knownPromptEmbedding = v.prompt
+            results[i].searchPromptEmbedding = v.search
+            if let e = results[i].embedding { results[i].knownPromptCosine = zip(v.prompt, e).reduce(0) { $0 + $1.0 * $1.1 } }
         }
     }
 
