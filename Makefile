@@ -8,6 +8,7 @@ SWIFT ?= swift
 build:
 	$(SWIFT) build -c release --product revsdd
 	$(SWIFT) build -c release --product revsdctl
+	$(SWIFT) build -c release --product revsd-web
 
 test:
 	scripts/test.sh
@@ -15,6 +16,7 @@ test:
 install: build
 	install -Dm755 .build/release/revsdd $(DESTDIR)$(PREFIX)/bin/revsdd
 	install -Dm755 .build/release/revsdctl $(DESTDIR)$(PREFIX)/bin/revsdctl
+	install -Dm755 .build/release/revsd-web $(DESTDIR)$(PREFIX)/bin/revsd-web
 	for u in revsdd.service revsdd.socket; do \
 	  t=$$(mktemp) && sed 's|/usr/local/bin/|$(PREFIX)/bin/|' systemd/$$u > $$t && \
 	  install -Dm644 $$t $(DESTDIR)/etc/systemd/system/$$u && \
@@ -35,7 +37,7 @@ models: build
 	REVSD_MODELS=$(DESTDIR)/var/lib/revsd/models .build/release/revsdctl models fetch
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/revsdd $(DESTDIR)$(PREFIX)/bin/revsdctl
+	rm -f $(DESTDIR)$(PREFIX)/bin/revsdd $(DESTDIR)$(PREFIX)/bin/revsdctl $(DESTDIR)$(PREFIX)/bin/revsd-web
 	rm -f $(DESTDIR)/etc/systemd/system/revsdd.service $(DESTDIR)/etc/systemd/system/revsdd.socket
 	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/user/revsdd.service $(DESTDIR)$(PREFIX)/lib/systemd/user/revsdd.socket
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/revsd
