@@ -21,6 +21,7 @@ let package = Package(
     products: [
         .executable(name: "revsdd", targets: ["revsdd"]),
         .executable(name: "revsdctl", targets: ["revsdctl"]),
+        .executable(name: "revsd-web", targets: ["revsd-web"]),
         .library(name: "Inference", targets: ["Inference"]),
         .library(name: "SyntheticImages", targets: ["SyntheticImages"]),
     ],
@@ -29,6 +30,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
@@ -96,6 +100,25 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
 
+        // The web page over the daemon (revsd-web): routes, HTML, the token
+        // and CSRF checks, and a backend that talks only to the control socket.
+        .target(name: "Gallery", dependencies: [
+            "RevsdSystem", "RevsdProtocol", "Daemon",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
+
+        .executableTarget(name: "revsd-web", dependencies: [
+            "Gallery",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "revsdctl", dependencies: [
             "RevsdSystem", "Metadata", "Imaging", "Learning", "Models", "Analysis", "RevsdProtocol", "Daemon",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -123,6 +146,13 @@ let package = Package(
             "Watch", "RevsdProtocol", "Daemon", "CZlib", "SyntheticImages",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], exclude: ["Golden", "Fixtures"]),
+        .testTarget(name: "GalleryTests", dependencies: [
+            "Gallery", "RevsdSystem", "RevsdProtocol", "SyntheticImages",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -29,6 +29,13 @@ public struct DaemonConfig: Sendable, Equatable {
     /// is the best of those measured by bench/relevance.sh (bench/RESULTS.md).
     public var lexicalWeight: Float = DaemonConfig.defaultLexicalWeight
     public static let defaultLexicalWeight: Float = 0.2
+    /// Where revsd-web listens (`[web] listen`): HOST:PORT, [IPV6]:PORT or unix:/path.
+    public var webListen = DaemonConfig.defaultWebListen
+    public static let defaultWebListen = "127.0.0.1:8277"
+    /// The web page's token file (`[web] token_file`; nil: `web-token` in the state directory).
+    public var webTokenFile: String?
+    /// The token file revsd-web reads and revsdd creates.
+    public var webTokenPath: String { webTokenFile ?? stateDirectory + "/web-token" }
 
     public static let knownImageEncoders = EfficientNetLiteVariant.allCases.map(\.id)
 
@@ -147,6 +154,8 @@ public struct DaemonConfig: Sendable, Equatable {
                     }
                     guard value >= 0, value <= 1 else { throw bad("'\(key)' must be a number from 0 to 1") }
                     lexicalWeight = value
+                case ("web", "listen"): webListen = try string()
+                case ("web", "token_file"): webTokenFile = Self.absolute(try string())
                 case ("learning", "ensemble_weights"):
                     switch try string() {
                     case "fitted": training.fitEnsembleWeights = true
