@@ -29,6 +29,10 @@ public struct DaemonConfig: Sendable, Equatable {
     /// is the best of those measured by bench/relevance.sh (bench/RESULTS.md).
     public var lexicalWeight: Float = DaemonConfig.defaultLexicalWeight
     public static let defaultLexicalWeight: Float = 0.2
+    /// The gallery's thumbnail cache bound, MiB (`[web] thumbnail_cache_mib`):
+    /// past it the least recently served thumbnails go (ThumbnailCache).
+    public var thumbnailCacheMiB: Int = DaemonConfig.defaultThumbnailCacheMiB
+    public static let defaultThumbnailCacheMiB = 1024
 
     public static let knownImageEncoders = EfficientNetLiteVariant.allCases.map(\.id)
 
@@ -147,6 +151,11 @@ public struct DaemonConfig: Sendable, Equatable {
                     }
                     guard value >= 0, value <= 1 else { throw bad("'\(key)' must be a number from 0 to 1") }
                     lexicalWeight = value
+                case ("web", "thumbnail_cache_mib"):
+                    guard case .integer(let n) = entry.value, n >= 1, n <= 1 << 20 else {
+                        throw bad("'\(key)' must be an integer from 1 to \(1 << 20) (MiB)")
+                    }
+                    thumbnailCacheMiB = n
                 case ("learning", "ensemble_weights"):
                     switch try string() {
                     case "fitted": training.fitEnsembleWeights = true
