@@ -62,6 +62,15 @@ extension SearchHit {
     }
 }
 
+extension ImageSummary {
+    /// A gallery card: the record's file, its prompt and metadata, its stored caption and score.
+    init(_ rec: ImageRecord) {
+        self.init(imageID: rec.id, path: rec.path, mtime: Double(rec.mtimeNs) / 1e9, width: rec.width, height: rec.height,
+                  prompt: rec.prompt, caption: rec.caption, model: rec.metadata?.model, sampler: rec.metadata?.sampler,
+                  alignment: rec.alignment.map(Double.init), tier: rec.tier.map(RevsdProtocol.Tier.init))
+    }
+}
+
 extension EvalRunResult {
     /// The scores of an evaluation, its human table, and each image's caption when asked.
     init(_ r: EvaluationResult, includeCaptions: Bool) {

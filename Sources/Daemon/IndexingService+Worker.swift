@@ -83,7 +83,7 @@ extension IndexingService {
         var analyses = pending.map { p in
             defer { heartbeat(busy: 0) }   // progress for the watchdog, file by file
             return analyzer.analyze(path: p.job.path, includeEmbedding: true, includeFeatures: true, computeHash: p.hash == nil,
-                                    embedKnownPrompt: false)
+                                    embedKnownPrompt: false, includeThumbnail: thumbnails != nil)
         }
         analyzer.completeKnownPrompts(&analyses)
         if let hold = faults.holdBatch { Thread.sleep(forTimeInterval: Double(hold.components.seconds) + Double(hold.components.attoseconds) / 1e18) }
@@ -110,13 +110,25 @@ extension IndexingService {
             // while it was read is dropped or looked at again (IndexStore.Commit).
             // The search matrix follows (IndexingService.apply).
             let commits = try store.store(batch: batch)
-            for ((f, _), commit) in zip(batch, commits) {
+            for (((f, _), commit), a) in zip(zip(batch, commits), analyses) {
                 guard case .stored(_, let path) = commit else { continue }
                 if let e = f.error { logger.warning("file not indexed", metadata: ["path": "\(path)", "error": "\(e)"]) }
+                if f.error == nil, let hash = f.contentHash, let webp = a.thumbnail { storeThumbnail(webp, for: hash, path: path) }
                 count(failed: f.error != nil)
             }
         } catch {
             for (_, job) in batch { fail(job, error) }
+        }
+        // Contents this batch replaced (a file rewritten, a failure).
+        removeGoneThumbnails()
+    }
+
+    /// Keeps a thumbnail made from the decode the encoders used; one that
+    /// cannot be written is made again when the gallery asks for it.
+    func storeThumbnail(_ webp: [UInt8], for hash: String, path: String) {
+        guard let thumbnails, ThumbnailCache.isContentHash(hash) else { return }
+        do { try thumbnails.store(webp, for: hash) } catch {
+            logger.warning("cannot store a thumbnail", metadata: ["path": "\(path)", "error": "\(error)"])
         }
     }
 

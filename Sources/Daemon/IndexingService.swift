@@ -25,6 +25,8 @@ public final class IndexingService: Sendable {
     let signal = WorkQueueSignal()
     /// The learned model and prompt bank.
     public let learner: LearningService?
+    /// The gallery's thumbnails (nil: none are made).
+    public let thumbnails: ThumbnailCache?
     /// Evaluation images being collected (`revsdctl eval`).
     public let evaluations = EvaluationSessions()
     /// Called (from a worker) after each file, and after queue changes.
@@ -52,8 +54,9 @@ public final class IndexingService: Sendable {
 
     public init(store: IndexStore, analyzer: ImageAnalyzer, search: SearchIndex? = nil, learner: LearningService? = nil,
                 workers: Int, batchSize: Int = 8, watchdogInterval: Duration? = nil, faults: TestFaults = TestFaults(),
-                logger: Logger, onProgress: @escaping @Sendable () -> Void = {}) throws {
+                thumbnails: ThumbnailCache? = nil, logger: Logger, onProgress: @escaping @Sendable () -> Void = {}) throws {
         self.store = store
+        self.thumbnails = thumbnails
         self.analyzer = analyzer
         self.search = search ?? SearchIndex(dimension: analyzer.promptEncoder.dimension)
         self.learner = learner
@@ -92,6 +95,13 @@ public final class IndexingService: Sendable {
         // A folder missing now (an unmounted disk) is a warning, not a
         // reason to stay down: it is watched for its return, its records kept.
         for root in all { try addRoot(root, persist: false, allowMissing: true) }
+        removeGoneThumbnails()
+        if let thumbnails {
+            // What a crash (or a race with a delete) left behind, then the bound.
+            let n = try thumbnails.removeOrphans { try store.indexedContents(among: $0) }
+            if n > 0 { logger.info("removed thumbnails of contents no longer indexed", metadata: ["thumbnails": "\(n)"]) }
+            thumbnails.evictIfOver()
+        }
     }
 
     /// The work loop on `workerCount` threads, until graceful shutdown: then
@@ -160,6 +170,25 @@ public final class IndexingService: Sendable {
         // Records stay unless the folder is no longer under any other root.
         if !watchRoots.contains(where: { Paths.isSameOrInside(root, root: $0) }) {
             try store.remove(path: root)
+        }
+        removeGoneThumbnails()
+    }
+
+    /// Queues one file to be indexed again (a gallery request found it changed).
+    public func enqueue(_ path: String, reason: String) throws {
+        try store.enqueue([path], reason: reason)
+        signal.signal()
+    }
+
+    /// Removes the thumbnails of the contents whose last indexed image went
+    /// (deleted, changed, failed) since the last call: the index records
+    /// them in the transaction that removed the image (migration v6).
+    func removeGoneThumbnails() {
+        guard let thumbnails else { return }
+        do {
+            for hash in try store.takeGoneContents() { thumbnails.remove(hash) }
+        } catch {
+            logger.error("cannot read the contents no longer indexed", metadata: ["error": "\(error)"])
         }
     }
 
@@ -249,5 +278,6 @@ public final class IndexingService: Sendable {
         } catch {
             logger.error("could not apply a file change", metadata: ["change": "\(change)", "error": "\(error)"])
         }
+        removeGoneThumbnails()
     }
 }

@@ -136,6 +136,20 @@ public enum PILResample {
     /// RGB bytes (width × height × 3) of `image` resized with Pillow's BICUBIC
     /// (or torchvision's uint8 bicubic with antialiasing, per `precision`).
     public static func bicubic(_ image: RGBAImage, width outW: Int, height outH: Int, precision: Precision = .pillow) -> [UInt8] {
+        resample(image, width: outW, height: outH, precision: precision, channels: 3)
+    }
+
+    /// RGBA bytes (width × height × 4) of `image` resized with Pillow's
+    /// BICUBIC, alpha filtered as the colours are (premultiply first, as
+    /// Pillow does for RGBA, when transparent pixels must not bleed).
+    public static func bicubicRGBA(_ image: RGBAImage, width outW: Int, height outH: Int) -> [UInt8] {
+        resample(image, width: outW, height: outH, precision: .pillow, channels: 4)
+    }
+
+    /// The separable resize, keeping the first `channels` (3 or 4) of each RGBA pixel.
+    static func resample(_ image: RGBAImage, width outW: Int, height outH: Int, precision: Precision, channels: Int) -> [UInt8] {
+        precondition(channels == 3 || channels == 4, "3 or 4 channels")
+        let c = channels, alpha = channels == 4
         let (inW, inH) = (image.width, image.height)
         // Horizontal pass over the rows the vertical pass will use.
         let vert = coefficients(inSize: inH, outSize: outH, precision: precision)
@@ -143,7 +157,7 @@ public enum PILResample {
         let lastRow = vert.bounds.last.map { $0.0 + $0.1 } ?? 0
         let needH = outW != inW
         let rows = lastRow - firstRow
-        var temp = [UInt8](repeating: 0, count: max(rows, 0) * outW * 3)
+        var temp = [UInt8](repeating: 0, count: max(rows, 0) * outW * c)
         image.pixels.withUnsafeBufferPointer { src in
             temp.withUnsafeMutableBufferPointer { dst in
                 if needH {
@@ -154,22 +168,24 @@ public enum PILResample {
                             let row = (y + firstRow) * inW * 4
                             for xx in 0..<outW {
                                 let (xmin, n) = hor.bounds[xx]
-                                var r = half, g = half, b = half
+                                var r = half, g = half, b = half, a = half
                                 for x in 0..<n {
                                     let k = taps[xx * hor.ksize + x]
                                     let p = row + (x + xmin) * 4
                                     r &+= Int32(src[p]) &* k; g &+= Int32(src[p + 1]) &* k; b &+= Int32(src[p + 2]) &* k
+                                    if alpha { a &+= Int32(src[p + 3]) &* k }
                                 }
-                                let d = (y * outW + xx) * 3
+                                let d = (y * outW + xx) * c
                                 dst[d] = clip8(r, bits: bits); dst[d + 1] = clip8(g, bits: bits); dst[d + 2] = clip8(b, bits: bits)
+                                if alpha { dst[d + 3] = clip8(a, bits: bits) }
                             }
                         }
                     }
                 } else {
                     for y in 0..<rows {
                         for x in 0..<inW {
-                            let p = ((y + firstRow) * inW + x) * 4, d = (y * outW + x) * 3
-                            dst[d] = src[p]; dst[d + 1] = src[p + 1]; dst[d + 2] = src[p + 2]
+                            let p = ((y + firstRow) * inW + x) * 4, d = (y * outW + x) * c
+                            for ch in 0..<c { dst[d + ch] = src[p + ch] }
                         }
                     }
                 }
@@ -177,19 +193,19 @@ public enum PILResample {
         }
         if outH == inH { return temp }
         let bits = Int32(vert.bits), half = Int32(1) << (bits - 1)
-        var out = [UInt8](repeating: 0, count: outW * outH * 3)
+        var out = [UInt8](repeating: 0, count: outW * outH * c)
         temp.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 vert.taps.withUnsafeBufferPointer { taps in
                     for yy in 0..<outH {
                         let (ymin, n) = vert.bounds[yy]
                         let y0 = ymin - firstRow
-                        for x in 0..<(outW * 3) {
+                        for x in 0..<(outW * c) {
                             var s = half
                             for y in 0..<n {
-                                s &+= Int32(src[(y + y0) * outW * 3 + x]) &* taps[yy * vert.ksize + y]
+                                s &+= Int32(src[(y + y0) * outW * c + x]) &* taps[yy * vert.ksize + y]
                             }
-                            dst[yy * outW * 3 + x] = clip8(s, bits: bits)
+                            dst[yy * outW * c + x] = clip8(s, bits: bits)
                         }
                     }
                 }

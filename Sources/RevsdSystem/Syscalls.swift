@@ -74,6 +74,23 @@ public enum Syscalls {
         if Glibc.unlink(path) != 0 { throw failure("unlink", path: path, errno: errno) }
     }
 
+    /// Sets the modification (and access) time of the open file `fd` to now
+    /// (futimens(2)): a cache's "recently used".
+    public static func touch(_ fd: Int32, path: String) throws(SystemError) {
+        if futimens(fd, nil) != 0 { throw failure("futimens", path: path, errno: errno) }
+    }
+
+    /// Sets the modification time of `path` (utimensat(2), no link followed).
+    public static func setModificationTime(_ path: String, seconds: Int) throws(SystemError) {
+        var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: seconds, tv_nsec: 0)]
+        if utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) != 0 { throw failure("utimensat", path: path, errno: errno) }
+    }
+
+    /// chmod(2): the mode exactly, whatever the umask took from it at creation.
+    public static func chmod(_ path: String, mode: mode_t) throws(SystemError) {
+        if Glibc.chmod(path, mode) != 0 { throw failure("chmod", path: path, errno: errno) }
+    }
+
     /// mkdir -p.
     public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
         var current = path.hasPrefix("/") ? "" : "."

@@ -201,18 +201,12 @@ extension IndexStore {
     /// Ids of indexed images matching the search filters (nil filter = any).
     public func filteredIDs(folder: String?, hasPrompt: Bool?, since: Double?, until: Double?,
                             model: String?, text: String?, maxAlignment: Double? = nil, tier: Tier? = nil) throws -> Set<Int64> {
-        var clauses = ["status = 'indexed'"]
-        var args: [(any DatabaseValueConvertible)?] = []
-        if let folder { let scope = PathScope.sameOrInside(folder); clauses.append(scope.sql); args += scope.arguments as [(any DatabaseValueConvertible)?] }
-        if let hasPrompt { clauses.append(hasPrompt ? "prompt IS NOT NULL" : "prompt IS NULL") }
-        if let since { clauses.append("mtimeNs >= ?"); args.append(Int64(since * 1e9)) }
-        if let until { clauses.append("mtimeNs < ?"); args.append(Int64(until * 1e9)) }
-        if let model { clauses.append("metadataJSON LIKE ?"); args.append("%\"model\":\"" + model.replacingOccurrences(of: "\"", with: "") + "%") }
-        if let maxAlignment { clauses.append("alignment IS NOT NULL AND alignment <= ?"); args.append(maxAlignment) }
-        if let tier { clauses.append("tier = ?"); args.append(tier.rawValue) }
+        let filter = ImageFilter(folder: folder, hasPrompt: hasPrompt, model: model, since: since, until: until, tier: tier)
+        var (clauses, args) = filter.clauses()
+        if let maxAlignment { clauses.append("alignment IS NOT NULL AND alignment <= ?"); args.append(maxAlignment.databaseValue) }
         var ids = try read { db in
             Set(try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE " + clauses.joined(separator: " AND "),
-                                   arguments: StatementArguments(args.map { $0?.databaseValue ?? .null })))
+                                   arguments: StatementArguments(args)))
         }
         if let text { ids.formIntersection(try promptMatches(text)) }
         return ids

@@ -216,6 +216,37 @@ extension IndexStore {
                 END;
                 """)
         }
+        m.registerMigration("v7: the gallery: indexed images by mtime, contents whose last indexed image went (their thumbnails go)") { db in
+            // `images` pages newest first and `image` finds its neighbours by
+            // (mtimeNs, id) through `image_by_mtime`, never by sorting the
+            // library; whether a copy is its content's newest (one card per
+            // content), and how many contents a page's filters keep, are
+            // answered from `image_copies_by_mtime` alone.
+            // `content_gone` names each content hash whose indexed image was
+            // deleted, changed content or failed, in the transaction that did
+            // it: the daemon drains it and removes the thumbnails of those no
+            // indexed image holds any more (IndexStore.takeGoneContents).
+            // Not `INSERT OR IGNORE`: inside the upsert that stores a file
+            // (`INSERT … ON CONFLICT DO UPDATE`), SQLite applies the outer
+            // statement's conflict policy to the trigger's insert, so a hash
+            // already recorded failed the whole store.
+            try db.execute(sql: """
+                CREATE INDEX image_by_mtime ON image(mtimeNs, id) WHERE status = 'indexed';
+                CREATE INDEX image_copies_by_mtime ON image(contentHash, mtimeNs, id) WHERE status = 'indexed';
+                CREATE TABLE content_gone (contentHash TEXT PRIMARY KEY) WITHOUT ROWID;
+                CREATE TRIGGER content_gone_ad AFTER DELETE ON image
+                    WHEN old.contentHash IS NOT NULL AND old.status = 'indexed' BEGIN
+                    INSERT INTO content_gone (contentHash) SELECT old.contentHash
+                        WHERE NOT EXISTS (SELECT 1 FROM content_gone WHERE contentHash = old.contentHash);
+                END;
+                CREATE TRIGGER content_gone_au AFTER UPDATE OF contentHash, status ON image
+                    WHEN old.contentHash IS NOT NULL AND old.status = 'indexed'
+                        AND (new.contentHash IS NOT old.contentHash OR new.status != 'indexed') BEGIN
+                    INSERT INTO content_gone (contentHash) SELECT old.contentHash
+                        WHERE NOT EXISTS (SELECT 1 FROM content_gone WHERE contentHash = old.contentHash);
+                END;
+                """)
+        }
         return m
     }
 }

@@ -87,6 +87,8 @@ struct Revsdd: AsyncParsableCommand {
         let stateLock: StateDirectoryLock
         do { stateLock = try StateDirectoryLock(directory: c.stateDirectory, socket: c.socketPath) } catch { throw fail("\(error)") }
         defer { withExtendedLifetime(stateLock) {} }
+        // The gallery's bearer token, made once (revsd-web and `revsdctl web` read it).
+        do { try WebToken.ensure(stateDirectory: c.stateDirectory) } catch { throw fail("\(error)") }
         Systemd.notify("STATUS=loading the index and the models")
         // Progress of indexing and learning, for STATUS=: the callbacks are
         // given to the services at init, before any of their threads start.
@@ -104,6 +106,8 @@ struct Revsdd: AsyncParsableCommand {
             service = try IndexingService(store: store, analyzer: analyzer, search: search, learner: learner, workers: c.workers,
                                           batchSize: c.batchSize, watchdogInterval: Systemd.watchdogPingInterval,
                                           faults: TestFaults.from(environment: ProcessInfo.processInfo.environment),
+                                          thumbnails: ThumbnailCache(directory: c.stateDirectory + "/thumbnails",
+                                                                     limitBytes: Int64(c.thumbnailCacheMiB) << 20),
                                           logger: logger, onProgress: progress)
             try service.prepare(watching: c.watch)
         } catch { throw fail("\(error)") }

@@ -306,11 +306,10 @@ final class ControlProtocolTests: XCTestCase {
             "query": NSNull(), "results": [["path": "/lib/a.png", "score": Double(Float(0.61)), "caption": "a picture of a circle",
                                             "prompt": NSNull(), "alignment": NSNull(), "tier": NSNull(),
                                             // Additions to version 1: identical copies are one hit;
-                                            // what ranked it (null when listing the least aligned).
+                                            // what ranked it (null when listing the least aligned);
+                                            // the image's id for a gallery (null here: none given).
                                             "paths": [] as [String], "match": NSNull(), "confidence": NSNull(),
-                                            "variations": [] as [String],
-                                            // The image's index id (the gallery's requests take it).
-                                            "image_id": NSNull()]],
+                                            "variations": [] as [String], "image_id": NSNull()]],
         ]))
         XCTAssertEqual(try wire(Self.caption), try version1([
             "path": "/lib/a.png",

@@ -72,7 +72,9 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(results.count, 4)
         XCTAssertEqual(Set(results.compactMap { $0["path"] as? String }).count, 4)
         for res in results {
-            XCTAssertEqual(Set(res.keys), ["path", "score", "caption", "prompt", "alignment", "tier", "paths", "match", "confidence", "variations", "image_id"])
+            XCTAssertEqual(Set(res.keys), ["path", "score", "caption", "prompt", "alignment", "tier", "paths", "match", "confidence", "variations",
+                                           "image_id"])
+            XCTAssertGreaterThanOrEqual(res["image_id"] as? Int ?? 0, 1, "every hit names its image for the gallery")
             // Ranked by the prompt it carries, or (without one) by its prediction.
             XCTAssertEqual(res["match"] as? String, res["prompt"] is String ? "prompt" : "predicted", "\(res)")
         }

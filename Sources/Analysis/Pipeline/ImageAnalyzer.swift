@@ -31,6 +31,9 @@ public struct ImageAnalysis: Sendable {
     /// sha256 of the file's bytes (when asked for).
     public var contentHash: String?
     public var size: Int?
+    /// The gallery's thumbnail (WebP bytes, `Imaging.Thumbnail`), made from
+    /// the pixels decoded for the encoders (when asked for and it could be made).
+    public var thumbnail: [UInt8]?
 
     /// The analysis of a file that could not be read at all.
     public static func failure(path: String, error: String?) -> ImageAnalysis {
@@ -94,13 +97,13 @@ public final class ImageAnalyzer: Sendable {
     }
 
     public func analyze(path: String, includeEmbedding: Bool = false, includeFeatures: Bool = false,
-                        computeHash: Bool = false, embedKnownPrompt: Bool = true) -> ImageAnalysis {
+                        computeHash: Bool = false, embedKnownPrompt: Bool = true, includeThumbnail: Bool = false) -> ImageAnalysis {
         let bytes: [UInt8]
         do { bytes = try ImageDecoder.read(path: path, limits: limits) } catch {
             return .failure(path: path, error: "\(error)")
         }
         return analyze(bytes: bytes, path: path, includeEmbedding: includeEmbedding, includeFeatures: includeFeatures,
-                       computeHash: computeHash, sidecars: true, embedKnownPrompt: embedKnownPrompt)
+                       computeHash: computeHash, sidecars: true, embedKnownPrompt: embedKnownPrompt, includeThumbnail: includeThumbnail)
     }
 
     /// Analyses a file read whole (the caller bounded it by `limits`).
@@ -109,15 +112,15 @@ public final class ImageAnalyzer: Sendable {
     /// false, the caller embeds the known prompts of a batch of files in one
     /// pass (`completeKnownPrompts`).
     public func analyze(bytes: [UInt8], path: String, includeEmbedding: Bool = false, includeFeatures: Bool = false,
-                        computeHash: Bool = false, sidecars: Bool, embedKnownPrompt: Bool = true) -> ImageAnalysis {
+                        computeHash: Bool = false, sidecars: Bool, embedKnownPrompt: Bool = true, includeThumbnail: Bool = false) -> ImageAnalysis {
         bytes.withUnsafeBytes { raw in
             analyze(raw, path: path, includeEmbedding: includeEmbedding, includeFeatures: includeFeatures,
-                    computeHash: computeHash, sidecars: sidecars, embedKnownPrompt: embedKnownPrompt)
+                    computeHash: computeHash, sidecars: sidecars, embedKnownPrompt: embedKnownPrompt, includeThumbnail: includeThumbnail)
         }
     }
 
     func analyze(_ bytes: UnsafeRawBufferPointer, path: String, includeEmbedding: Bool, includeFeatures: Bool,
-                 computeHash: Bool, sidecars: Bool, embedKnownPrompt: Bool) -> ImageAnalysis {
+                 computeHash: Bool, sidecars: Bool, embedKnownPrompt: Bool, includeThumbnail: Bool) -> ImageAnalysis {
         var result = ImageAnalysis.failure(path: path, error: nil)
         guard bytes.count <= limits.maxFileBytes else {
             result.error = "\(ImageError.tooLarge(path: path, reason: "file is \(bytes.count) bytes, over the \(limits.maxFileBytes)-byte limit"))"
@@ -143,6 +146,8 @@ public final class ImageAnalyzer: Sendable {
         result.width = decoded.image.width
         result.height = decoded.image.height
         result.format = decoded.format
+        // From these pixels, so the gallery's thumbnail costs no second decode.
+        if includeThumbnail { result.thumbnail = try? Thumbnail.webp(decoded, name: path) }
         let encodings = predictor.encode(decoded.image)
         if includeFeatures { result.features = encodings.mapValues(\.features) }
         var prediction = predictor.predict(posterior: predictor.posterior(encodings))

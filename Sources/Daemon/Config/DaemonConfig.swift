@@ -36,6 +36,10 @@ public struct DaemonConfig: Sendable, Equatable {
     public var webTokenFile: String?
     /// The token file revsd-web reads and revsdd creates.
     public var webTokenPath: String { webTokenFile ?? stateDirectory + "/web-token" }
+    /// The gallery's thumbnail cache bound, MiB (`[web] thumbnail_cache_mib`):
+    /// past it the least recently served thumbnails go (ThumbnailCache).
+    public var thumbnailCacheMiB: Int = DaemonConfig.defaultThumbnailCacheMiB
+    public static let defaultThumbnailCacheMiB = 1024
 
     public static let knownImageEncoders = EfficientNetLiteVariant.allCases.map(\.id)
 
@@ -156,6 +160,11 @@ public struct DaemonConfig: Sendable, Equatable {
                     lexicalWeight = value
                 case ("web", "listen"): webListen = try string()
                 case ("web", "token_file"): webTokenFile = Self.absolute(try string())
+                case ("web", "thumbnail_cache_mib"):
+                    guard case .integer(let n) = entry.value, n >= 1, n <= 1 << 20 else {
+                        throw bad("'\(key)' must be an integer from 1 to \(1 << 20) (MiB)")
+                    }
+                    thumbnailCacheMiB = n
                 case ("learning", "ensemble_weights"):
                     switch try string() {
                     case "fitted": training.fitEnsembleWeights = true
