@@ -11,6 +11,11 @@ if [ ! -d ../shared/fixtures ]; then
     echo "test: ../shared/fixtures is absent: tests on the shared fixtures will be skipped, each with its reason" >&2
 fi
 swift test --skip-build
+# Issue #14: the gallery in a real browser (Debian's chromium, driven by
+# selenium through chromium-driver), installed here for the tests only; the
+# test skips with its reason where they cannot be installed.
+scripts/browser-deps.sh || echo "browser test: chromium could not be installed; the test will say it is skipped" >&2
+Tests/Browser/gallery_browser.py --bin .build/debug
 # Issue #11: each libFuzzer target for 60 s (its own build in .build-fuzz);
 # a crash fails the run.
 bench/fuzz.sh 60

@@ -19,20 +19,11 @@ public struct SessionToken: Sendable, Equatable {
         self.hex = hex.lowercased()
     }
 
-    /// Reads the token file revsdd created (trailing whitespace ignored).
+    /// Reads the token file revsdd created (WebToken).
     public static func load(path: String) throws(GalleryConfigError) -> SessionToken {
-        let bytes: [UInt8]
-        do { bytes = try Syscalls.readFile(path, limit: 4096) } catch {
-            if error.errno == ENOENT { throw GalleryConfigError("\(path): no such file; start revsdd once to create it") }
-            if error.errno == EACCES {
-                throw GalleryConfigError("\(path): permission denied; join group revsd (sudo usermod -aG revsd $USER, then log in again)")
-            }
-            throw GalleryConfigError("\(path): cannot read the web token: \(error.reason)")
-        }
-        let text = String(decoding: bytes, as: UTF8.self).trimmingTrailingWhitespace
-        guard let token = SessionToken(hex: text) else {
-            throw GalleryConfigError("\(path): not a web token (expected 64 hex characters); remove it and restart revsdd to make a new one")
-        }
+        let hex: String
+        do { hex = try WebToken.read(path: path) } catch { throw GalleryConfigError(error.description) }
+        guard let token = SessionToken(hex: hex) else { throw GalleryConfigError(WebToken.Failure.malformed(path: path).description) }
         return token
     }
 
@@ -68,12 +59,6 @@ public struct GalleryConfigError: Error, Equatable, Sendable, CustomStringConver
 }
 
 extension String {
-    var trimmingTrailingWhitespace: String {
-        var s = Substring(self)
-        while let last = s.last, last.isWhitespace { s.removeLast() }
-        return String(s)
-    }
-
     func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }

@@ -18,6 +18,8 @@ public enum WebServer {
         let listen = settings.listen
         var services: [any Service] = [gallery.application(listen: listen, logger: logger) { port in
             announce(listen.url(boundPort: port, token: token))
+            // revsd-web.service is Type=notify: the proxy connects only once this listens.
+            Systemd.notify("READY=1")
         }]
         if settings.alsoIPv6Loopback, case let .tcp(_, port) = listen {
             services.append(BestEffort(name: "[::1]:\(port)", logger: logger,

@@ -3,11 +3,12 @@ import Glibc
 #endif
 
 /// The bearer token of the web gallery (revsd-web): 32 random bytes as 64
-/// lowercase hex digits in `STATE/web-token`, mode 0640 so that the state
-/// directory's group (`revsd`: revsd-web, `revsdctl web`) can read it.
-/// revsdd creates it at start when it is missing (under its state
-/// directory lock, so no two daemons race) and never rewrites it: rotating
-/// it is deleting the file and restarting revsdd.
+/// lowercase hex digits in a file (`[web] token_file`, default
+/// `STATE/web-token`; the system install's is /etc/revsd/web-token, made by
+/// `make install`), mode 0640 so that its group (`revsd`: revsd-web,
+/// `revsdctl web`) can read it. revsdd creates it at start when it is
+/// missing (under its state directory lock, so no two daemons race) and
+/// never rewrites it: rotating it is deleting the file and restarting revsdd.
 public enum WebToken {
     public static let fileName = "web-token"
     public static let mode: mode_t = 0o640
@@ -23,15 +24,20 @@ public enum WebToken {
 
         public var description: String {
             switch self {
+            case .unreadable(let e) where e.errno == ENOENT: return "\(e.path): no such file; start revsdd once to create it"
+            case .unreadable(let e) where e.errno == EACCES:
+                return "\(e.path): permission denied; join group revsd (sudo usermod -aG revsd $USER, then log in again)"
             case .unreadable(let e): return "\(e.path): cannot read the web token: \(e.reason)"
-            case .malformed(let p): return "\(p): not a web token (64 hex digits expected)"
+            case .malformed(let p): return "\(p): not a web token (64 hex digits expected); remove it and restart revsdd to make a new one"
             }
         }
     }
 
-    /// The token, from the file (a trailing newline is allowed).
-    public static func read(stateDirectory: String) throws(Failure) -> String {
-        let p = path(stateDirectory: stateDirectory)
+    /// The token in `STATE/web-token`.
+    public static func read(stateDirectory: String) throws(Failure) -> String { try read(path: path(stateDirectory: stateDirectory)) }
+
+    /// The token, from the file at `p` (a trailing newline is allowed).
+    public static func read(path p: String) throws(Failure) -> String {
         let bytes: [UInt8]
         do { bytes = try Syscalls.readFile(p, limit: 4096) } catch { throw .unreadable(error) }
         let text = String(decoding: bytes, as: UTF8.self)
@@ -43,9 +49,12 @@ public enum WebToken {
     /// The token, created first when there is none (see the type's comment).
     /// A file that is there but malformed is an error, not replaced.
     @discardableResult
-    public static func ensure(stateDirectory: String) throws -> String {
-        let p = path(stateDirectory: stateDirectory)
-        do { return try read(stateDirectory: stateDirectory) } catch {
+    public static func ensure(stateDirectory: String) throws -> String { try ensure(path: path(stateDirectory: stateDirectory)) }
+
+    /// `ensure` for the token file at `p`.
+    @discardableResult
+    public static func ensure(path p: String) throws -> String {
+        do { return try read(path: p) } catch {
             guard case .unreadable(let e) = error, e.errno == ENOENT else { throw error }
         }
         let token = generate()

@@ -15,7 +15,7 @@ struct RevsdCtl: ParsableCommand {
             unreadable file), 64 for a usage error.
             """,
         version: RevsdVersion.string,
-        subcommands: [Search.self, Caption.self, Similar.self, Status.self, Failed.self, Watch.self, Reindex.self, Train.self, Eval.self, Prompts.self, Embed.self, Models.self]
+        subcommands: [Search.self, Caption.self, Similar.self, Status.self, Failed.self, Watch.self, Reindex.self, Train.self, Eval.self, Prompts.self, Embed.self, Models.self, Web.self]
     )
 
     /// `--socket PATH` (or `--socket=PATH`) before the subcommand is taken

@@ -87,8 +87,12 @@ struct Revsdd: AsyncParsableCommand {
         let stateLock: StateDirectoryLock
         do { stateLock = try StateDirectoryLock(directory: c.stateDirectory, socket: c.socketPath) } catch { throw fail("\(error)") }
         defer { withExtendedLifetime(stateLock) {} }
-        // The gallery's bearer token, made once (revsd-web and `revsdctl web` read it).
-        do { try WebToken.ensure(stateDirectory: c.stateDirectory) } catch { throw fail("\(error)") }
+        // The gallery's bearer token, made once (revsd-web and `revsdctl web`
+        // read it). The gallery is optional: a token that cannot be made (a
+        // token_file on a read-only path) is a warning, not a failed start.
+        do { try WebToken.ensure(path: c.webTokenPath) } catch {
+            logger.warning("the web gallery's token cannot be made: \(error); revsd-web will not start until it exists")
+        }
         Systemd.notify("STATUS=loading the index and the models")
         // Progress of indexing and learning, for STATUS=: the callbacks are
         // given to the services at init, before any of their threads start.

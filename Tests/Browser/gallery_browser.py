@@ -139,7 +139,7 @@ def main():
         driver.save_screenshot(os.path.join(shots, "library.png"))
 
         # Search as you type: the word of one prompt, typed into the box.
-        box = driver.find_element(By.CSS_SELECTOR, "input[name=q]")
+        box = driver.find_element(By.CSS_SELECTOR, "input#q")
         box.send_keys(WORD)
 
         def results():
@@ -152,7 +152,7 @@ def main():
         img = first.find_element(By.CSS_SELECTOR, "img")
         wait("the first result's thumbnail to load", 30,
              lambda: driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img))
-        if "prompt" not in first.find_element(By.CSS_SELECTOR, ".badge").text.lower():
+        if "prompt" not in " ".join(b.text.lower() for b in first.find_elements(By.CSS_SELECTOR, ".badge")):
             fail(f"the first result of '{WORD}' is not marked as matched by its own prompt: {first.text!r}")
         if "q=" + WORD not in driver.current_url:
             fail(f"the address does not follow the search (so it cannot be shared or reloaded): {driver.current_url}")
@@ -161,7 +161,7 @@ def main():
         # Its page: the picture, its prompt and parameters.
         first.find_element(By.CSS_SELECTOR, "a").click()
         wait("the image page", 30, lambda: "/image/" in driver.current_url)
-        picture = wait("the picture to load", 30, lambda: [i for i in driver.find_elements(By.CSS_SELECTOR, "img.picture")
+        picture = wait("the picture to load", 30, lambda: [i for i in driver.find_elements(By.CSS_SELECTOR, "figure.original img")
                                                            if driver.execute_script("return arguments[0].naturalWidth > 0", i)])
         page = driver.find_element(By.TAG_NAME, "body").text
         if WORD not in page.lower():

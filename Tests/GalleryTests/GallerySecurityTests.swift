@@ -183,7 +183,7 @@ final class GallerySecurityTests: XCTestCase {
         XCTAssertEqual(try SessionToken.load(path: dir + "/web-token"), testToken)
         try "short".write(toFile: dir + "/bad", atomically: false, encoding: .utf8)
         XCTAssertThrowsError(try SessionToken.load(path: dir + "/bad")) { e in
-            XCTAssertTrue((e as? GalleryConfigError)?.message.contains("expected 64 hex characters") == true)
+            XCTAssertTrue((e as? GalleryConfigError)?.message.contains("not a web token (64 hex digits expected)") == true)
         }
         XCTAssertTrue(testToken.matches(testToken.hex))
         XCTAssertFalse(testToken.matches(String(testToken.hex.dropLast())))
