@@ -11,6 +11,12 @@ opens that image's page (picture, prompt, parameters), checks that a
 prompt holding <script> shows as text, and saves screenshots.
 
     Tests/Browser/gallery_browser.py --bin .build/debug [--screenshots DIR]
+    Tests/Browser/gallery_browser.py --bin .build/debug --synthetic 24 --screenshots docs/screenshots
+
+With --synthetic N the library is N synthetic images (revsd-bench synth:
+drawn shapes with their prompts) instead of the fixtures, and the searched
+word is "circle": what the screenshots in docs/ show, so that no fixture
+image is copied into the repository.
 
 Exits 0 when every check passed, 1 on a failed check (named), and 0 with a
 "skipped:" line when chromium, its driver or the fixtures are absent.
@@ -63,7 +69,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=".build/debug")
     ap.add_argument("--screenshots", default=None, help="folder for the PNG screenshots (default: the temporary folder, kept on failure)")
+    ap.add_argument("--synthetic", type=int, default=0, help="a library of N synthetic images instead of the fixtures")
     args = ap.parse_args()
+    global WORD
     bin_dir = os.path.abspath(args.bin)
     for exe in ("/usr/bin/chromium", "/usr/bin/chromedriver"):
         if not os.access(exe, os.X_OK):
@@ -77,7 +85,7 @@ def main():
     except ImportError:
         skip("python3-selenium is not installed (Debian package python3-selenium)")
     fixtures = os.path.abspath(FIXTURES)
-    if not os.path.isfile(os.path.join(fixtures, WITH_WORD)):
+    if not args.synthetic and not os.path.isfile(os.path.join(fixtures, WITH_WORD)):
         skip(f"{fixtures} (the shared SD fixtures) is absent")
 
     work = tempfile.mkdtemp(prefix="revsd-browser.")
@@ -85,10 +93,16 @@ def main():
     os.makedirs(shots, exist_ok=True)
     lib, state, sock = os.path.join(work, "library"), os.path.join(work, "state"), os.path.join(work, "revsdd.sock")
     os.makedirs(lib)
-    for name in [WITH_WORD] + OTHERS:
-        shutil.copy(os.path.join(fixtures, name), lib)
+    if args.synthetic:
+        subprocess.run([os.path.join(bin_dir, "revsd-bench"), "synth", "--out", lib, "--count", str(args.synthetic), "--seed", "5"],
+                       check=True, stdout=subprocess.DEVNULL)
+        WORD = "circle"
+        expected = args.synthetic + 1
+    else:
+        for name in [WITH_WORD] + OTHERS:
+            shutil.copy(os.path.join(fixtures, name), lib)
+        expected = len(OTHERS) + 2
     png_with_parameters(os.path.join(lib, "hostile.png"), HOSTILE)
-    expected = len(OTHERS) + 2
     procs = []
     driver = None
     ok = False
@@ -132,7 +146,7 @@ def main():
         driver.get(url)
         if "token=" in driver.current_url:
             fail(f"the token stayed in the address bar: {driver.current_url}")
-        thumbs = wait("the library grid's thumbnails to load", 60, lambda: (t := loaded_thumbnails()) and len(t) >= expected and t)
+        thumbs = wait("the library grid's thumbnails to load", 60, lambda: (t := loaded_thumbnails()) and len(t) >= min(expected, 60) and t)
         for t in thumbs:
             if not t.get_attribute("src").startswith(base + "/thumb/"):
                 fail(f"a grid image is not a thumbnail of the gallery: {t.get_attribute('src')}")
@@ -143,6 +157,11 @@ def main():
         box.send_keys(WORD)
 
         def results():
+            # The grid is the search's once the summary names the query (the
+            # library's newest image may hold the word too).
+            summary = driver.find_elements(By.CSS_SELECTOR, "p.summary")
+            if not summary or f"for “{WORD}”" not in summary[0].text:
+                return None
             cards = driver.find_elements(By.CSS_SELECTOR, ".grid .card")
             if not cards or WORD not in cards[0].text.lower():
                 return None
@@ -169,6 +188,7 @@ def main():
         for word in ("Steps", "Sampler", "Seed"):
             if word.lower() not in page.lower():
                 fail(f"the image page does not show the parameter {word}")
+        driver.set_window_size(1280, 1300)   # the prediction and its candidates too
         driver.save_screenshot(os.path.join(shots, "image.png"))
 
         # A prompt is user data: <script> in it is text, and runs nothing.
