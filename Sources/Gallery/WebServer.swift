@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import RevsdSystem
 import ServiceLifecycle
 import UnixSignals
@@ -27,7 +28,24 @@ public enum WebServer {
         }
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do { try await group.run() } catch let e as IOError {
+            // The main server's bind: one line naming the address and the likely cause.
+            throw GalleryConfigError(Self.explain(e, listening: listen))
+        }
+    }
+
+    /// "127.0.0.1:8277: cannot listen: address already in use (another revsd-web? …)".
+    static func explain(_ e: IOError, listening listen: ListenAddress) -> String {
+        switch e.errnoCode {
+        case EADDRINUSE:
+            return "\(listen): cannot listen: address already in use (another revsd-web, or revsd-web.socket, may serve it: `revsdctl web` prints its address; or pick another with --listen)"
+        case EACCES:
+            return "\(listen): cannot listen: permission denied"
+        case EADDRNOTAVAIL:
+            return "\(listen): cannot listen: no such address on this machine"
+        default:
+            return "\(listen): cannot listen: \(e)"
+        }
     }
 
     /// A socket file left by an earlier run is removed (binding would fail);

@@ -40,8 +40,13 @@ struct RevsdWeb: AsyncParsableCommand {
             throw ExitCode(2)
         }
         for w in settings.warnings { FileHandle.standardError.write(Data("revsd-web: \(w)\n".utf8)) }
-        try await WebServer.run(settings: settings, token: token, logger: logger) { line in
-            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        do {
+            try await WebServer.run(settings: settings, token: token, logger: logger) { line in
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            }
+        } catch let e as GalleryConfigError {
+            FileHandle.standardError.write(Data("revsd-web: \(e)\n".utf8))
+            throw ExitCode(1)
         }
     }
 }
