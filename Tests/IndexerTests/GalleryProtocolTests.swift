@@ -7,28 +7,6 @@ import XCTest
 /// that names the field. An image is named by its id only: a path in its
 /// place is a bad request, never a file name.
 final class GalleryProtocolTests: XCTestCase {
-    func decode(_ object: [String: Any]) throws -> IncomingRequest {
-        ControlFraming.decodeRequest([UInt8](try JSONSerialization.data(withJSONObject: object)))
-    }
-
-    func rejection(_ object: [String: Any], file: StaticString = #filePath, line: UInt = #line) throws -> ControlError {
-        switch try decode(object).request {
-        case let .success(r): XCTFail("\(object) decoded as \(r)", file: file, line: line); return ControlError(.internalError, "")
-        case let .failure(e): return e
-        }
-    }
-
-    func assertRoundTrip<R: ControlRequest>(_ request: R, file: StaticString = #filePath, line: UInt = #line) throws {
-        let incoming = ControlFraming.decodeRequest(try ControlFraming.requestLine(request, id: .integer(7)))
-        XCTAssertEqual(incoming.request, .success(request.request), "\(R.operation)", file: file, line: line)
-    }
-
-    func assertRoundTrip<V: ControlResult>(_ result: V, file: StaticString = #filePath, line: UInt = #line) throws {
-        let bytes = ControlFraming.responseLine(id: .string("x"), result: result)
-        let back = try ControlFraming.decodeResponse(Array(bytes.dropLast()), as: V.self)
-        XCTAssertEqual(back, ControlResponse(id: .string("x"), outcome: .success(result)), file: file, line: line)
-    }
-
     func testGalleryRequestsRoundTrip() throws {
         try assertRoundTrip(ImagesRequest())
         try assertRoundTrip(ImagesRequest(limit: 500, offset: 120, folder: "/lib/sub", hasPrompt: true, model: "sd_xl", sampler: "Euler a",
