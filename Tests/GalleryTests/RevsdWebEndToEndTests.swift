@@ -9,8 +9,8 @@ import XCTest
 @testable import Gallery
 
 /// The built revsd-web binary, against the real revsdd on temporary
-/// folders (what the daemon answers today: status and search), reached
-/// through the URL it prints first.
+/// folders, reached through the URL it prints first: every page and
+/// endpoint, with the token revsdd made, and `revsdctl web`'s address.
 final class RevsdWebEndToEndTests: XCTestCase {
     /// What a child wrote to stdout so far.
     final class Output: Sendable { let text = Mutex("") }
@@ -92,19 +92,44 @@ final class RevsdWebEndToEndTests: XCTestCase {
         }
         XCTAssertTrue(daemon.isRunning, log("revsdd"))
 
-        let (web, out) = try start("revsd-web", ["--socket", socket, "--listen", "127.0.0.1:0", "--token-file", try writeToken(),
+        // The token revsdd made at start (0640), which revsd-web and revsdctl read.
+        let tokenFile = dir + "/state/web-token"
+        let token = try XCTUnwrap(SessionToken(hex: try String(contentsOfFile: tokenFile, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)), "revsdd made its web token")
+        let (web, out) = try start("revsd-web", ["--socket", socket, "--listen", "127.0.0.1:0", "--token-file", tokenFile,
                                                  "--config", dir + "/revsdd.toml"])
         let line = try firstLine(out, of: web, "revsd-web")
         let prefix = "http://127.0.0.1:"
-        XCTAssertTrue(line.hasPrefix(prefix) && line.hasSuffix("/?token=\(testToken.hex)"), line)
+        XCTAssertTrue(line.hasPrefix(prefix) && line.hasSuffix("/?token=\(token.hex)"), line)
         let port = try XCTUnwrap(Int(line.dropFirst(prefix.count).prefix { $0.isNumber }), line)
         XCTAssertNotEqual(port, 0, "the real bound port")
+
+        // `revsdctl web` prints the same address, from the configuration.
+        let config = dir + "/web.toml"
+        try "[web]\nlisten = \"127.0.0.1:\(port)\"\ntoken_file = \"\(tokenFile)\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let ctl = Process()
+        ctl.executableURL = products.appendingPathComponent("revsdctl")
+        ctl.arguments = ["--socket", socket, "web", "--config", config, "--json"]
+        let ctlOut = Pipe()
+        ctl.standardOutput = ctlOut
+        try ctl.run()
+        let printed = try XCTUnwrap(JSONSerialization.jsonObject(with: ctlOut.fileHandleForReading.readDataToEndOfFile()) as? [String: Any])
+        ctl.waitUntilExit()
+        XCTAssertEqual(ctl.terminationStatus, 0)
+        XCTAssertEqual(printed["url"] as? String, line)
+        XCTAssertEqual(printed["listening"] as? Bool, true)
+
+        let page = try client.call(ImagesRequest())
+        XCTAssertEqual(page.total, 2)
+        let labelledID = try XCTUnwrap(page.images.first { $0.prompt != nil }?.imageID)
+        let plainID = try XCTUnwrap(page.images.first { $0.prompt == nil }?.imageID)
+        let labelledBytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/watch/labelled.png"))
 
         let prompt = labelled.prompt
         let watched = dir + "/watch"
         try await TestClient.withClient(host: "127.0.0.1", port: port) { http in
             let authority = "127.0.0.1:\(port)"
-            let first = try await http.execute(.init("/?token=\(testToken.hex)", method: .get, authority: authority))
+            let first = try await http.execute(.init("/?token=\(token.hex)", method: .get, authority: authority))
             XCTAssertEqual(first.head.status, .seeOther)
             XCTAssertEqual(first.head.headerFields[.location], "/")
             let cookie = try XCTUnwrap(first.head.headerFields[.setCookie]?.split(separator: ";").first.map(String.init))
@@ -126,6 +151,50 @@ final class RevsdWebEndToEndTests: XCTestCase {
 
             let fragment = try await http.execute(.init("/grid?q=\(query)", method: .get, authority: authority, headers: headers))
             XCTAssertEqual(fragment.head.status, .ok)
+
+            func get(_ uri: String, _ extra: HTTPFields = [:]) async throws -> (status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
+                var h = headers
+                h.append(contentsOf: extra)
+                let r = try await http.execute(.init(uri, method: .get, authority: authority, headers: h))
+                return (r.head.status, r.head.headerFields, r.body ?? ByteBuffer())
+            }
+            // The library: both images as cards, newest first.
+            let library = try await get("/")
+            XCTAssertEqual(library.status, .ok)
+            for id in [labelledID, plainID] { XCTAssertTrue(String(buffer: library.body).contains("src=\"/thumb/\(id)\""), "card \(id)") }
+            // An image page: its prompt and parameters; the other says it has none.
+            let labelledPage = String(buffer: try await get("/image/\(labelledID)").body)
+            XCTAssertTrue(labelledPage.contains(HTML.escape(prompt)) && labelledPage.contains("Steps"), labelledPage)
+            XCTAssertTrue(labelledPage.contains("Similar images"), labelledPage)
+            let plainPage = String(buffer: try await get("/image/\(plainID)").body)
+            XCTAssertTrue(plainPage.contains("no prompt in this file"), plainPage)
+            // The thumbnail: WebP from the daemon's cache, cached by ETag.
+            let thumb = try await get("/thumb/\(labelledID)")
+            XCTAssertEqual(thumb.status, .ok)
+            XCTAssertEqual(thumb.headers[.contentType], "image/webp")
+            let webp = Array(buffer: thumb.body)
+            XCTAssertEqual(Array(webp.prefix(4)), Array("RIFF".utf8))
+            XCTAssertEqual(Array(webp.dropFirst(8).prefix(4)), Array("WEBP".utf8))
+            let etag = try XCTUnwrap(thumb.headers[.eTag])
+            let again = try await get("/thumb/\(labelledID)", [.ifNoneMatch: etag])
+            XCTAssertEqual(again.status, .notModified)
+            // The file itself: the bytes on disk, passed as a descriptor by the daemon.
+            let file = try await get("/file/\(labelledID)")
+            XCTAssertEqual(file.headers[.contentType], "image/png")
+            XCTAssertEqual(Data(buffer: file.body), labelledBytes)
+            // Unknown and path-like ids.
+            for uri in ["/image/999999", "/thumb/999999", "/file/..%2f..%2fetc%2fpasswd", "/image/%2e%2e%2f"] {
+                let missing = try await get(uri)
+                XCTAssertEqual(missing.status, .notFound, uri)
+            }
+            // Train: a POST with the form's CSRF token; a GET is refused.
+            let getTrain = try await get("/train")
+            XCTAssertEqual(getTrain.status, .methodNotAllowed)
+            var form = headers
+            form[.contentType] = "application/x-www-form-urlencoded"
+            let trained = try await http.execute(.init("/train", method: .post, authority: authority, headers: form,
+                                                       body: ByteBuffer(string: "csrf=\(token.csrf)")))
+            XCTAssertEqual(trained.head.status, .seeOther, String(buffer: trained.body ?? ByteBuffer()))
 
             let none = try await http.execute(.init("/status", method: .get, authority: authority))
             XCTAssertEqual(none.head.status, .unauthorized)
