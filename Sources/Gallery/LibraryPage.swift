@@ -11,13 +11,18 @@ enum LibraryPage {
             """)
     }
 
-    /// The filters, a GET form (it carries the search text too, so filtering keeps it).
+    /// The filters, a GET form (it carries the search text too, so filtering
+    /// keeps it), folded under "Filters" (so a phone shows the grid first)
+    /// and unfolded while one is set.
     static func filters(_ q: LibraryQuery) -> HTML {
         func option(_ value: String, _ label: String, _ selected: String?) -> HTML {
             value == (selected ?? "") ? "<option value=\"\(value)\" selected>\(label)</option>" : "<option value=\"\(value)\">\(label)</option>"
         }
         let tiers: [HTML] = [option("", "any tier", q.tier?.rawValue)] + Tier.allCases.map { option($0.rawValue, $0.rawValue, q.tier?.rawValue) }
+        let set = [q.folder, q.hasPromptText, q.model, q.sampler, q.sinceText, q.untilText, q.tier?.rawValue].contains { !($0 ?? "").isEmpty }
+        let open: HTML = set ? " open" : ""
         return """
+            <details class="filter-box"\(open)><summary>Filters</summary>
             <form class="filters" id="filters" action="/" method="get">
             <input type="hidden" name="q" value="\(q.q ?? "")">
             <label>Folder <input type="text" name="folder" value="\(q.folder ?? "")" placeholder="/path/to/folder"></label>
@@ -28,7 +33,7 @@ enum LibraryPage {
             <label>To <input type="date" name="until" value="\(q.untilText ?? "")"></label>
             <label>Tier <select name="tier">\(tiers)</select></label>
             <button type="submit">Filter</button> <a href="/">Clear</a>
-            </form>
+            </form></details>
             """
     }
 

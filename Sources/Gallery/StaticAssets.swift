@@ -113,6 +113,8 @@ enum StaticAssets {
     header.top input[type=search] { width: 100%; padding: .45rem .6rem; font: inherit; border: 1px solid var(--line); border-radius: 6px; background: var(--card); color: var(--fg); }
     header.top nav a { margin-left: .8rem; }
     main { padding: 1rem; max-width: 1600px; margin: 0 auto; }
+    details.filter-box { margin-bottom: .6rem; }
+    details.filter-box > summary { cursor: pointer; color: var(--muted); font-size: .9rem; margin-bottom: .4rem; }
     form.filters { display: flex; flex-wrap: wrap; gap: .5rem .8rem; align-items: end; margin-bottom: 1rem; font-size: .9rem; }
     form.filters label { display: flex; flex-direction: column; color: var(--muted); }
     form.filters input, form.filters select, button { font: inherit; padding: .3rem .4rem; border: 1px solid var(--line); border-radius: 4px; background: var(--card); color: var(--fg); }

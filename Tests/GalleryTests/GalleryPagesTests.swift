@@ -42,6 +42,7 @@ final class GalleryPagesTests: XCTestCase {
             XCTAssertTrue(r.text.contains("<option value=\"hard\" selected>hard</option>"))
             XCTAssertTrue(r.text.contains("<option value=\"yes\" selected>has a prompt</option>"))
             XCTAssertTrue(r.text.contains("name=\"since\" value=\"2026-01-31\""))
+            XCTAssertTrue(r.text.contains("<details class=\"filter-box\" open>"), "filters in use are shown")
             for bad in ["/?tier=impossible", "/?has_prompt=maybe", "/?since=2026-02-30", "/?until=yesterday"] {
                 let b = try await client.execute(uri: bad, method: .get, headers: authenticated)
                 XCTAssertEqual(b.status, .badRequest, bad)
@@ -56,6 +57,10 @@ final class GalleryPagesTests: XCTestCase {
         XCTAssertEqual(req.until ?? 0, 1_769_990_400 - 0.001, accuracy: 1e-6)   // the end of 2026-02-01
         XCTAssertEqual(req.tier, .hard)
         XCTAssertEqual(req.offset, 60)
+        try await withGallery(FakeBackend()) { client in
+            let plain = try await client.execute(uri: "/", method: .get, headers: authenticated)
+            XCTAssertTrue(plain.text.contains("<details class=\"filter-box\"><summary>Filters</summary>"), "folded when none is set")
+        }
     }
 
     func testSearchShowsScoresBadgesAndVariationsAndTheGridFragment() async throws {
