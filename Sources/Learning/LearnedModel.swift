@@ -155,6 +155,14 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     public var rows: [Row]
     public var ensembleCosine: Float
     public var constantCosine: Float
+    /// The zero-shot prediction's validation mean cosine, on the same split
+    /// and weights (nil: models trained before it was measured, or a
+    /// training set without zero-shot predictions).
+    public var zeroShotCosine: Float?
+    /// Whether the model replaces the zero-shot predictions: its validation
+    /// mean cosine beat `zeroShotCosine` by more than the run's
+    /// `TrainingOptions.adoptionMargin` (nil: models trained before, adopted).
+    public var adopted: Bool?
     /// Member names in ensemble order ("efficientnet-lite0/ridge", …, "dakl").
     public var members: [String]
     public var weights: [Float]
@@ -163,4 +171,23 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     public var daklGamma: Float?
     public var daklCentroids: Int
     public var knnK: Int
+
+    /// The adoption rule: a model that does not beat the zero-shot
+    /// prediction on validation by more than `margin` must not replace it
+    /// (unmeasured, without zero-shot predictions, it does).
+    public static func adopts(ensemble: Float, zeroShot: Float?, margin: Float) -> Bool {
+        guard let zeroShot else { return true }
+        return ensemble > zeroShot + margin
+    }
+
+    /// Whether the model makes the predictions (models trained before the
+    /// rule: yes).
+    public var isAdopted: Bool { adopted ?? true }
+
+    /// Why the model is not in use (nil when adopted).
+    public var notAdoptedReason: String? {
+        guard !isAdopted, let zeroShotCosine else { return nil }
+        return "kept the zero-shot predictions: the learned model (\(String(format: "%.3f", ensembleCosine))) did not beat them "
+            + "(\(String(format: "%.3f", zeroShotCosine))) on validation"
+    }
 }

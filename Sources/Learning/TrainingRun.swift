@@ -242,7 +242,7 @@ struct TrainingRun {
     }
 
     /// The model with its report: validation cosines of every head, the
-    /// ensemble and the constant baseline, the members and their weights.
+    /// ensemble, the constant baseline and the zero-shot prediction, the members and their weights.
     func finish(_ trained: LearnedModel) -> LearnedModel {
         var model = trained
         let ensembleVal = EnsembleWeights.combine(model.members.map { validationPredictions[$0]! }, weights: model.weights, dimension: dim)
@@ -250,6 +250,12 @@ struct TrainingRun {
         model.report.rows = rows
         model.report.ensembleCosine = EnsembleWeights.meanCosine(ensembleVal, yVal, dimension: dim, weights: wVal)
         model.report.constantCosine = EnsembleWeights.meanCosine(constantVal, yVal, dimension: dim, weights: wVal)
+        if data.zeroShot.count == data.targets.count {
+            let zeroShotVal = LibraryTrainer.rows(data.zeroShot, valIdx, dim)
+            model.report.zeroShotCosine = EnsembleWeights.meanCosine(zeroShotVal, yVal, dimension: dim, weights: wVal)
+        }
+        model.report.adopted = TrainingReport.adopts(ensemble: model.report.ensembleCosine, zeroShot: model.report.zeroShotCosine,
+                                                     margin: options.adoptionMargin)
         model.report.members = model.members.map(\.name)
         model.report.weights = model.weights
         model.report.seconds = meter.seconds
