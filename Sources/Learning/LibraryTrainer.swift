@@ -75,7 +75,7 @@ public struct LibraryTrainer: Sendable {
         var model = try run.fitEnsemble()
         try run.fitDAKL(&model)
         let alignments = try run.scoreAlignments(model, trainer: self)
-        return Result(model: run.finish(model), alignments: alignments)
+        return Result(model: run.finish(model, outOfFold: alignments.map(\.alignment)), alignments: alignments)
     }
 
     static func wordIndices(_ v: PromptVocabulary, _ prompt: String) -> [Int32] {
