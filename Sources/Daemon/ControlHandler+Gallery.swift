@@ -143,7 +143,7 @@ extension ControlHandler {
         }
         guard let l = service.learner else { return result }
         result.prediction = .zeroShot
-        guard let model = l.model, let predicted, try service.store.trainingState(.predictedWithModel) == LearningService.stamp(model) else {
+        guard let model = l.adoptedModel, let predicted, try service.store.trainingState(.predictedWithModel) == LearningService.stamp(model) else {
             return result
         }
         result.prediction = .learned
