@@ -120,6 +120,18 @@ final class LearningAdoptionEndToEndTests: XCTestCase {
         let adopted = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any] ?? [:]
         XCTAssertEqual(adopted["adopted"] as? Bool, true, "\(adopted)")
         XCTAssertFalse(try captions().contains { $0.hasPrefix("a picture of") }, "learned 1-NN captions")
+        // `image` gives the zero-shot caption beside a learned one of low
+        // confidence, as `caption` does, though the index keeps only the learned one.
+        let constant = try XCTUnwrap(adopted["constant_mean_cosine"] as? Double)
+        for card in try h.call(ImagesRequest(limit: 500)).images {
+            let a = try h.call(ImageRequest(imageID: card.imageID)).analysis
+            XCTAssertEqual(a.prediction, .learned)
+            if ControlHandler.alsoShowsZeroShot(confidence: a.confidence, constantCosine: constant) {
+                XCTAssert(a.zeroShotCaption?.hasPrefix("a picture of") == true, "\(a)")
+            } else {
+                XCTAssertNil(a.zeroShotCaption)
+            }
+        }
 
         // Then a margin no model meets: not adopted, not a failure, zero-shot predictions back.
         h.kill(SIGTERM)
