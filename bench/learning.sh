@@ -81,7 +81,9 @@ def table(name, title):
     secs = json.load(open(os.path.join(work, name + ".time.json")))["train_seconds"]
     print(f"### {title}\n")
     print(f"{ev['images']} evaluated images; trained on {tr.get('examples')} labelled images in {secs:.0f} s "
-          f"(validation mean cosine {tr.get('validation_mean_cosine', 0):.4f}).\n")
+          f"(validation mean cosine {tr.get('validation_mean_cosine', 0):.4f}, constant {tr.get('constant_mean_cosine', 0):.4f}"
+          + (f", zero-shot {tr['zero_shot_mean_cosine']:.4f}" if 'zero_shot_mean_cosine' in tr else "") + "; "
+          + ("adopted" if tr.get('adopted', True) else "not adopted: " + tr.get('not_adopted_reason', '')) + ").\n")
     print("| encoder | head | technique | mean cosine |")
     print("|---|---|---|---:|")
     for r in ev["rows"]:

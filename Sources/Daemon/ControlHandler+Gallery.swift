@@ -132,7 +132,8 @@ extension ControlHandler {
     /// its metadata, stored caption and keywords, the cosine of its stored
     /// prediction with its known prompt's embedding, and with a learned
     /// model (when the stored predictions are that model's) the bank's 3
-    /// prompts nearest the stored prediction and the caption's confidence.
+    /// prompts nearest the stored prediction, the caption's confidence and,
+    /// when that is low, the zero-shot caption.
     func storedAnalysis(_ rec: ImageRecord) throws -> CaptionResult {
         var result = CaptionResult(path: rec.path, metadata: rec.metadata.map(CaptionResult.FileMetadata.init), caption: rec.caption,
                                    keywords: rec.keywords, knownPromptCosine: nil, error: nil, includesEmbedding: false, embedding: nil)
@@ -143,7 +144,7 @@ extension ControlHandler {
         }
         guard let l = service.learner else { return result }
         result.prediction = .zeroShot
-        guard let model = l.model, let predicted, try service.store.trainingState(.predictedWithModel) == LearningService.stamp(model) else {
+        guard let model = l.adoptedModel, let predicted, try service.store.trainingState(.predictedWithModel) == LearningService.stamp(model) else {
             return result
         }
         result.prediction = .learned
@@ -151,6 +152,16 @@ extension ControlHandler {
         result.candidates = candidates.map { CaptionResult.Candidate(prompt: $0.prompt, cosine: Double($0.cosine)) }
         if let first = candidates.first, model.report.validationExamples > 0 {
             result.confidence = Double(first.cosine * model.report.ensembleCosine)
+        }
+        // As `caption` does: the zero-shot description beside a caption of
+        // low confidence, recomputed from the stored features (the index
+        // keeps only the learned caption).
+        if Self.alsoShowsZeroShot(confidence: result.confidence, constantCosine: Double(model.report.constantCosine)) {
+            var features: [String: [Float]] = [:]
+            for case let (.features(name), x) in vectors { features[name] = x }
+            if let z = service.analyzer.zeroShotPredictions(features: features, rows: 1)?.first?.caption, z != result.caption {
+                result.zeroShotCaption = z
+            }
         }
         result.indexedScore = CaptionResult.IndexedScore(rec)
         return result

@@ -110,7 +110,7 @@ extension ControlHandler {
         result.caption = p.candidates.first?.prompt ?? result.caption
         // How close the caption is expected to come to the truth: its cosine
         // to the prediction, times how close predictions come (validation).
-        let report = l.model?.report
+        let report = l.adoptedModel?.report
         if let first = p.candidates.first, let report, report.validationExamples > 0 {
             result.confidence = Double(first.cosine * report.ensembleCosine)
         }

@@ -58,14 +58,15 @@ extension ControlHandler {
     }
 
     /// The cosine an image's predicted prompt embedding is expected to have
-    /// to its true prompt (`Ranking.prompts`): a trained model's validation
-    /// score while it makes the predictions; before training, how close the
+    /// to its true prompt (`Ranking.prompts`): an adopted model's validation
+    /// score while it makes the predictions; before training, or when the
+    /// last run was not adopted (the predictions are zero-shot), how close the
     /// zero-shot predictions of the labelled images come to their prompts
     /// (they never saw them); 0.5 with fewer than 5 labelled images to
     /// measure on (then nearly every image is ranked by its prediction, and
     /// the weight hardly changes the order).
     func predictionConfidence() -> Float {
-        if let report = service.learner?.model?.report, report.validationExamples > 0 { return report.ensembleCosine }
+        if let report = service.learner?.adoptedModel?.report, report.validationExamples > 0 { return report.ensembleCosine }
         if let measured = service.search.predictionAgreement(), measured.images >= 5 { return measured.mean }
         return 0.5
     }

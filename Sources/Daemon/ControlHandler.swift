@@ -221,7 +221,7 @@ public struct ControlHandler: Sendable {
         case .success(let b): bytes = b
         case .failure(let error): return .failure(path: name, error: "\(error)", includesEmbedding: r.embedding)
         }
-        let learned = service.learner?.model != nil
+        let learned = service.learner?.adoptedModel != nil
         let a = service.analyzer.analyze(bytes: bytes, path: name, includeEmbedding: r.embedding,
                                          includeFeatures: learned, computeHash: learned, sidecars: false)
         var result = CaptionResult(a, includeEmbedding: r.embedding)

@@ -101,7 +101,11 @@ extension LearningService {
                                validationMeanCosine: Double(m.report.ensembleCosine), constantMeanCosine: Double(m.report.constantCosine),
                                members: m.members.map(\.name), distinctPrompts: m.report.distinctPrompts,
                                validationExamples: m.report.validationExamples, validationPrompts: m.report.validationPrompts,
-                               excludedTinyImages: m.report.excludedTinyImages)
+                               excludedTinyImages: m.report.excludedTinyImages,
+                               zeroShotMeanCosine: m.report.zeroShotCosine.map(Double.init),
+                               outOfFoldMeanCosine: m.report.outOfFoldCosine.map(Double.init),
+                               outOfFoldZeroShotMeanCosine: m.report.outOfFoldZeroShotCosine.map(Double.init), adopted: m.report.isAdopted,
+                               notAdoptedReason: m.report.notAdoptedReason)
         }
         return LearningStatus(state: state, lastRun: run, promptBank: bank.count, lastError: lastError)
     }

@@ -65,7 +65,7 @@ extension LearningService {
 
     func runEvaluationTraining(_ job: EvaluationTraining) {
         job.finish(Result {
-            let data = try store.labelledRows(encoders: try trainableEncoders(), excluding: job.excluding)
+            let data = withZeroShot(try store.labelledRows(encoders: try trainableEncoders(), excluding: job.excluding))
             return try LibraryTrainer(options: trainingOptions()).train(data) { [self] phase, fraction in
                 shared.withLock { $0.state = .training(phase: "evaluation: " + phase, fraction: fraction, reason: "eval") }
                 onProgress()

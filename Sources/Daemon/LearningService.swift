@@ -1,4 +1,5 @@
 import Foundation
+import Analysis
 import Inference
 import Logging
 import Learning
@@ -8,7 +9,10 @@ import RevsdSystem
 
 /// The learning half of revsdd: holds the learned model and the prompt bank,
 /// trains on a thread of its own (one run at a time), swaps the model in
-/// whole when a run succeeds, and re-predicts every image with it. The
+/// whole when a run succeeds, and re-predicts every image with it — when it
+/// beats the zero-shot prediction on validation (`TrainingReport.adopted`);
+/// a model that does not is kept for `status` and `eval`, and every image
+/// gets its zero-shot prediction back. The
 /// thread is the loop of the LearningLoop service (`run`): it sleeps until a
 /// run is asked for, and shutdown stops it (a training run at its next
 /// epoch, a re-prediction at its next chunk; both are resumed or redone later).
@@ -29,6 +33,10 @@ public final class LearningService: Sendable {
     /// The encoders the analyzer computes now: training uses only these (a
     /// CLIP folder removed from the configuration leaves old features behind).
     let encoders: [String]
+    /// Gives the zero-shot predictions from stored features: scored on the
+    /// trainer's validation split, restored when a run is not adopted (nil:
+    /// every run is adopted, unmeasured).
+    let analyzer: ImageAnalyzer?
     let onProgress: @Sendable () -> Void
 
     /// What the learning thread does next.
@@ -55,8 +63,9 @@ public final class LearningService: Sendable {
     let wakeUp = WorkQueueSignal()
 
     public init(store: IndexStore, promptEncoder: SentenceEncoder, encoders: [String], stateDirectory: String, options: TrainingOptions,
-                retrainAfter: Int, logger: Logger, onProgress: @escaping @Sendable () -> Void = {}) {
+                retrainAfter: Int, analyzer: ImageAnalyzer? = nil, logger: Logger, onProgress: @escaping @Sendable () -> Void = {}) {
         self.store = store
+        self.analyzer = analyzer
         self.encoders = encoders
         self.promptEncoder = promptEncoder
         self.logger = logger
@@ -85,7 +94,11 @@ public final class LearningService: Sendable {
         return o
     }
 
+    /// The last trained model, adopted or not (`status`, `eval`).
     public var model: LearnedModel? { shared.withLock { $0.model } }
+    /// The model that makes the predictions: the last trained one when it
+    /// beat the zero-shot prediction on validation; nil: zero-shot.
+    public var adoptedModel: LearnedModel? { model.flatMap { $0.report.isAdopted ? $0 : nil } }
     public var bank: PromptBank { shared.withLock { $0.bank } }
     public var state: State { shared.withLock { $0.state } }
     public var lastError: String? { shared.withLock { $0.lastError } }
@@ -233,7 +246,7 @@ public final class LearningService: Sendable {
             // decode cannot make every idle moment start another one.
             let labelledNow = store.labelledContents()
             let encoders = try trainableEncoders()
-            let data = try store.labelledRows(encoders: encoders)
+            let data = withZeroShot(try store.labelledRows(encoders: encoders))
             logger.info("training", metadata: ["reason": "\(reason)", "examples": "\(data.count)", "encoders": "\(encoders)"])
             let result = try LibraryTrainer(options: trainingOptions()).train(data) { [self] phase, fraction in
                 shared.withLock { $0.state = .training(phase: phase, fraction: fraction, reason: reason) }
@@ -246,9 +259,12 @@ public final class LearningService: Sendable {
             shared.withLock { $0.model = result.model; $0.lastError = nil }
             try rebuildBank()
             if try !repredictAll() { logger.info("re-prediction stopped by shutdown; it continues at the next start") }
+            let report = result.model.report
             logger.info("trained", metadata: [
-                "examples": "\(data.count)", "validation_cosine": "\(result.model.report.ensembleCosine)",
-                "constant_cosine": "\(result.model.report.constantCosine)", "seconds": "\((ContinuousClock.now - t0).seconds)"])
+                "examples": "\(data.count)", "validation_cosine": "\(report.ensembleCosine)",
+                "constant_cosine": "\(report.constantCosine)", "zero_shot_cosine": "\(report.zeroShotCosine.map { "\($0)" } ?? "-")",
+                "adopted": "\(report.isAdopted)", "seconds": "\((ContinuousClock.now - t0).seconds)"])
+            if let reason = report.notAdoptedReason { logger.notice("\(reason)") }
         } catch {
             let wasCancelled: Bool = shared.withLock { $0.cancelled }
             if wasCancelled {
@@ -267,25 +283,44 @@ public final class LearningService: Sendable {
         onProgress()
     }
 
+    /// Each labelled row's zero-shot prediction, from its stored features
+    /// (`ImageAnalyzer.zeroShotPredictions`: what indexing computed, without
+    /// decoding the image again), so the trainer scores it on its own
+    /// validation split. Left empty without an analyzer or when the
+    /// EfficientNet features are not among the rows'.
+    func withZeroShot(_ rows: TrainingSet) -> TrainingSet {
+        guard let analyzer, rows.count > 0 else { return rows }
+        var out = rows
+        guard let predictions = analyzer.zeroShotPredictions(features: rows.features, rows: rows.count) else { return rows }
+        out.zeroShot = predictions.flatMap(\.embedding)
+        return out
+    }
+
     /// Replaces every image's predicted embedding, caption and keywords with
-    /// the learned model's, in chunks (each chunk one transaction). Returns
-    /// false when shutdown stopped it between chunks: the model's stamp is
-    /// then not recorded, so the next start finishes it.
+    /// the adopted model's — or, when the last run was not adopted, with the
+    /// zero-shot ones again (from the stored features: images a model adopted
+    /// before predicted are put back) — in chunks (each chunk one
+    /// transaction). Returns false when shutdown stopped it between chunks:
+    /// the model's stamp is then not recorded, so the next start finishes it.
     func repredictAll() throws -> Bool {
         guard let model else { return true }
+        let adopted = model.report.isAdopted
+        guard adopted || analyzer != nil else { return true }
+        let encoders = adopted ? model.encoders : analyzer!.featureNames.filter { model.encoders.contains($0) || !$0.hasPrefix("clip:") }
         let total = store.counts().indexed
         var after: Int64 = 0, done = 0
         shared.withLock { $0.state = .predicting(done: 0, total: total) }
         while true {
             if wakeUp.isStopping { return false }
-            let rows = try store.featureRows(encoders: model.encoders, afterID: after, limit: 512)
+            let rows = try store.featureRows(encoders: encoders, afterID: after, limit: 512)
             guard let last = rows.lastScannedID else {
                 try store.setTrainingState(.predictedWithModel, Self.stamp(model))
                 break
             }
             after = last
             guard !rows.ids.isEmpty else { continue }   // a stretch of images without features (failed files)
-            let predictions = predict(model: model, features: rows.features, ids: rows.ids)
+            let predictions = adopted ? predict(model: model, features: rows.features, ids: rows.ids)
+                : zeroShotPredictions(features: rows.features, ids: rows.ids)
             try store.updatePredictions(predictions)   // the search matrix follows (IndexingService.apply)
             done += rows.count
             shared.withLock { $0.state = .predicting(done: done, total: total) }
@@ -304,10 +339,19 @@ public final class LearningService: Sendable {
         }
     }
 
-    /// The learned prediction for one analysed file (nil without a model or
-    /// when the file lacks an encoder's features): embedding, top-3 captions, keywords.
+    /// What indexing stored before any model: the zero-shot embedding, caption and keywords.
+    func zeroShotPredictions(features: [String: [Float]], ids: [Int64]) -> [IndexStore.Prediction] {
+        guard let predictions = analyzer?.zeroShotPredictions(features: features, rows: ids.count) else { return [] }
+        return zip(ids, predictions).map { id, p in
+            IndexStore.Prediction(id: id, embedding: p.embedding, caption: p.caption, keywords: p.keywords)
+        }
+    }
+
+    /// The adopted model's prediction for one analysed file (nil without an
+    /// adopted model or when the file lacks an encoder's features):
+    /// embedding, top-3 captions, keywords.
     public func predict(features: [String: [Float]]) -> (embedding: [Float], candidates: [PromptBank.Candidate], keywords: [String])? {
-        guard let model, model.encoders.allSatisfy({ features[$0] != nil }) else { return nil }
+        guard let model = adoptedModel, model.encoders.allSatisfy({ features[$0] != nil }) else { return nil }
         let out = model.predict(features: features, rows: 1)
         guard !out.ensemble.isEmpty else { return nil }
         return (out.ensemble, bank.nearest(out.ensemble, k: 3).first ?? [], model.keywords(out.keywordProbabilities, row: 0))

@@ -55,6 +55,7 @@ enum StatusPage {
                 "<tr><th>Trained</th><td>\(date(run.trainedAt))</td></tr>",
                 "<tr><th>Examples</th><td>\(run.examples)</td></tr>",
                 "<tr><th>Validation mean cosine</th><td>\(run.validationMeanCosine, digits: 3) (constant prediction: \(run.constantMeanCosine, digits: 3))</td></tr>",
+                "<tr><th>Predictions</th><td>\(run.notAdoptedReason ?? (run.isAdopted ? "learned" : "zero-shot"))</td></tr>",
                 "<tr><th>Members</th><td>\(run.members.joined(separator: ", "))</td></tr>",
             ]
             if let d = run.distinctPrompts { rows.append("<tr><th>Distinct prompts</th><td>\(d)</td></tr>") }

@@ -155,6 +155,20 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     public var rows: [Row]
     public var ensembleCosine: Float
     public var constantCosine: Float
+    /// The zero-shot prediction's validation mean cosine, on the same split
+    /// and weights (nil: models trained before it was measured, or a
+    /// training set without zero-shot predictions).
+    public var zeroShotCosine: Float?
+    /// Out of fold, over every labelled prompt (each weighing once): the
+    /// mean cosine of the alignment model's predictions (ridge + k-NN fitted
+    /// without the prompt, a conservative stand-in for the ensemble) and of
+    /// the zero-shot predictions. Decide adoption when validation holds too
+    /// few prompts to (nil: models trained before, or no zero-shot rows).
+    public var outOfFoldCosine: Float?
+    public var outOfFoldZeroShotCosine: Float?
+    /// Whether the model replaces the zero-shot predictions
+    /// (`decideAdoption`; nil: models trained before, adopted).
+    public var adopted: Bool?
     /// Member names in ensemble order ("efficientnet-lite0/ridge", …, "dakl").
     public var members: [String]
     public var weights: [Float]
@@ -163,4 +177,49 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     public var daklGamma: Float?
     public var daklCentroids: Int
     public var knnK: Int
+
+    /// The adoption rule: a model that does not beat the zero-shot
+    /// prediction on validation by more than `margin` must not replace it
+    /// (unmeasured, without zero-shot predictions, it does).
+    public static func adopts(ensemble: Float, zeroShot: Float?, margin: Float) -> Bool {
+        guard let zeroShot else { return true }
+        return ensemble > zeroShot + margin
+    }
+
+    /// Below this many validation prompts the validation scores are too few
+    /// to decide on (2 images decided a 45-image library of the fixtures):
+    /// the out-of-fold scores of every prompt decide instead.
+    public static let minimumValidationPrompts = 10
+
+    /// Whether adoption is decided out of fold rather than on validation.
+    public var decidedOutOfFold: Bool {
+        (validationPrompts ?? 0) < Self.minimumValidationPrompts && outOfFoldCosine != nil && outOfFoldZeroShotCosine != nil
+    }
+
+    /// Sets `adopted`: the ensemble against zero-shot on validation, or,
+    /// with too few validation prompts, the out-of-fold scores.
+    public mutating func decideAdoption(margin: Float) {
+        if decidedOutOfFold, let learned = outOfFoldCosine {
+            adopted = Self.adopts(ensemble: learned, zeroShot: outOfFoldZeroShotCosine, margin: margin)
+        } else {
+            adopted = Self.adopts(ensemble: ensembleCosine, zeroShot: zeroShotCosine, margin: margin)
+        }
+    }
+
+    /// Whether the model makes the predictions (models trained before the
+    /// rule: yes).
+    public var isAdopted: Bool { adopted ?? true }
+
+    /// Why the model is not in use (nil when adopted).
+    public var notAdoptedReason: String? {
+        guard !isAdopted else { return nil }
+        if decidedOutOfFold, let learned = outOfFoldCosine, let zeroShot = outOfFoldZeroShotCosine {
+            return "kept the zero-shot predictions: the learned model (\(String(format: "%.3f", learned))) did not beat them "
+                + "(\(String(format: "%.3f", zeroShot))) out of fold over every labelled prompt "
+                + "(validation holds \(validationPrompts ?? 0) prompts, fewer than \(Self.minimumValidationPrompts))"
+        }
+        guard let zeroShotCosine else { return nil }
+        return "kept the zero-shot predictions: the learned model (\(String(format: "%.3f", ensembleCosine))) did not beat them "
+            + "(\(String(format: "%.3f", zeroShotCosine))) on validation"
+    }
 }

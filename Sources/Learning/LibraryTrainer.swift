@@ -23,6 +23,9 @@ public struct TrainingOptions: Sendable, Equatable {
     public var curriculumFractions: [Float] = [1.0 / 3, 0.5, 1]
     /// Fit the ensemble weights on validation (from equal weights), or keep them equal.
     public var fitEnsembleWeights = true
+    /// How much the ensemble's validation mean cosine must beat the zero-shot
+    /// prediction's by for the model to replace it (`TrainingReport.adopted`).
+    public var adoptionMargin: Float = 0
     /// Caps the MLP epochs (nil: sized to the data).
     public var maxEpochs: Int?
     public var seed: UInt64 = 1
@@ -72,7 +75,7 @@ public struct LibraryTrainer: Sendable {
         var model = try run.fitEnsemble()
         try run.fitDAKL(&model)
         let alignments = try run.scoreAlignments(model, trainer: self)
-        return Result(model: run.finish(model), alignments: alignments)
+        return Result(model: run.finish(model, outOfFold: alignments.map(\.alignment)), alignments: alignments)
     }
 
     static func wordIndices(_ v: PromptVocabulary, _ prompt: String) -> [Int32] {

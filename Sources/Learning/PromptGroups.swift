@@ -128,6 +128,7 @@ extension TrainingSet {
         let dim = targets.count / max(count, 1)
         out.targets = LibraryTrainer.rows(targets, keep, dim)
         out.features = features.mapValues { LibraryTrainer.rows($0, keep, $0.count / max(count, 1)) }
+        if zeroShot.count == targets.count { out.zeroShot = LibraryTrainer.rows(zeroShot, keep, dim) }
         return out
     }
 }

@@ -242,14 +242,26 @@ struct TrainingRun {
     }
 
     /// The model with its report: validation cosines of every head, the
-    /// ensemble and the constant baseline, the members and their weights.
-    func finish(_ trained: LearnedModel) -> LearnedModel {
+    /// ensemble, the constant baseline and the zero-shot prediction, the members and their weights.
+    /// `outOfFold`: each row's out-of-fold alignment (`scoreAlignments`).
+    func finish(_ trained: LearnedModel, outOfFold: [Float]) -> LearnedModel {
         var model = trained
         let ensembleVal = EnsembleWeights.combine(model.members.map { validationPredictions[$0]! }, weights: model.weights, dimension: dim)
         let constantVal = [Float]((0..<valIdx.count).flatMap { _ in meanTarget })
         model.report.rows = rows
         model.report.ensembleCosine = EnsembleWeights.meanCosine(ensembleVal, yVal, dimension: dim, weights: wVal)
         model.report.constantCosine = EnsembleWeights.meanCosine(constantVal, yVal, dimension: dim, weights: wVal)
+        if data.zeroShot.count == data.targets.count {
+            let zeroShotVal = LibraryTrainer.rows(data.zeroShot, valIdx, dim)
+            model.report.zeroShotCosine = EnsembleWeights.meanCosine(zeroShotVal, yVal, dimension: dim, weights: wVal)
+        }
+        if data.zeroShot.count == data.targets.count, outOfFold.count == n {
+            let all = Array(0..<n), weights = groups.weights(of: all)
+            let total = weights.reduce(0, +)
+            model.report.outOfFoldCosine = zip(outOfFold, weights).reduce(0) { $0 + $1.0 * $1.1 } / total
+            model.report.outOfFoldZeroShotCosine = EnsembleWeights.meanCosine(data.zeroShot, data.targets, dimension: dim, weights: weights)
+        }
+        model.report.decideAdoption(margin: options.adoptionMargin)
         model.report.members = model.members.map(\.name)
         model.report.weights = model.weights
         model.report.seconds = meter.seconds

@@ -17,6 +17,10 @@ public struct TrainingSet: Sendable {
     public var targets: [Float] = []
     /// Per encoder kind (e.g. "efficientnet-lite0"): (n, d).
     public var features: [String: [Float]] = [:]
+    /// (n, 384) unit rows: each image's zero-shot prediction (what revsd
+    /// shows without learning), to score on the same validation split as the
+    /// learned model; empty: unknown (the run is then adopted unmeasured).
+    public var zeroShot: [Float] = []
     public var count: Int { ids.count }
     public init() {}
 }

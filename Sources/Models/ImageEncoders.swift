@@ -16,6 +16,7 @@ public struct ImageEncoding: Sendable {
     public var features: [Float]
     /// ImageNet logits (1000).
     public var logits: [Float]
+    public init(features: [Float], logits: [Float]) { self.features = features; self.logits = logits }
     public var top5: [Int] {
         logits.indices.sorted { logits[$0] > logits[$1] }.prefix(5).map { $0 }
     }

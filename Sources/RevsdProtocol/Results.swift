@@ -107,7 +107,8 @@ public struct LearningStatus: Codable, Sendable, Equatable {
         case predicting(done: Int, total: Int)
     }
 
-    /// The heads in use: when and on how much they were trained, how well.
+    /// The last trained heads: when and on how much they were trained, how
+    /// well, and whether they are in use (`adopted`).
     public struct Run: Codable, Sendable, Equatable {
         /// Seconds since the epoch.
         public var trainedAt: Double
@@ -122,14 +123,31 @@ public struct LearningStatus: Codable, Sendable, Equatable {
         public var validationExamples: Int?
         public var validationPrompts: Int?
         public var excludedTinyImages: Int?
+        /// The zero-shot prediction's mean cosine on the same validation
+        /// images; whether the heads make the predictions (they must beat
+        /// it); and, when not, why ("kept the zero-shot predictions: …").
+        /// Absent from older daemons: adopted, unmeasured.
+        public var zeroShotMeanCosine: Double?
+        /// Over every labelled prompt, out of fold: the alignment model's and
+        /// the zero-shot prediction's mean cosine (what decides adoption when
+        /// validation holds fewer than 10 prompts).
+        public var outOfFoldMeanCosine: Double?
+        public var outOfFoldZeroShotMeanCosine: Double?
+        public var adopted: Bool?
+        public var notAdoptedReason: String?
+        /// Whether the heads make the predictions (an older daemon's always did).
+        public var isAdopted: Bool { adopted ?? true }
 
         public init(trainedAt: Double, examples: Int, validationMeanCosine: Double, constantMeanCosine: Double, members: [String],
                     distinctPrompts: Int? = nil, validationExamples: Int? = nil, validationPrompts: Int? = nil,
-                    excludedTinyImages: Int? = nil) {
+                    excludedTinyImages: Int? = nil, zeroShotMeanCosine: Double? = nil, outOfFoldMeanCosine: Double? = nil,
+                    outOfFoldZeroShotMeanCosine: Double? = nil, adopted: Bool? = nil, notAdoptedReason: String? = nil) {
             self.trainedAt = trainedAt; self.examples = examples; self.validationMeanCosine = validationMeanCosine
             self.constantMeanCosine = constantMeanCosine; self.members = members
             self.distinctPrompts = distinctPrompts; self.validationExamples = validationExamples
             self.validationPrompts = validationPrompts; self.excludedTinyImages = excludedTinyImages
+            self.zeroShotMeanCosine = zeroShotMeanCosine; self.adopted = adopted; self.notAdoptedReason = notAdoptedReason
+            self.outOfFoldMeanCosine = outOfFoldMeanCosine; self.outOfFoldZeroShotMeanCosine = outOfFoldZeroShotMeanCosine
         }
 
         enum CodingKeys: String, CodingKey {
@@ -137,6 +155,8 @@ public struct LearningStatus: Codable, Sendable, Equatable {
             case trainedAt = "trained_at", validationMeanCosine = "validation_mean_cosine", constantMeanCosine = "constant_mean_cosine"
             case distinctPrompts = "distinct_prompts", validationExamples = "validation_examples"
             case validationPrompts = "validation_prompts", excludedTinyImages = "excluded_tiny_images"
+            case zeroShotMeanCosine = "zero_shot_mean_cosine", adopted, notAdoptedReason = "not_adopted_reason"
+            case outOfFoldMeanCosine = "out_of_fold_mean_cosine", outOfFoldZeroShotMeanCosine = "out_of_fold_zero_shot_mean_cosine"
         }
     }
 

@@ -173,8 +173,10 @@ extension Status {
         case .idle: break
         }
         if let run = l.lastRun {
-            rows.append(["trained", String(format: "on %d labelled images, validation mean cosine %.3f (constant %.3f)", run.examples,
-                                          run.validationMeanCosine, run.constantMeanCosine)])
+            rows.append(["trained", String(format: "on %d labelled images, validation mean cosine %.3f (constant %.3f", run.examples,
+                                          run.validationMeanCosine, run.constantMeanCosine)
+                                    + (run.zeroShotMeanCosine.map { String(format: ", zero-shot %.3f", $0) } ?? "") + ")"])
+            if let reason = run.notAdoptedReason { rows.append(["predictions", reason]) }
         } else if rows.isEmpty {
             rows.append(["learning", "not trained yet (zero-shot predictions; `revsdctl train`)"])
         }

@@ -50,9 +50,11 @@ struct Train: ParsableCommand {
             trained on \(run?.examples ?? 0) labelled images\(run?.distinctPrompts.map { ", \($0) distinct prompts" } ?? "")\
             \(run?.excludedTinyImages.map { $0 > 0 ? " (\($0) under 32 px left out)" : "" } ?? "")
             validation mean cosine \(String(format: "%.4f", run?.validationMeanCosine ?? 0)) \
-            (constant baseline \(String(format: "%.4f", run?.constantMeanCosine ?? 0)))
+            (constant baseline \(String(format: "%.4f", run?.constantMeanCosine ?? 0))\
+            \(run?.zeroShotMeanCosine.map { String(format: ", zero-shot %.4f", $0) } ?? ""))
             members: \((run?.members ?? []).joined(separator: ", "))
             """)
+        if let reason = run?.notAdoptedReason { print(reason) }
     }
 }
 

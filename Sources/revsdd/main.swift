@@ -105,7 +105,8 @@ struct Revsdd: AsyncParsableCommand {
             let analyzer = try ImageAnalyzer(store: modelStore, clipFolders: c.clipFolders)
             let search = SearchIndex(dimension: analyzer.promptEncoder.dimension)
             learner = LearningService(store: store, promptEncoder: analyzer.promptEncoder, encoders: analyzer.featureNames,
-                                      stateDirectory: c.stateDirectory, options: c.training, retrainAfter: c.retrainAfter, logger: logger,
+                                      stateDirectory: c.stateDirectory, options: c.training, retrainAfter: c.retrainAfter,
+                                      analyzer: analyzer, logger: logger,
                                       onProgress: progress)
             service = try IndexingService(store: store, analyzer: analyzer, search: search, learner: learner, workers: c.workers,
                                           batchSize: c.batchSize, watchdogInterval: Systemd.watchdogPingInterval,

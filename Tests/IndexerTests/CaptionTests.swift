@@ -113,6 +113,32 @@ final class CLIPEnsembleTests: XCTestCase {
         XCTAssertLessThan(zip(e, p).reduce(0) { $0 + $1.0 * $1.1 }, 0.99999)
     }
 
+    /// Issue #12: the trainer scores, and a run that is not adopted restores,
+    /// the zero-shot prediction from the stored features alone (the
+    /// EfficientNet classifiers on the pooled features, CLIP on its image
+    /// embedding): it must be what `analyze` gave from the pixels.
+    func testTheZeroShotPredictionFromStoredFeaturesIsTheOneAnalyzeMade() throws {
+        _ = try installedPromptEncoderFolder()
+        let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/clip-tiny-b32").path
+        let withCLIP = try ImageAnalyzer(store: ModelStore.resolve(), clipFolders: [tiny])
+        let plain = ImageAnalyzer(promptEncoder: withCLIP.promptEncoder, predictor: withCLIP.predictor)
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/images")
+        let images = ["scene-320x200.png", "cmyk.jpg", "lossy.webp"].map { fixtures.appendingPathComponent($0).path }
+        for analyzer in [plain, withCLIP] {
+            let analyses = images.map { analyzer.analyze(path: $0, includeEmbedding: true, includeFeatures: true) }
+            var features: [String: [Float]] = [:]
+            for a in analyses { for (k, v) in a.features { features[k, default: []] += v } }
+            let z = try XCTUnwrap(analyzer.zeroShotPredictions(features: features, rows: analyses.count))
+            for (a, p) in zip(analyses, z) {
+                let e = try XCTUnwrap(a.embedding)
+                XCTAssertGreaterThan(zip(e, p.embedding).reduce(0) { $0 + $1.0 * $1.1 }, 0.99999)
+                XCTAssertEqual(p.caption, a.caption)
+                XCTAssertEqual(p.keywords, a.keywords)
+            }
+        }
+        XCTAssertNil(plain.zeroShotPredictions(features: [:], rows: 1), "without the EfficientNet features there is none")
+    }
+
     /// Issue #12: a learned caption whose confidence is low comes with the
     /// zero-shot description (which was closer to the truth on 8 of 14
     /// held-out images).

@@ -1,6 +1,7 @@
 import Foundation
 import SyntheticImages
 import XCTest
+import RevsdProtocol
 @testable import Analysis
 @testable import Daemon
 @testable import Models
@@ -33,6 +34,9 @@ final class LearningEndToEndTests: XCTestCase {
         XCTAssertEqual(learning["state"] as? String, "idle")
         XCTAssert(learning["last_error"] is NSNull, "\(learning)")
         XCTAssertEqual(learning["examples"] as? Int, labelled.count)
+        // Scored on the same validation images, zero-shot loses: the heads are adopted.
+        XCTAssertEqual(learning["adopted"] as? Bool, true, "\(learning)")
+        XCTAssertLessThan(learning["zero_shot_mean_cosine"] as? Double ?? 1, learning["validation_mean_cosine"] as? Double ?? 0)
 
         let run = try runProduct("revsdctl", ["eval", "--socket", h.socket, "--json", "--captions", heldOut.path])
         XCTAssertEqual(run.status, 0, run.stderr)
@@ -90,6 +94,71 @@ final class LearningEndToEndTests: XCTestCase {
         try h.start(config: "[learning]\nretrain_after = 0\n")
         let after = try h.status()["learning"] as? [String: Any] ?? [:]
         XCTAssertEqual(after["examples"] as? Int, labelled.count, "the learned model was loaded again")
+    }
+}
+
+/// Issue #12: heads that do not beat the zero-shot prediction on validation
+/// are not adopted, and the images a previous model predicted get their
+/// zero-shot predictions back. `adoption_margin = 2` makes any model lose.
+final class LearningAdoptionEndToEndTests: XCTestCase {
+    func testAModelThatLosesToZeroShotLeavesTheZeroShotPredictions() throws {
+        _ = try installedPromptEncoderFolder()
+        let h = try DaemonHarness()
+        let labelled = try SyntheticLibrary.writeLibrary(to: URL(fileURLWithPath: h.watch), count: 60, seed: 5, metadata: true)
+        let stripped = h.dir.url.appendingPathComponent("stripped")
+        let unlabelled = try SyntheticLibrary.writeLibrary(to: stripped, count: 1, seed: 6, metadata: false)
+        let config = "[learning]\nretrain_after = 0\nmax_epochs = 5\n"
+        try h.start(config: config)
+        try h.waitForIndex(labelled.count)
+        // The stored captions, as the gallery lists them.
+        func captions() throws -> [String] { try h.call(ImagesRequest(limit: 500)).images.compactMap(\.caption) }
+        XCTAssert(try captions().allSatisfy { $0.hasPrefix("a picture of") }, "zero-shot captions before training")
+
+        // First the default margin: the synthetic library is learnable, the heads are adopted.
+        let first = try runProduct("revsdctl", ["train", "--socket", h.socket, "--json"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let adopted = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any] ?? [:]
+        XCTAssertEqual(adopted["adopted"] as? Bool, true, "\(adopted)")
+        XCTAssertFalse(try captions().contains { $0.hasPrefix("a picture of") }, "learned 1-NN captions")
+        // `image` gives the zero-shot caption beside a learned one of low
+        // confidence, as `caption` does, though the index keeps only the learned one.
+        let constant = try XCTUnwrap(adopted["constant_mean_cosine"] as? Double)
+        for card in try h.call(ImagesRequest(limit: 500)).images {
+            let a = try h.call(ImageRequest(imageID: card.imageID)).analysis
+            XCTAssertEqual(a.prediction, .learned)
+            if ControlHandler.alsoShowsZeroShot(confidence: a.confidence, constantCosine: constant) {
+                XCTAssert(a.zeroShotCaption?.hasPrefix("a picture of") == true, "\(a)")
+            } else {
+                XCTAssertNil(a.zeroShotCaption)
+            }
+        }
+
+        // Then a margin no model meets: not adopted, not a failure, zero-shot predictions back.
+        h.kill(SIGTERM)
+        try h.start(config: config + "adoption_margin = 2\n")
+        let second = try runProduct("revsdctl", ["train", "--socket", h.socket])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssert(second.stdout.contains("kept the zero-shot predictions: the learned model ("), second.stdout)
+        let learning = try h.status()["learning"] as? [String: Any] ?? [:]
+        XCTAssertEqual(learning["adopted"] as? Bool, false, "\(learning)")
+        XCTAssert(learning["last_error"] is NSNull, "\(learning)")
+        let reason = try XCTUnwrap(learning["not_adopted_reason"] as? String)
+        let zeroShot = try XCTUnwrap(learning["zero_shot_mean_cosine"] as? Double)
+        XCTAssert(reason.hasPrefix("kept the zero-shot predictions: the learned model ("), reason)
+        XCTAssertGreaterThan(zeroShot, 0)
+        let back = try captions()
+        XCTAssertEqual(back.count, labelled.count)
+        XCTAssert(back.allSatisfy { $0.hasPrefix("a picture of") }, "zero-shot captions again: \(back.prefix(3))")
+        let cap = try runProduct("revsdctl", ["caption", "--socket", h.socket, "--json", stripped.appendingPathComponent(unlabelled[0].file).path])
+        let c = try JSONSerialization.jsonObject(with: Data(cap.stdout.utf8)) as? [String: Any] ?? [:]
+        XCTAssertEqual(c["prediction"] as? String, "zero-shot", "\(c)")
+        XCTAssert((c["caption"] as? String ?? "").hasPrefix("a picture of"), "\(c)")
+
+        // Loaded again after a restart, the model stays out.
+        h.kill(SIGTERM)
+        try h.start(config: config + "adoption_margin = 2\n")
+        XCTAssertEqual((try h.status()["learning"] as? [String: Any])?["adopted"] as? Bool, false)
+        XCTAssert(try captions().allSatisfy { $0.hasPrefix("a picture of") })
     }
 }
 

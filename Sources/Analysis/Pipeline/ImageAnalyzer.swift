@@ -150,14 +150,30 @@ public final class ImageAnalyzer: Sendable {
         if includeThumbnail { result.thumbnail = try? Thumbnail.webp(decoded, name: path) }
         let encodings = predictor.encode(decoded.image)
         if includeFeatures { result.features = encodings.mapValues(\.features) }
-        var prediction = predictor.predict(posterior: predictor.posterior(encodings))
-        // CLIP members: features, and zero-shot predictions averaged (equal
-        // weights) with the EfficientNet one; CLIP's caption and keywords win.
-        var members: [[Float]] = [prediction.embedding]
+        var clipEmbeddings: [String: [Float]] = [:]
         for m in clip where m.encoder.hasVision {
             let e = m.encoder.embed(image: decoded.image)
+            clipEmbeddings["clip:" + m.encoder.name] = e
             if includeFeatures { result.features["clip:" + m.encoder.name] = e }
-            if let z = m.zeroShot?.predict(imageEmbedding: e) {
+        }
+        let prediction = withCLIP(predictor.predict(posterior: predictor.posterior(encodings)), clipEmbeddings)
+        result.caption = prediction.caption
+        result.keywords = prediction.keywords
+        result.classes = prediction.classes
+        result.embedding = prediction.embedding
+        if embedKnownPrompt { completeKnownPrompts(&result) }
+        if !includeEmbedding { result.embedding = nil }
+        return result
+    }
+
+    /// CLIP members: zero-shot predictions from their image embeddings
+    /// ("clip:NAME" → embedding) averaged (equal weights) with the
+    /// EfficientNet one; CLIP's caption and keywords win.
+    func withCLIP(_ efficientNet: ZeroShotPrediction, _ embeddings: [String: [Float]]) -> ZeroShotPrediction {
+        var prediction = efficientNet
+        var members: [[Float]] = [prediction.embedding]
+        for m in clip where m.encoder.hasVision {
+            if let e = embeddings["clip:" + m.encoder.name], let z = m.zeroShot?.predict(imageEmbedding: e) {
                 members.append(z.embedding)
                 prediction.caption = z.caption
                 prediction.keywords = z.keywords
@@ -168,13 +184,23 @@ public final class ImageAnalyzer: Sendable {
             for v in members { for i in 0..<mean.count { mean[i] += v[i] } }
             prediction.embedding = VectorMath.l2Normalized(mean)
         }
-        result.caption = prediction.caption
-        result.keywords = prediction.keywords
-        result.classes = prediction.classes
-        result.embedding = prediction.embedding
-        if embedKnownPrompt { completeKnownPrompts(&result) }
-        if !includeEmbedding { result.embedding = nil }
-        return result
+        return prediction
+    }
+
+    /// The zero-shot predictions `analyze` makes, for `rows` images from
+    /// their stored features (`featureNames` → (rows, d)): the EfficientNet
+    /// classifiers applied to the pooled features, then the CLIP members on
+    /// their image embeddings. nil when an EfficientNet's features are missing.
+    public func zeroShotPredictions(features: [String: [Float]], rows: Int) -> [ZeroShotPrediction]? {
+        guard let base = predictor.predict(pooledFeatures: features, rows: rows) else { return nil }
+        return base.enumerated().map { r, p in
+            var clipRow: [String: [Float]] = [:]
+            for (name, x) in features where name.hasPrefix("clip:") {
+                let d = x.count / max(rows, 1)
+                clipRow[name] = Array(x[(r * d)..<((r + 1) * d)])
+            }
+            return withCLIP(p, clipRow)
+        }
     }
 
     /// Embeds the known prompts of analysed files and their search rows

@@ -87,6 +87,29 @@ public final class ZeroShotPredictor: Sendable {
         return p
     }
 
+    /// The EfficientNet ids whose pooled features `predict(pooledFeatures:)` needs.
+    public var featureNames: [String] { imageEncoders.map(\.variant.id) }
+
+    /// The zero-shot predictions of `rows` images from their stored pooled
+    /// features (encoder id → (rows, 1280)): each encoder's classifier head
+    /// applied to them gives the posterior indexing computed, so no image is
+    /// decoded again. nil when an encoder's features are missing.
+    public func predict(pooledFeatures features: [String: [Float]], rows: Int) -> [ZeroShotPrediction]? {
+        var logits: [[Float]] = []
+        for e in imageEncoders {
+            guard let x = features[e.variant.id], x.count == rows * e.model.featureCount else { return nil }
+            logits.append(e.model.logits(features: x, rows: rows))
+        }
+        return (0..<rows).map { r in
+            var encodings: [String: ImageEncoding] = [:]
+            for (e, l) in zip(imageEncoders, logits) {
+                let classes = e.model.classCount
+                encodings[e.variant.id] = ImageEncoding(features: [], logits: Array(l[(r * classes)..<((r + 1) * classes)]))
+            }
+            return predict(posterior: posterior(encodings))
+        }
+    }
+
     public func predict(_ image: RGBAImage) -> ZeroShotPrediction {
         predict(posterior: posterior(encode(image)))
     }

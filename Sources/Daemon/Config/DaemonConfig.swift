@@ -135,6 +135,13 @@ public struct DaemonConfig: Sendable, Equatable {
                     guard value > 0 else { throw bad("'\(key)' must be a positive number") }
                     if key == "dakl_gamma" { training.daklGammas = [value] } else { training.daklAlpha = value }
                 case ("learning", "max_epochs"): training.maxEpochs = try positive()
+                case ("learning", "adoption_margin"):
+                    // Negative margins adopt a model that loses to zero-shot: refused.
+                    switch entry.value {
+                    case .integer(let n) where n >= 0 && n <= 2: training.adoptionMargin = Float(n)
+                    case .float(let f) where f >= 0 && f <= 2: training.adoptionMargin = Float(f)
+                    default: throw bad("'\(key)' must be a number from 0 to 2 (how much the learned model must beat zero-shot by)")
+                    }
                 case ("learning", "curriculum"):
                     guard case .array(let items) = entry.value, !items.isEmpty else { throw bad("'\(key)' must be an array of fractions, e.g. [0.333, 0.5, 1.0]") }
                     var fractions: [Float] = []

@@ -181,14 +181,23 @@ public final class EfficientNetLite: @unchecked Sendable {
             for c in 0..<head.cout { features[c] += row[c] }
         }
         for c in 0..<head.cout { features[c] *= inv }
-        var logits = [Float](repeating: 0, count: classCount)
+        return (features, logits(features: features, rows: 1))
+    }
+
+    /// The ImageNet classifier alone: (rows, classes) logits of (rows,
+    /// features) pooled features, as `forward` gives them, so stored
+    /// features give the same posterior without the image.
+    public func logits(features: [Float], rows: Int) -> [Float] {
+        precondition(features.count == rows * featureCount, "features must be \(rows)×\(featureCount)")
+        var logits = [Float](repeating: 0, count: rows * classCount)
+        guard rows > 0 else { return logits }
         features.withUnsafeBufferPointer { f in
             logits.withUnsafeMutableBufferPointer { l in
-                BLAS.linear(MatrixRef(f.baseAddress!, rows: 1, cols: featureCount), weight: fcWeight, bias: fcBias,
-                            into: MutableMatrixRef(l.baseAddress!, rows: 1, cols: classCount))
+                BLAS.linear(MatrixRef(f.baseAddress!, rows: rows, cols: featureCount), weight: fcWeight, bias: fcBias,
+                            into: MutableMatrixRef(l.baseAddress!, rows: rows, cols: classCount))
             }
         }
-        return (features, logits)
+        return logits
     }
 
     /// y(P, Cout) = x(P, Cin)·Wᵀ + b, then ReLU6 if asked.
