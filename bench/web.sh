@@ -7,7 +7,8 @@
 # rewrites the "web" section of bench/RESULTS.md.
 #   bench/web.sh [record]
 # REVSD_BIN=DIR: binaries to use (default .build/release, built when missing);
-# REVSD_WEB_SIZES=10000,100000: the synthetic index sizes.
+# REVSD_WEB_SIZES=10000,100000: the synthetic index sizes;
+# REVSD_WEB_NOTE=FILE: markdown added to the report before its last line (findings of a run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -30,5 +31,9 @@ work="$(mktemp -d /tmp/revsd-web-bench.XXXXXX)"; trap 'rm -rf "$work"' EXIT
 /usr/bin/python3 bench/web.py --bin "$bin" --build "$build" --fixtures "$fixtures" --prompts "$prompts" --work "$work/run" \
     --sizes "${REVSD_WEB_SIZES:-10000,100000}" \
     --machine "$(python3 bench/results.py --machine)" --commit "$(git rev-parse --short HEAD)" > "$work/report.md"
+if [ -n "${REVSD_WEB_NOTE:-}" ]; then
+    { sed '$d' "$work/report.md"; cat "$REVSD_WEB_NOTE"; echo; tail -n 1 "$work/report.md"; } > "$work/noted.md"
+    mv "$work/noted.md" "$work/report.md"
+fi
 if [ "${1:-}" = record ]; then python3 bench/results.py web < "$work/report.md"; else cat "$work/report.md"; fi
 echo "web: took $(( $(date +%s) - start )) s" >&2
