@@ -17,6 +17,7 @@ import Store
 //   revsd-bench synth --out DIR --count N --seed S [--stripped]
 //   revsd-bench search [--n N] [--queries Q] [--centres C] [--exact] (SearchBench.swift)
 //   revsd-bench searchstart --n N --db PATH [--way rows|bulk]
+//   revsd-bench galleryindex --n N --state DIR --root FOLDER --prompts TSV (GalleryBench.swift)
 //
 // Prints one JSON line per measurement.
 
@@ -45,12 +46,13 @@ case "efficientnet": benchEfficientNet()
 case "zeroshot": benchZeroShot()
 case "search": benchSearch()
 case "searchstart": benchSearchStart()
+case "galleryindex": benchGalleryIndex()
 case "analyze": benchAnalyze()
 case "clip": benchCLIP()
 case "mlp": benchMLP()
 case "train": benchTrain()
 case "synth": benchSynth()
-default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|analyze|clip|mlp|train|synth …")
+default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|searchstart|galleryindex|analyze|clip|mlp|train|synth …")
 }
 
 func benchEfficientNet() {
