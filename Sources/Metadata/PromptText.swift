@@ -12,35 +12,69 @@
 /// `eval` scores against; this text is for search (the embedding a query
 /// meets, the full-text index).
 public enum PromptText {
+    /// The patterns, built once: a regex literal is built again each time
+    /// its expression runs, and building ~25 of them per prompt was most of
+    /// the cost of cleaning one (bench/RESULTS.md, gallery section: revsdd's
+    /// start at 100k prompts). `Regex` is not `Sendable` (for its generic
+    /// output), but matching one from several threads is safe: its compiled
+    /// program is built once and published atomically
+    /// (`Regex.Program`, `@unchecked Sendable`, in _StringProcessing).
+    enum P {
+        nonisolated(unsafe) static let escapedBracket = #/\\[()\[\]{}:|]/#
+        nonisolated(unsafe) static let extraNetwork = #/<[^<>]*:[^<>]*>/#
+        nonisolated(unsafe) static let concept = #/<([^<>:]+)>/#
+        nonisolated(unsafe) static let dashOrUnderscore = #/[-_]/#
+        nonisolated(unsafe) static let embedding = #/\bembedding:[^\s,()\[\]]+/#
+        nonisolated(unsafe) static let invokeBlend = #/\.(?:blend|and)\([^()]*\)/#
+        nonisolated(unsafe) static let invokeSwap = #/\.swap\(([^()]*)\)/#
+        nonisolated(unsafe) static let quote = #/"/#
+        nonisolated(unsafe) static let dynamicOpen = #/\{\s*(?:\d+(?:-\d+)?\s*\$\$)?/#
+        nonisolated(unsafe) static let dynamicClose = #/\}/#
+        nonisolated(unsafe) static let wildcard = #/__([A-Za-z0-9/_-]+?)__/#
+        nonisolated(unsafe) static let wildcardSeparator = #/[_\/]/#
+        nonisolated(unsafe) static let editingNumber = #/:\s*:?\s*\d*\.?\d+\s*\]/#
+        nonisolated(unsafe) static let editingColon = #/(\[[^\[\]]*?):/#
+        nonisolated(unsafe) static let attentionWeight = #/:\s*-?\d*\.?\d+\s*(?=\))/#
+        nonisolated(unsafe) static let invokeWeight = #/\)\s*(?:[+-]+|\d*\.\d+|\d+(?![\w]))/#
+        nonisolated(unsafe) static let invokeSuffix = #/(\w)(?:\++|-{2,})(?=[\s,)]|$)/#
+        nonisolated(unsafe) static let composableWeight = #/\s:\s*-?\d*\.?\d+(?=\s|$)/#
+        nonisolated(unsafe) static let andOrBreak = #/\b(?:AND|BREAK)\b/#
+        nonisolated(unsafe) static let bracket = #/[()\[\]|]/#
+        nonisolated(unsafe) static let spaces = #/\s+/#
+        nonisolated(unsafe) static let spaceBeforeComma = #/\s+,/#
+        nonisolated(unsafe) static let repeatedCommas = #/,(?:\s*,)+/#
+        nonisolated(unsafe) static let commaBeforeWord = #/,(?=\S)/#
+    }
+
     public static func cleaned(_ prompt: String) -> String {
         var s = prompt
         // Escaped brackets are literal characters: out of the syntax's way first.
-        s.replace(#/\\[()\[\]{}:|]/#, with: " ")
+        s.replace(P.escapedBracket, with: " ")
         // Extra networks and hypernetworks (`<lora:name:w>`, `<lyco:…>`,
         // `<cdt:…>`) say how, not what; `<concept>` names an embedding.
-        s.replace(#/<[^<>]*:[^<>]*>/#, with: " ")
-        s.replace(#/<([^<>:]+)>/#) { " " + String($0.output.1).replacing(#/[-_]/#, with: " ") + " " }
-        s.replace(#/\bembedding:[^\s,()\[\]]+/#, with: " ")
+        s.replace(P.extraNetwork, with: " ")
+        s.replace(P.concept) { " " + String($0.output.1).replacing(P.dashOrUnderscore, with: " ") + " " }
+        s.replace(P.embedding, with: " ")
         // InvokeAI: `.blend(0.5, 0.5)` weights, `.swap(b)` keeps b, `.and()`.
-        s.replace(#/\.(?:blend|and)\([^()]*\)/#, with: " ")
-        s.replace(#/\.swap\(([^()]*)\)/#) { " " + $0.output.1 }
-        s.replace(#/"/#, with: " ")
+        s.replace(P.invokeBlend, with: " ")
+        s.replace(P.invokeSwap) { " " + $0.output.1 }
+        s.replace(P.quote, with: " ")
         // Dynamic prompts: `{2$$a|b}` and wildcards `__name__`.
-        s.replace(#/\{\s*(?:\d+(?:-\d+)?\s*\$\$)?/#, with: " ")
-        s.replace(#/\}/#, with: " ")
-        s.replace(#/__([A-Za-z0-9/_-]+?)__/#) { " " + String($0.output.1).replacing(#/[_\/]/#, with: " ") + " " }
+        s.replace(P.dynamicOpen, with: " ")
+        s.replace(P.dynamicClose, with: " ")
+        s.replace(P.wildcard) { " " + String($0.output.1).replacing(P.wildcardSeparator, with: " ") + " " }
         // Prompt editing `[a:b:0.5]`, `[a:0.5]`, `[a::0.5]`: the number goes, both texts stay.
-        s.replace(#/:\s*:?\s*\d*\.?\d+\s*\]/#, with: " ")
-        s.replace(#/(\[[^\[\]]*?):/#) { $0.output.1 + " " }
+        s.replace(P.editingNumber, with: " ")
+        s.replace(P.editingColon) { $0.output.1 + " " }
         // Attention weights `(word:1.2)` and InvokeAI's `(words)1.3`, `(words)+`, `word--`.
-        s.replace(#/:\s*-?\d*\.?\d+\s*(?=\))/#, with: " ")
-        s.replace(#/\)\s*(?:[+-]+|\d*\.\d+|\d+(?![\w]))/#, with: ") ")
-        s.replace(#/(\w)(?:\++|-{2,})(?=[\s,)]|$)/#) { $0.output.1 + " " }
+        s.replace(P.attentionWeight, with: " ")
+        s.replace(P.invokeWeight, with: ") ")
+        s.replace(P.invokeSuffix) { $0.output.1 + " " }
         // Composable diffusion and A1111's chunk break: `a :1.2 AND b`, `BREAK`.
-        s.replace(#/\s:\s*-?\d*\.?\d+(?=\s|$)/#, with: " ")
-        s.replace(#/\b(?:AND|BREAK)\b/#, with: ", ")
+        s.replace(P.composableWeight, with: " ")
+        s.replace(P.andOrBreak, with: ", ")
         // What is left of the syntax: brackets, alternation bars.
-        s.replace(#/[()\[\]|]/#, with: " ")
+        s.replace(P.bracket, with: " ")
         return tidy(s)
     }
 
@@ -89,10 +123,10 @@ public enum PromptText {
 
     /// One space between words, one comma between phrases, none at the ends.
     static func tidy(_ s: String) -> String {
-        var t = s.replacing(#/\s+/#, with: " ")
-        t.replace(#/\s+,/#, with: ",")
-        t.replace(#/,(?:\s*,)+/#, with: ",")
-        t.replace(#/,(?=\S)/#, with: ", ")
+        var t = s.replacing(P.spaces, with: " ")
+        t.replace(P.spaceBeforeComma, with: ",")
+        t.replace(P.repeatedCommas, with: ",")
+        t.replace(P.commaBeforeWord, with: ", ")
         t = t.trimmingCharacters(in: " ,")
         return t
     }
