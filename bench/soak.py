@@ -6,9 +6,11 @@ watches: copies of images (new and identical), renames, moves between
 folders, deletes, in-place rewrites written in several pieces, bursts of
 files, `revsdctl reindex` (whole and sub-folder), `revsdctl train`, SIGTERM
 and kill -9 restarts on the same state directory. Every few operations, and
-at the end, it lets the daemon settle (queued == 0, learning idle) and checks:
+at the end, it lets the daemon settle (queued == 0 and analysis_queued == 0,
+learning idle) and checks:
 
-  I1 status: queued == 0, failed == 0, indexed == number of image files on disk;
+  I1 status: queued == 0, failed == 0, indexed == number of image files on disk,
+     analysed == searchable == indexed (both phases done);
   I2 search --json -k N for N in 1, 10, 100, all (1000): no path that is gone
      from disk, no path twice (a result's own path and its "paths" for
      identical copies both count), len(results) == min(N, entries);
@@ -245,14 +247,15 @@ OPERATIONS = [  # (weight, function)
 
 
 def settle():
-    """Waits until revsdd reports nothing queued and no training, twice in a row."""
+    """Waits until revsdd reports nothing queued (either phase) and no training, twice in a row."""
     deadline = time.time() + a.settle_timeout
     calm = 0
     last = None
     while time.time() < deadline:
         s = status()
         last = s
-        if s and s.get("queued") == 0 and (s.get("learning") or {}).get("state", "idle") == "idle":
+        if s and s.get("queued") == 0 and s.get("analysis_queued", 0) == 0 \
+                and (s.get("learning") or {}).get("state", "idle") == "idle":
             calm += 1
             if calm >= 2: return s, None
         else:
@@ -277,6 +280,9 @@ def check(label):
         if s.get("failed") != 0: violations.append(f"I1 failed = {s.get('failed')} (every soak image decodes)")
         if s.get("indexed") != len(on_disk):
             violations.append(f"I1 status indexed = {s.get('indexed')}, files on disk = {len(on_disk)}")
+        for key in ("analysed", "searchable"):
+            if key in s and s.get(key) != s.get("indexed"):
+                violations.append(f"I1 status {key} = {s.get(key)}, indexed = {s.get('indexed')}")
     elif not problem:
         violations.append("I1 status did not answer")
     entries = None

@@ -76,14 +76,16 @@ public struct ControlHandler: Sendable {
     static func standardized(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 
     func status() throws -> StatusResult {
-        let c = service.store.counts()
+        let c = service.store.counts(), p = service.store.phaseCounts()
         return StatusResult(
-            indexed: c.indexed, queued: c.queued, failed: c.failed, withPrompt: c.withPrompt, watches: service.watchRoots, models: models,
+            indexed: c.indexed, queued: c.queued, failed: c.failed, withPrompt: c.withPrompt,
+            searchable: p.searchable, analysed: p.analysed, analysisQueued: p.analysisQueued,
+            watches: service.watchRoots, models: models,
             watchedDirectories: service.watcher.watchCount, watchLimit: service.watcher.limitMessage,
             missingWatches: service.missingRoots,
             failedFiles: try service.store.failedImages(limit: Self.statusFailedFiles).map(FailedFile.init),
             processedSinceStart: service.processedSinceStart, failedSinceStart: service.failuresSinceStart,
-            version: RevsdVersion.string, pid: Int(CurrentProcess.id), learning: service.learner?.status())
+            analysedSinceStart: service.analysedSinceStart, version: RevsdVersion.string, pid: Int(CurrentProcess.id), learning: service.learner?.status())
     }
 
     /// How many of the most recent failures `status` lists.

@@ -44,8 +44,10 @@ public final class DaemonRuntime: Sendable {
     func statusLine() -> String? {
         guard let c = try? service.store.counts() else { return nil }
         let total = c.indexed + c.failed + c.queued
+        let p = service.store.phaseCounts()
         var s = "indexed \(c.indexed)/\(total), \(c.failed) error\(c.failed == 1 ? "" : "s")"
-        if c.queued == 0 { s += ", idle" }
+        s += ", searchable \(p.searchable), analysed \(p.analysed)/\(p.analysed + p.analysisQueued)"
+        if c.queued == 0 && p.analysisQueued == 0 { s += ", idle" }
         switch service.learner?.state {
         case let .training(phase, fraction, _)?: s += "; training \(Int(fraction * 100)) % (\(phase))"
         case let .predicting(done, total)?: s += "; predicting \(done)/\(total)"

@@ -1,5 +1,8 @@
+import Analysis
 import Foundation
+import Imaging
 import Logging
+import Metadata
 import RevsdSystem
 import Store
 
@@ -32,8 +35,9 @@ extension IndexingService {
     }
 
     /// One worker: takes batches of jobs until the queue is empty, then
-    /// sleeps until new jobs are signalled (waking for the watchdog when
-    /// systemd expects pings). Returns when asked to stop, after the batch
+    /// analyses (phase 2) while no job waits, then sleeps until new jobs are
+    /// signalled (waking for the watchdog when systemd expects pings, and
+    /// every second while analyses wait: one held back). Returns when asked to stop, after the batch
     /// in progress: its results are stored; jobs it had not started go back.
     func workLoop() throws {
         while !signal.isStopping {
@@ -46,10 +50,14 @@ extension IndexingService {
                 continue
             }
             guard !jobs.isEmpty else {
-                if completeSearchTexts() > 0 { pingWatchdog(); continue }   // then the queue again
-                learner?.maybeRetrain()
+                if analyseQueued() { pingWatchdog(); continue }   // then the queue again
+                if completeSearchTexts() > 0 { pingWatchdog(); continue }
+                let analysesWait = store.phaseCounts().analysisQueued > 0
+                if !analysesWait { learner?.maybeRetrain() }   // it learns from analysed images
                 pingWatchdog()
-                if signal.wait(after: seen, timeout: watchdogInterval.map { $0 / 2 }) == .stopped { return }
+                var timeout = watchdogInterval.map { $0 / 2 }
+                if analysesWait { timeout = min(timeout ?? .seconds(1), .seconds(1)) }
+                if signal.wait(after: seen, timeout: timeout) == .stopped { return }
                 continue
             }
             heartbeat(busy: +1)
@@ -64,63 +72,132 @@ extension IndexingService {
         }
     }
 
-    /// Indexes a batch of files: files that need no encoding (gone,
-    /// unchanged, a copy or move of indexed content) are settled one by one;
-    /// the others are analysed, their known prompts embedded together, and
-    /// their results stored with their jobs' deletion in one transaction.
-    /// A crash before that transaction leaves the batch's jobs started:
-    /// they are retried one at a time (see `IndexStore.claimJobs`).
+    /// Phase 1 of a batch of files: files that need no reading (gone,
+    /// unchanged) or whose content is indexed and analysed already (a copy or
+    /// move) are settled one by one; the others are read once (bounded),
+    /// hashed, their metadata read and their known prompts embedded (each
+    /// text once: `promptEmbeddings`), and stored not yet analysed, with
+    /// their jobs' deletion, in one transaction; that store queues their
+    /// analysis (phase 2, `analyseQueued`). A file that is not a PNG, JPEG or
+    /// WebP by content, or cannot be read, is analysed in one pass as before
+    /// (it fails, with its reason). A crash before that transaction leaves
+    /// the batch's jobs started: they are retried one at a time (see
+    /// `IndexStore.claimJobs`).
     func process(_ jobs: [Job]) {
-        var pending: [(job: Job, stat: FileStat, hash: String?)] = []
+        var pending: [PhaseOneInput] = []
         for job in jobs {
             do {
-                if let work = try settleWithoutEncoding(job) { pending.append((job, work.stat, work.hash)) }
+                if let work = try settleWithoutEncoding(job) { pending.append(work) }
             } catch {
                 fail(job, error)
             }
         }
         guard !pending.isEmpty else { return }
-        var analyses = pending.map { p in
-            defer { heartbeat(busy: 0) }   // progress for the watchdog, file by file
-            return analyzer.analyze(path: p.job.path, includeEmbedding: true, includeFeatures: true, computeHash: p.hash == nil,
-                                    embedKnownPrompt: false, includeThumbnail: thumbnails != nil)
-        }
-        analyzer.completeKnownPrompts(&analyses)
-        if let hold = faults.holdBatch { Thread.sleep(forTimeInterval: Double(hold.components.seconds) + Double(hold.components.attoseconds) / 1e18) }
-        var batch: [(file: IndexedFile, job: Job)] = []
-        for (p, a) in zip(pending, analyses) {
-            var vectors: [EmbeddingKind: [Float]] = [:]
-            var caption = a.caption, keywords = a.keywords
-            if let e = a.embedding { vectors[EmbeddingKind.predicted] = e }
-            // After training, the learned ensemble replaces the zero-shot prediction.
-            if a.error == nil, let learned = learner?.predict(features: a.features) {
-                vectors[EmbeddingKind.predicted] = learned.embedding
-                caption = learned.candidates.first?.prompt ?? caption
-                keywords = learned.keywords
+        let firstPhase = pending.filter { $0.bytes != nil }
+        let onePass = pending.filter { $0.bytes == nil }
+        var batch = phaseOne(firstPhase)
+        var thumbnailsOf: [Int: [UInt8]] = [:]
+        if !onePass.isEmpty {
+            var analyses = onePass.map { p in
+                defer { heartbeat(busy: 0) }   // progress for the watchdog, file by file
+                return analyzer.analyze(path: p.job.path, includeEmbedding: true, includeFeatures: true, computeHash: p.hash == nil,
+                                        embedKnownPrompt: false, includeThumbnail: thumbnails != nil)
             }
-            if let k = a.knownPromptEmbedding { vectors[EmbeddingKind.knownPrompt] = k }
-            if let k = a.searchPromptEmbedding { vectors[EmbeddingKind.searchPrompt] = k }
-            for (model, f) in a.features { vectors[EmbeddingKind.features(model)] = f }
-            batch.append((IndexedFile(path: p.job.path, contentHash: p.hash ?? a.contentHash, size: p.stat.size, mtimeNs: p.stat.mtimeNs,
-                                      width: a.width, height: a.height, format: a.format?.rawValue, metadata: a.metadata,
-                                      caption: caption, keywords: keywords, embeddings: vectors, error: a.error), p.job))
+            analyzer.completeKnownPrompts(&analyses)
+            for (p, a) in zip(onePass, analyses) {
+                if let webp = a.thumbnail { thumbnailsOf[batch.count] = webp }
+                var f = analysedFile(a, path: p.job.path)
+                f.contentHash = p.hash ?? a.contentHash; f.size = p.stat.size; f.mtimeNs = p.stat.mtimeNs
+                batch.append((f, p.job))
+            }
         }
+        if let hold = faults.holdBatch { Thread.sleep(forTimeInterval: Self.seconds(hold)) }
         do {
             // Committed against each job as it is now: a file deleted or moved
             // while it was read is dropped or looked at again (IndexStore.Commit).
             // The search matrix follows (IndexingService.apply).
             let commits = try store.store(batch: batch)
-            for (((f, _), commit), a) in zip(zip(batch, commits), analyses) {
+            for (i, ((f, _), commit)) in zip(batch, commits).enumerated() {
                 guard case .stored(_, let path) = commit else { continue }
                 if let e = f.error { logger.warning("file not indexed", metadata: ["path": "\(path)", "error": "\(e)"]) }
-                if f.error == nil, let hash = f.contentHash, let webp = a.thumbnail { storeThumbnail(webp, for: hash, path: path) }
+                if f.error == nil, let hash = f.contentHash, let webp = thumbnailsOf[i] { storeThumbnail(webp, for: hash, path: path) }
                 count(failed: f.error != nil)
             }
+            if batch.contains(where: { !$0.file.analysed }) { signal.signal() }   // phase 2 has work
         } catch {
             for (_, job) in batch { fail(job, error) }
         }
         // Contents this batch replaced (a file rewritten, a failure).
         removeGoneThumbnails()
+    }
+
+    /// What phase 1 has of a file once its job is not settled: its stat,
+    /// its bytes and their hash (nil when it could not be read, or is not an
+    /// image by content: then it is analysed in one pass).
+    struct PhaseOneInput {
+        var job: Job
+        var stat: FileStat
+        var bytes: [UInt8]?
+        var hash: String?
+    }
+
+    /// Phase 1's records: metadata (the file's, else a sidecar's), the known
+    /// prompt's embeddings (a text stored already is not embedded again; the
+    /// batch embeds each new text once), not analysed. A reindex of the same
+    /// content keeps the stored analysis until phase 2 replaces it.
+    func phaseOne(_ inputs: [PhaseOneInput]) -> [(file: IndexedFile, job: Job)] {
+        guard !inputs.isEmpty else { return [] }
+        let metadata: [GenerationMetadata?] = inputs.map { p in
+            let m = p.bytes!.withUnsafeBytes { MetadataReader.read($0, path: p.job.path).metadata }
+            return m ?? MetadataReader.sidecar(forImageAt: p.job.path)
+        }
+        let prompts = metadata.map { $0?.hasRealPrompt == true ? $0?.prompt : nil }
+        var vectors: [String: (known: [Float], search: [Float])] = (try? store.promptEmbeddings(for: prompts.compactMap { $0 })) ?? [:]
+        var seen = Set<String>()
+        let fresh = prompts.compactMap { $0 }.filter { vectors[$0] == nil && seen.insert($0).inserted }
+        if !fresh.isEmpty {
+            let embedded = ImageAnalyzer.searchEmbeddings(fresh) { analyzer.promptEncoder.embed($0) }
+            for (p, v) in zip(fresh, embedded) { vectors[p] = (v.prompt, v.search) }
+        }
+        return zip(inputs, zip(metadata, prompts)).map { p, mp in
+            var f = IndexedFile(path: p.job.path, contentHash: p.hash, size: p.stat.size, mtimeNs: p.stat.mtimeNs,
+                                format: p.bytes!.withUnsafeBytes { ImageFormat.detect($0) }?.rawValue, metadata: mp.0)
+            f.analysed = false
+            if p.job.isReindex, let rec = try? store.image(path: p.job.path), rec.status == .indexed, rec.contentHash == p.hash,
+               let stored = try? store.embeddings(imageID: rec.id) {
+                f.width = rec.width; f.height = rec.height; f.caption = rec.caption; f.keywords = rec.keywords
+                f.embeddings = stored.filter { $0.key != .knownPrompt && $0.key != .searchPrompt }
+            }
+            if let prompt = mp.1, let v = vectors[prompt] {
+                f.embeddings[.knownPrompt] = v.known; f.embeddings[.searchPrompt] = v.search
+            }
+            return (f, p.job)
+        }
+    }
+
+    /// The record of an analysed file: its prediction (the learned
+    /// ensemble's once trained, else zero-shot), caption, keywords, known
+    /// prompt's embeddings when the analysis made them, and features.
+    func analysedFile(_ a: ImageAnalysis, path: String) -> IndexedFile {
+        var vectors: [EmbeddingKind: [Float]] = [:]
+        var caption = a.caption, keywords = a.keywords
+        if let e = a.embedding { vectors[EmbeddingKind.predicted] = e }
+        // After training, the learned ensemble replaces the zero-shot prediction.
+        if a.error == nil, let learned = learner?.predict(features: a.features) {
+            vectors[EmbeddingKind.predicted] = learned.embedding
+            caption = learned.candidates.first?.prompt ?? caption
+            keywords = learned.keywords
+        }
+        if let k = a.knownPromptEmbedding { vectors[EmbeddingKind.knownPrompt] = k }
+        if let k = a.searchPromptEmbedding { vectors[EmbeddingKind.searchPrompt] = k }
+        for (model, f) in a.features { vectors[EmbeddingKind.features(model)] = f }
+        return IndexedFile(path: path, contentHash: a.contentHash, size: Int64(a.size ?? 0), mtimeNs: 0,
+                           width: a.width, height: a.height, format: a.format?.rawValue, metadata: a.metadata,
+                           caption: caption, keywords: keywords, embeddings: vectors, error: a.error)
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     /// Keeps a thumbnail made from the decode the encoders used; one that
@@ -132,23 +209,26 @@ extension IndexingService {
         }
     }
 
-    /// Settles a job that needs no encoding; returns what the encoding needs otherwise.
-    func settleWithoutEncoding(_ job: Job) throws -> (stat: FileStat, hash: String?)? {
+    /// Settles a job that needs no reading or analysis; returns what phase 1 needs otherwise.
+    func settleWithoutEncoding(_ job: Job) throws -> PhaseOneInput? {
         let path = job.path
         guard let st = FileStat.of(path) else {
             // Gone meanwhile: the watcher's event removes or moves its record.
             try store.settleMissing(job)
             return nil
         }
-        // A reindex analyses the file again, changed or not; its record
-        // answers searches until the new result replaces it (same id).
+        // A reindex reads the file again, changed or not; its record
+        // answers searches until the new result replaces it (same id). An
+        // unchanged record not yet analysed has its analysis queued.
         if !job.isReindex, let rec = try store.image(path: path), rec.size == st.size, rec.mtimeNs == st.mtimeNs, rec.status == .indexed {
             try store.finish(job)
             return nil
         }
-        // Same content already indexed (a move or a copy): reuse, do not re-encode.
-        let hash = try? SHA256.hex(ofFile: path)
-        if !job.isReindex, let hash, let twin = try store.indexedImage(contentHash: hash), twin.path != path {
+        // Read once, bounded: the hash and phase 1 use these bytes.
+        let bytes = try? ImageDecoder.read(path: path, limits: analyzer.limits)
+        let hash = bytes.map { b in b.withUnsafeBytes { SHA256.hex($0) } }
+        // Same content already indexed and analysed (a move or a copy): reuse, do not re-encode.
+        if !job.isReindex, let hash, let twin = try store.indexedImage(contentHash: hash), twin.path != path, twin.analysed {
             let vectors = try store.embeddings(imageID: twin.id)
             let f = IndexedFile(path: path, contentHash: hash, size: st.size, mtimeNs: st.mtimeNs, width: twin.width,
                                 height: twin.height, format: twin.format, metadata: twin.metadata, caption: twin.caption,
@@ -156,7 +236,8 @@ extension IndexingService {
             if case .stored = try store.store(f, completing: job) { count(failed: false) }
             return nil
         }
-        return (st, hash)
+        let isImage = bytes?.withUnsafeBytes { ImageFormat.detect($0) } != nil
+        return PhaseOneInput(job: job, stat: st, bytes: isImage ? bytes : nil, hash: hash)
     }
 
     func fail(_ job: Job, _ error: Error) {

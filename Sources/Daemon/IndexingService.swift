@@ -46,6 +46,8 @@ public final class IndexingService: Sendable {
         /// Files indexed or failed since start, and errors, for STATUS= and `status`.
         var processedSinceStart = 0
         var failuresSinceStart = 0
+        /// Images whose pixels were analysed (phase 2) since start.
+        var analysedSinceStart = 0
         /// A worker is embedding the search texts of an older index, or none is left to embed.
         var searchTextsBusy = false
         var searchTextsComplete = false
@@ -74,6 +76,7 @@ public final class IndexingService: Sendable {
 
     public var processedSinceStart: Int { state.withLock { $0.processedSinceStart } }
     public var failuresSinceStart: Int { state.withLock { $0.failuresSinceStart } }
+    public var analysedSinceStart: Int { state.withLock { $0.analysedSinceStart } }
 
     // MARK: Lifecycle
 
@@ -82,6 +85,9 @@ public final class IndexingService: Sendable {
     public func prepare(watching folders: [String]) throws {
         let givenUp = try store.recoverInterruptedJobs()
         for p in givenUp { logger.error("gave up on a file that stopped the daemon repeatedly", metadata: ["path": "\(p)"]) }
+        for p in try store.recoverInterruptedAnalyses() {
+            logger.error("gave up analysing a file that stopped the daemon repeatedly", metadata: ["path": "\(p)"])
+        }
         try loadSearchMatrix()
         let all = Array(Set(folders + (try store.watches()))).sorted()
         // The index holds what the watched folders hold: records of a folder

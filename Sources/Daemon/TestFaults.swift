@@ -9,15 +9,21 @@ public struct TestFaults: Sendable, Equatable {
     /// batch's files and storing their results, so that a test can change a
     /// file while its job runs.
     public var holdBatch: Duration?
+    /// REVSD_TEST_HOLD_ANALYSIS_WHILE=PATH: phase 2 takes no analysis while
+    /// PATH exists, so that a test sees a file searchable and not yet
+    /// analysed, changes it, or kills the daemon between the phases.
+    public var holdAnalysisWhile: String?
 
-    public init(failWorkerAfterFirstBatch: Bool = false, holdBatch: Duration? = nil) {
+    public init(failWorkerAfterFirstBatch: Bool = false, holdBatch: Duration? = nil, holdAnalysisWhile: String? = nil) {
         self.failWorkerAfterFirstBatch = failWorkerAfterFirstBatch
         self.holdBatch = holdBatch
+        self.holdAnalysisWhile = holdAnalysisWhile
     }
 
     public static func from(environment env: [String: String]) -> TestFaults {
         TestFaults(failWorkerAfterFirstBatch: env["REVSD_TEST_FAIL_WORKER"] == "1",
-                   holdBatch: env["REVSD_TEST_HOLD_BATCH_MS"].flatMap(Int.init).map { .milliseconds($0) })
+                   holdBatch: env["REVSD_TEST_HOLD_BATCH_MS"].flatMap(Int.init).map { .milliseconds($0) },
+                   holdAnalysisWhile: env["REVSD_TEST_HOLD_ANALYSIS_WHILE"].flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// What the injected fault throws.

@@ -18,6 +18,13 @@ public struct StatusResult: ControlResult {
     public var failedFiles: [FailedFile]
     public var processedSinceStart: Int
     public var failedSinceStart: Int
+    /// The two phases (nil from a daemon that predates them): indexed images
+    /// whose prompt or prediction is in the search index, those whose pixels
+    /// are analysed, those waiting for their analysis, and analyses since start.
+    public var searchable: Int?
+    public var analysed: Int?
+    public var analysisQueued: Int?
+    public var analysedSinceStart: Int?
     public var version: String
     public var pid: Int
     /// Absent when the daemon runs without learning.
@@ -32,14 +39,29 @@ public struct StatusResult: ControlResult {
         self.pid = pid; self.learning = learning
     }
 
+    /// `status` with the two phases' counts.
+    public init(indexed: Int, queued: Int, failed: Int, withPrompt: Int, searchable: Int, analysed: Int, analysisQueued: Int,
+                watches: [String], models: [String], watchedDirectories: Int, watchLimit: String?, missingWatches: [String] = [],
+                failedFiles: [FailedFile] = [], processedSinceStart: Int, failedSinceStart: Int, analysedSinceStart: Int,
+                version: String, pid: Int, learning: LearningStatus?) {
+        self.init(indexed: indexed, queued: queued, failed: failed, withPrompt: withPrompt, watches: watches, models: models,
+                  watchedDirectories: watchedDirectories, watchLimit: watchLimit, missingWatches: missingWatches, failedFiles: failedFiles,
+                  processedSinceStart: processedSinceStart, failedSinceStart: failedSinceStart, version: version, pid: pid, learning: learning)
+        self.searchable = searchable; self.analysed = analysed; self.analysisQueued = analysisQueued
+        self.analysedSinceStart = analysedSinceStart
+    }
+
     enum CodingKeys: String, CodingKey {
         case indexed, queued, failed, watches, models, version, pid, learning
         case withPrompt = "with_prompt", watchedDirectories = "watched_directories", watchLimit = "watch_limit"
         case missingWatches = "missing_watches", failedFiles = "failed_files"
         case processedSinceStart = "processed_since_start", failedSinceStart = "failed_since_start"
+        case searchable, analysed, analysisQueued = "analysis_queued", analysedSinceStart = "analysed_since_start"
     }
 
-    /// `missing_watches` and `failed_files` are read as empty from a daemon that predates them.
+    /// `missing_watches` and `failed_files` are read as empty from a daemon
+    /// that predates them; `searchable`, `analysed`, `analysis_queued` and
+    /// `analysed_since_start` as nil.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         indexed = try c.decode(Int.self, forKey: .indexed)
@@ -54,6 +76,10 @@ public struct StatusResult: ControlResult {
         failedFiles = try c.decodeIfPresent([FailedFile].self, forKey: .failedFiles) ?? []
         processedSinceStart = try c.decode(Int.self, forKey: .processedSinceStart)
         failedSinceStart = try c.decode(Int.self, forKey: .failedSinceStart)
+        searchable = try c.decodeIfPresent(Int.self, forKey: .searchable)
+        analysed = try c.decodeIfPresent(Int.self, forKey: .analysed)
+        analysisQueued = try c.decodeIfPresent(Int.self, forKey: .analysisQueued)
+        analysedSinceStart = try c.decodeIfPresent(Int.self, forKey: .analysedSinceStart)
         version = try c.decode(String.self, forKey: .version)
         pid = try c.decode(Int.self, forKey: .pid)
         learning = try c.decodeIfPresent(LearningStatus.self, forKey: .learning)
@@ -73,6 +99,10 @@ public struct StatusResult: ControlResult {
         try c.encode(failedFiles, forKey: .failedFiles)
         try c.encode(processedSinceStart, forKey: .processedSinceStart)
         try c.encode(failedSinceStart, forKey: .failedSinceStart)
+        try c.encodeIfPresent(searchable, forKey: .searchable)
+        try c.encodeIfPresent(analysed, forKey: .analysed)
+        try c.encodeIfPresent(analysisQueued, forKey: .analysisQueued)
+        try c.encodeIfPresent(analysedSinceStart, forKey: .analysedSinceStart)
         try c.encode(version, forKey: .version)
         try c.encode(pid, forKey: .pid)
         try c.encodeIfPresent(learning, forKey: .learning)

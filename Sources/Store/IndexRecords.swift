@@ -24,6 +24,9 @@ public struct ImageRecord: Sendable, Equatable {
     /// known prompt's embedding, and the curriculum tier (labelled images, after training).
     public var alignment: Float?
     public var tier: Tier?
+    /// Its pixels are analysed (features, prediction, caption): false while
+    /// only phase 1 (metadata, known prompt) is stored (IndexStore+Analysis).
+    public var analysed: Bool = true
     public var prompt: String? { metadata?.hasRealPrompt == true ? metadata?.prompt : nil }
 }
 
@@ -42,6 +45,9 @@ public struct IndexedFile: Sendable {
     public var embeddings: [EmbeddingKind: [Float]]
     /// Set when the file could not be indexed: recorded, never retried until it changes.
     public var error: String?
+    /// False for phase 1's result (metadata and known prompt, no pixels):
+    /// storing it queues the image's analysis (IndexStore+Analysis).
+    public var analysed = true
 
     public init(path: String, contentHash: String?, size: Int64, mtimeNs: Int64, width: Int? = nil, height: Int? = nil,
                 format: String? = nil, metadata: GenerationMetadata? = nil, caption: String? = nil, keywords: [String] = [],
@@ -121,6 +127,17 @@ public struct Job: Sendable, Equatable {
     /// unchanged or a copy of indexed content.
     public static let reindexReason = "reindex"
     public var isReindex: Bool { reason == Self.reindexReason }
+}
+
+/// The two phases' counts for `status`: indexed images that are searchable
+/// (a known prompt, or a prediction), analysed, and waiting for analysis.
+public struct PhaseCounts: Sendable, Equatable {
+    public var searchable = 0
+    public var analysed = 0
+    public var analysisQueued = 0
+    public init(searchable: Int = 0, analysed: Int = 0, analysisQueued: Int = 0) {
+        self.searchable = searchable; self.analysed = analysed; self.analysisQueued = analysisQueued
+    }
 }
 
 /// Counts for `status`.

@@ -20,7 +20,8 @@ extension IndexStore {
             status: ImageRecord.Status(rawValue: row["status"]) ?? .failed, error: row["error"],
             metadata: metadata, caption: row["caption"], keywords: keywords,
             indexedAt: Date(timeIntervalSince1970: row["indexedAt"]),
-            alignment: (row["alignment"] as Double?).map(Float.init), tier: row["tier"])
+            alignment: (row["alignment"] as Double?).map(Float.init), tier: row["tier"],
+            analysed: (row["analysed"] as Int? ?? 1) != 0)
     }
 
     public func image(path: String) throws -> ImageRecord? {
@@ -38,11 +39,12 @@ extension IndexStore {
         }
     }
 
-    /// An indexed image with this content, preferring one whose file is gone
-    /// (a move) over a live one (a copy).
+    /// An indexed and analysed image with this content, preferring one whose
+    /// file is gone (a move) over a live one (a copy).
     public func indexedImage(contentHash: String) throws -> ImageRecord? {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM image WHERE contentHash = ? AND status = 'indexed'", arguments: [contentHash]).map(Self.record)
+            try Row.fetchAll(db, sql: "SELECT * FROM image WHERE contentHash = ? AND status = 'indexed' AND analysed = 1",
+                             arguments: [contentHash]).map(Self.record)
         }.sorted { a, _ in !FileManager.default.fileExists(atPath: a.path) }.first
     }
 
@@ -131,19 +133,20 @@ extension IndexStore {
         let prompt = f.metadata?.hasRealPrompt == true ? f.metadata?.prompt : nil
         try db.execute(sql: """
             INSERT INTO image (path, contentHash, size, mtimeNs, width, height, format, status, error, metadataJSON,
-                               prompt, searchText, negativePrompt, source, caption, keywordsJSON, indexedAt)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               prompt, searchText, negativePrompt, source, caption, keywordsJSON, indexedAt, analysed)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(path) DO UPDATE SET contentHash = excluded.contentHash, size = excluded.size,
                 mtimeNs = excluded.mtimeNs, width = excluded.width, height = excluded.height, format = excluded.format,
                 status = excluded.status, error = excluded.error, metadataJSON = excluded.metadataJSON,
                 prompt = excluded.prompt, searchText = excluded.searchText, negativePrompt = excluded.negativePrompt, source = excluded.source,
                 caption = excluded.caption, keywordsJSON = excluded.keywordsJSON, indexedAt = excluded.indexedAt,
+                analysed = excluded.analysed,
                 alignment = CASE WHEN contentHash IS excluded.contentHash AND prompt IS excluded.prompt THEN alignment END,
                 tier = CASE WHEN contentHash IS excluded.contentHash AND prompt IS excluded.prompt THEN tier END
             """, arguments: [f.path, f.contentHash, f.size, f.mtimeNs, f.width, f.height, f.format,
                              f.error == nil ? "indexed" : "failed", f.error, metadataJSON, prompt, prompt.map(PromptText.searchText),
                              f.metadata?.negativePrompt, f.metadata?.source, f.caption, keywordsJSON,
-                             Date().timeIntervalSince1970])
+                             Date().timeIntervalSince1970, f.analysed || f.error != nil])
         let id = try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE path = ?", arguments: [f.path])!
         // Identical content is one example: a copy takes the alignment and
         // tier its twin was scored with (the same file content and prompt).
@@ -156,6 +159,7 @@ extension IndexStore {
         for (kind, v) in f.embeddings {
             try db.execute(sql: "INSERT INTO embedding (imageId, kind, vector) VALUES (?, ?, ?)", arguments: [id, kind, v.blob])
         }
+        try queueAnalysis(of: f, id: id, db)
         return id
     }
 

@@ -26,7 +26,7 @@ extension IndexStore {
         }
     }
 
-    /// Labelled images that have features for every encoder in `encoders`,
+    /// Labelled, analysed images that have features for every encoder in `encoders`,
     /// one per content (the first indexed of identical copies).
     /// `excluding` drops images by content hash (evaluation never trains on
     /// what it evaluates). Each carries its normalised prompt
@@ -40,7 +40,7 @@ extension IndexStore {
             // One pass over the embeddings of labelled images, ordered by image.
             let cursor = try Row.fetchCursor(db, sql: """
                 SELECT i.id, i.contentHash, i.prompt, i.width, i.height, e.kind, e.vector FROM image i JOIN embedding e ON e.imageId = i.id
-                WHERE i.status = 'indexed' AND i.prompt IS NOT NULL AND e.kind IN (\(marks))
+                WHERE i.status = 'indexed' AND i.analysed = 1 AND i.prompt IS NOT NULL AND e.kind IN (\(marks))
                 ORDER BY i.id
                 """, arguments: StatementArguments(kinds))
             var current: (id: Int64, hash: String, prompt: String, width: Int, height: Int)?
@@ -68,14 +68,14 @@ extension IndexStore {
         }
     }
 
-    /// Indexed images with features for every encoder, in id order from
+    /// Indexed, analysed images with features for every encoder, in id order from
     /// `afterID`, at most `limit` of them.
     public func featureRows(encoders: [String], afterID: Int64, limit: Int) throws -> FeatureRows {
         try read { db in
             var out = FeatureRows()
             let kinds = encoders.map(EmbeddingKind.features)
             let marks = kinds.map { _ in "?" }.joined(separator: ",")
-            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE status = 'indexed' AND id > ? ORDER BY id LIMIT ?",
+            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM image WHERE status = 'indexed' AND analysed = 1 AND id > ? ORDER BY id LIMIT ?",
                                          arguments: [afterID, limit])
             guard let first = ids.first, let last = ids.last else { return out }
             out.lastScannedID = last

@@ -247,6 +247,65 @@ extension IndexStore {
                 END;
                 """)
         }
+        m.registerMigration("v8: two phases: searchable by the known prompt first, analysed (pixels) after, its queue by image id") { db in
+            // Phase 1 (the path's job) stores an image with its metadata and
+            // its known prompt's embeddings, `analysed = 0`, and an
+            // `analysis_queue` item for its id, in the transaction that
+            // completes the job; phase 2 decodes it, runs the encoders and
+            // stores features, prediction, caption and keywords, setting
+            // `analysed = 1` and deleting the item in one transaction, when
+            // the row still holds the content the item names
+            // (IndexStore+Analysis). The item follows its image: a move keeps
+            // the id, a delete cascades. `startedAt`/`attempts` as for jobs:
+            // an item that was in progress at `maxAttempts` starts is given
+            // up on (the image is recorded failed). `notBefore`: an item whose
+            // file was missing is looked at again after a while (its move or
+            // delete event is on its way). Images indexed before were
+            // analysed in one pass: 1.
+            // index_counts gains `analysed` (indexed and analysed),
+            // `searchable` (indexed and with a search row: a known prompt,
+            // or a prediction once analysed) and `analysisQueued`.
+            try db.execute(sql: """
+                ALTER TABLE image ADD COLUMN analysed INTEGER NOT NULL DEFAULT 1;
+                CREATE TABLE analysis_queue (
+                    imageId INTEGER PRIMARY KEY REFERENCES image(id) ON DELETE CASCADE,
+                    contentHash TEXT NOT NULL,
+                    enqueuedAt REAL NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    startedAt REAL,
+                    notBefore REAL
+                );
+                ALTER TABLE index_counts ADD COLUMN analysed INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE index_counts ADD COLUMN searchable INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE index_counts ADD COLUMN analysisQueued INTEGER NOT NULL DEFAULT 0;
+                UPDATE index_counts SET
+                    analysed = (SELECT count(*) FROM image WHERE status = 'indexed' AND analysed = 1),
+                    searchable = (SELECT count(*) FROM image WHERE status = 'indexed' AND (analysed = 1 OR prompt IS NOT NULL));
+
+                CREATE TRIGGER index_counts_analysis_ai AFTER INSERT ON analysis_queue BEGIN
+                    UPDATE index_counts SET analysisQueued = analysisQueued + 1;
+                END;
+                CREATE TRIGGER index_counts_analysis_ad AFTER DELETE ON analysis_queue BEGIN
+                    UPDATE index_counts SET analysisQueued = analysisQueued - 1;
+                END;
+                CREATE TRIGGER index_counts_phases_ai AFTER INSERT ON image BEGIN
+                    UPDATE index_counts SET
+                        analysed = analysed + (new.status = 'indexed' AND new.analysed = 1),
+                        searchable = searchable + (new.status = 'indexed' AND (new.analysed = 1 OR new.prompt IS NOT NULL));
+                END;
+                CREATE TRIGGER index_counts_phases_ad AFTER DELETE ON image BEGIN
+                    UPDATE index_counts SET
+                        analysed = analysed - (old.status = 'indexed' AND old.analysed = 1),
+                        searchable = searchable - (old.status = 'indexed' AND (old.analysed = 1 OR old.prompt IS NOT NULL));
+                END;
+                CREATE TRIGGER index_counts_phases_au AFTER UPDATE OF status, prompt, analysed ON image BEGIN
+                    UPDATE index_counts SET
+                        analysed = analysed - (old.status = 'indexed' AND old.analysed = 1) + (new.status = 'indexed' AND new.analysed = 1),
+                        searchable = searchable - (old.status = 'indexed' AND (old.analysed = 1 OR old.prompt IS NOT NULL))
+                                                + (new.status = 'indexed' AND (new.analysed = 1 OR new.prompt IS NOT NULL));
+                END;
+                """)
+        }
         return m
     }
 }

@@ -22,6 +22,7 @@ public struct SearchRow: Sendable, Equatable {
 struct StoredCounts: Sendable, Equatable {
     var counts = IndexCounts(indexed: 0, failed: 0, queued: 0, withPrompt: 0)
     var labelledContents = 0
+    var phases = PhaseCounts()
 }
 
 extension IndexStore {
@@ -65,10 +66,14 @@ extension IndexStore {
     /// (identical copies are one example).
     public func labelledContents() -> Int { cachedCounts.withLock { $0.labelledContents } }
 
+    /// The two phases' counts (searchable, analysed, queued for analysis), from memory as `counts()`.
+    public func phaseCounts() -> PhaseCounts { cachedCounts.withLock { $0.phases } }
+
     static func storedCounts(_ db: Database) throws -> StoredCounts {
         guard let r = try Row.fetchOne(db, sql: "SELECT * FROM index_counts WHERE one = 1") else { return StoredCounts() }
         return StoredCounts(counts: IndexCounts(indexed: r["indexed"], failed: r["failed"], queued: r["queued"], withPrompt: r["withPrompt"]),
-                            labelledContents: r["labelledContents"])
+                            labelledContents: r["labelledContents"],
+                            phases: PhaseCounts(searchable: r["searchable"], analysed: r["analysed"], analysisQueued: r["analysisQueued"]))
     }
 
     /// The search rows of the whole index, or of the images in `search_dirty`.

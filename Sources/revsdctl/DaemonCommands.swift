@@ -109,13 +109,17 @@ struct Status: ParsableCommand {
         if json { try printResult(s); return }
         let live = Syscalls.isTerminal(1) && !once
         var drew = false
-        while live, s.queued > 0 {
-            let done = s.indexed + s.failed
-            let total = done + s.queued
+        while live, s.queued > 0 || (s.analysisQueued ?? 0) > 0 {
+            // Both phases: a file counts once when stored (phase 1) and once
+            // when analysed (phase 2; a copy of analysed content is both at once).
+            let queuedAnalyses = s.analysisQueued ?? 0
+            let stored = s.indexed + s.failed, analysed = s.analysed.map { $0 + s.failed } ?? stored
+            let done = stored + analysed
+            let total = 2 * (stored + s.queued)
             let width = 30
-            let filled = total > 0 ? width * done / total : 0
+            let filled = total > 0 ? min(width, width * done / total) : 0
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-            FileHandle.standardOutput.write(Data("\r\(bar) \(done)/\(total) indexed, \(s.failed) failed   ".utf8))
+            FileHandle.standardOutput.write(Data("\r\(bar) \(stored)/\(stored + s.queued) indexed, \(s.searchable.map { "\($0) searchable, " } ?? "")\(queuedAnalyses) to analyse, \(s.failed) failed   ".utf8))
             drew = true
             Thread.sleep(forTimeInterval: 0.5)
             s = try daemon.call(StatusRequest())
@@ -123,9 +127,13 @@ struct Status: ParsableCommand {
         if drew { print("") }
         var rows: [[String]] = [
             ["indexed", "\(s.indexed)"], ["with prompt", "\(s.withPrompt)"], ["queued", "\(s.queued)"],
-            ["failed", "\(s.failed)"], ["watches", s.watches.joined(separator: ", ")],
-            ["models", s.models.joined(separator: ", ")],
+            ["failed", "\(s.failed)"],
         ]
+        if let searchable = s.searchable, let analysed = s.analysed {
+            rows.append(["searchable", "\(searchable)"])
+            rows.append(["analysed", "\(analysed)" + ((s.analysisQueued ?? 0) > 0 ? " (\(s.analysisQueued ?? 0) queued)" : "")])
+        }
+        rows += [["watches", s.watches.joined(separator: ", ")], ["models", s.models.joined(separator: ", ")]]
         if let limit = s.watchLimit { rows.append(["warning", limit]) }
         for m in s.missingWatches { rows.append(["missing", "\(m) (watched for its return)"]) }
         if let last = s.failedFiles.first { rows.append(["last failed", last.error + " (`revsdctl failed` lists them all)"]) }

@@ -93,11 +93,12 @@ final class DaemonHarness: @unchecked Sendable {
         return p.terminationStatus
     }
 
-    /// Waits until indexing settles: nothing queued, `indexed + failed == expected`.
+    /// Waits until indexing settles: nothing queued for either phase, `indexed + failed == expected`.
     func waitForIndex(_ expected: Int, timeout: TimeInterval = 600) throws {
         try waitUntil(timeout: timeout, "\(expected) files indexed") {
             guard let s = try? self.status() else { return false }
-            return (s["queued"] as? Int) == 0 && (s["indexed"] as? Int ?? 0) + (s["failed"] as? Int ?? 0) == expected
+            return (s["queued"] as? Int) == 0 && (s["analysis_queued"] as? Int ?? 0) == 0
+                && (s["indexed"] as? Int ?? 0) + (s["failed"] as? Int ?? 0) == expected
         }
     }
 }

@@ -29,6 +29,14 @@ final class SearchStoreInvariantTests: XCTestCase {
         }
     }
 
+    func recountPhases(_ s: IndexStore) throws -> PhaseCounts {
+        try s.read { db in
+            PhaseCounts(searchable: try Int.fetchOne(db, sql: "SELECT count(*) FROM image WHERE status = 'indexed' AND (analysed = 1 OR prompt IS NOT NULL)")!,
+                        analysed: try Int.fetchOne(db, sql: "SELECT count(*) FROM image WHERE status = 'indexed' AND analysed = 1")!,
+                        analysisQueued: try Int.fetchOne(db, sql: "SELECT count(*) FROM analysis_queue")!)
+        }
+    }
+
     func testTheMatrixEqualsTheIndexAfterEveryWrite() throws {
         try checkEveryWrite(approximateAbove: 50_000)
     }
@@ -58,7 +66,7 @@ final class SearchStoreInvariantTests: XCTestCase {
             let hash = "h\(Int.random(in: 0..<5, using: &rng))", v = Float.random(in: -1...1, using: &rng)
             let prompt: String? = Bool.random(using: &rng) ? "a prompt \(hash)" : nil
             let what: String
-            switch Int.random(in: 0..<11, using: &rng) {
+            switch Int.random(in: 0..<13, using: &rng) {
             case 0: what = "store"; try store.store(file(p, hash: hash, prompt: prompt, v: v))
             case 1:
                 what = "batch"
@@ -77,13 +85,30 @@ final class SearchStoreInvariantTests: XCTestCase {
             case 8: what = "outside roots"; try store.removeRecords(outside: ["/lib/sub"]); try store.removeRecords(outside: ["/lib"])
             case 9: what = "reindex"; try store.enqueueReindex(under: Bool.random(using: &rng) ? "/lib/sub" : nil, files: [p])
                 for j in try store.claimJobs(limit: 100) { try store.finish(j) }
-            default: what = "restart"; try open()
+            case 10: what = "restart"; try open()
+            case 11:
+                what = "phase 1"
+                try store.enqueue([p], reason: "new")
+                try store.store(batch: try store.claimJobs(limit: 1).map { job in
+                    var f = file(job.path, hash: hash, prompt: prompt, v: v)
+                    f.embeddings = f.embeddings.filter { $0.key == .knownPrompt }
+                    f.analysed = false
+                    return (f, job)
+                })
+            default:
+                what = "phase 2"
+                let items = try store.claimAnalyses(limit: 3)
+                try store.store(analyses: items.map { (file($0.path, hash: $0.contentHash, prompt: prompt, v: v), $0) })
             }
             let diff = try IndexingService.differences(between: search, and: store)
             XCTAssertEqual(diff, [], "step \(step) (\(what))")
             let (counts, labelled) = try recount(store)
             XCTAssertEqual(store.counts(), counts, "counts after step \(step) (\(what))")
             XCTAssertEqual(store.labelledContents(), labelled, "labelled contents after step \(step) (\(what))")
+            XCTAssertEqual(store.phaseCounts(), try recountPhases(store), "phase counts after step \(step) (\(what))")
+            XCTAssertEqual(try store.read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM image WHERE status = 'indexed' AND analysed = 0 AND id NOT IN (SELECT imageId FROM analysis_queue)")
+            }, 0, "every image not analysed has its analysis queued, after step \(step) (\(what))")
             if !diff.isEmpty { return }
         }
     }
