@@ -10,9 +10,9 @@ enum StatusPage {
             <h1>Status</h1>\(note)
             <section class="counts"><h2>Indexing</h2>
             <dl class="stats"><div><dt>Indexed</dt><dd>\(s.indexed)</dd></div><div><dt>Queued</dt><dd>\(s.queued)</dd></div>
-            <div><dt>Failed</dt><dd>\(s.failed)</dd></div><div><dt>With a prompt</dt><dd>\(s.withPrompt)</dd></div></dl>
+            <div><dt>Failed</dt><dd>\(s.failed)</dd></div><div><dt>With a prompt</dt><dd>\(s.withPrompt)</dd></div>\(phases(s))</dl>
             <p>Since start: \(s.processedSinceStart) processed, \(s.failedSinceStart) failed. revsdd \(s.version), pid \(s.pid).</p>
-            \(predicting(s.learning))
+            \(analysing(s))\(predicting(s.learning))
             </section>
             <section><h2>Watched folders</h2>\(watches(s))</section>
             <section><h2>Learning</h2>\(learning(s.learning, csrf: csrf))</section>
@@ -21,7 +21,24 @@ enum StatusPage {
             """)
     }
 
-    /// The second phase: predictions for the unlabelled images.
+    /// The two phases' counts (absent from a daemon before them): searchable
+    /// by prompt or prediction, analysed (pixels read), analyses waiting.
+    static func phases(_ s: StatusResult) -> HTML {
+        guard let searchable = s.searchable, let analysed = s.analysed else { return .empty }
+        return """
+            <div><dt>Searchable</dt><dd>\(searchable)</dd></div><div><dt>Analysed</dt><dd>\(analysed)</dd></div>\
+            <div><dt>To analyse</dt><dd>\(s.analysisQueued ?? 0)</dd></div>
+            """
+    }
+
+    /// The background phase's progress: pixels, encoders, thumbnails.
+    static func analysing(_ s: StatusResult) -> HTML {
+        guard let analysed = s.analysed, let waiting = s.analysisQueued, waiting > 0 else { return .empty }
+        let total = analysed + waiting
+        return "<p class=\"phase\">Analysing pixels: \(analysed) of \(total) <progress max=\"\(total)\" value=\"\(analysed)\"></progress></p>"
+    }
+
+    /// Learning's re-prediction of the unlabelled images.
     static func predicting(_ l: LearningStatus?) -> HTML {
         guard case let .predicting(done, total)? = l?.state else { return .empty }
         return "<p class=\"phase\">Predicting prompts: \(done) of \(total) <progress max=\"\(total)\" value=\"\(done)\"></progress></p>"

@@ -102,10 +102,12 @@ extension IndexStore {
     /// Files recorded failed, most recent first (`limit` from `offset`).
     public func failedImages(limit: Int, offset: Int = 0) throws -> [ImageRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM image WHERE status = 'failed' ORDER BY indexedAt DESC, id DESC LIMIT ? OFFSET ?",
-                             arguments: [limit, offset]).map(Self.record)
+            try Row.fetchAll(db, sql: Self.failedImagesSQL, arguments: [limit, offset]).map(Self.record)
         }
     }
+
+    /// Along `image_failed_by_time` (migration v9), newest first.
+    static let failedImagesSQL = "SELECT * FROM image WHERE status = 'failed' ORDER BY indexedAt DESC, id DESC LIMIT ? OFFSET ?"
 
     /// Image ids whose known prompt (its search text) matches an FTS5 query.
     public func promptMatches(_ query: String) throws -> Set<Int64> {

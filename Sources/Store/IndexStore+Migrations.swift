@@ -306,6 +306,12 @@ extension IndexStore {
                 END;
                 """)
         }
+        m.registerMigration("v9: failed files by time") { db in
+            // `status` lists the 20 most recent failures on every call, and
+            // `failed` pages through them: along this index, not by reading
+            // every image (25.6 ms a status at 100k images, bench/RESULTS.md).
+            try db.execute(sql: "CREATE INDEX image_failed_by_time ON image(indexedAt, id) WHERE status = 'failed'")
+        }
         return m
     }
 }

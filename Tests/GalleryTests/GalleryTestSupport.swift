@@ -90,7 +90,8 @@ final class FakeBackend: GalleryBackend {
         return TrainResult(started: true, learning: LearningStatus(state: .idle, lastRun: nil, promptBank: 0, lastError: nil))
     }
 
-    static let sampleStatus = StatusResult(
+    static let sampleStatus: StatusResult = {
+        var s = StatusResult(
         indexed: 12, queued: 3, failed: 1, withPrompt: 7, watches: ["/pics", "/gone"], models: ["all-MiniLM-L6-v2"], watchedDirectories: 4,
         watchLimit: nil, missingWatches: ["/gone"], failedFiles: [FailedFile(path: "/pics/bad.png", error: "/pics/bad.png: truncated PNG", at: 1_700_000_000)],
         processedSinceStart: 15, failedSinceStart: 1, version: "0.9", pid: 42,
@@ -98,6 +99,9 @@ final class FakeBackend: GalleryBackend {
                                  lastRun: LearningStatus.Run(trainedAt: 1_700_000_000, examples: 321, validationMeanCosine: 0.61,
                                                              constantMeanCosine: 0.42, members: ["efficientnet-lite0"]),
                                  promptBank: 900, lastError: nil))
+        s.searchable = 10; s.analysed = 8; s.analysisQueued = 4
+        return s
+    }()
 
     /// Image 7: a file with a prompt (hostile markup in it), parameters, a learned caption.
     static func sampleImage(id: Int64 = 7, prompt: String? = "a red <script>alert(1)</script> circle") -> ImageResult {

@@ -89,6 +89,18 @@ final class GalleryStoreTests: XCTestCase {
         XCTAssertTrue(plans[1].contains("(mtimeNs,id)>") || plans[1].contains("mtimeNs>") || plans[1].contains("(mtimeNs>"), plans[1])
     }
 
+    /// `status` and `failed` list failures along their partial index, not by
+    /// reading every image and sorting.
+    func testFailedFilesAreListedAlongTheirIndex() throws {
+        let s = try store()
+        let plan = try s.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + IndexStore.failedImagesSQL, arguments: [20, 0]).map { $0["detail"] as String }
+                .joined(separator: "; ")
+        }
+        XCTAssertTrue(plan.contains("image_failed_by_time"), plan)
+        XCTAssertFalse(plan.contains("TEMP B-TREE"), plan)
+    }
+
     func testContentsWhoseLastIndexedImageWentAreReportedOnce() throws {
         let s = try store()
         try s.store(file("/w/a.png", hash: "A", mtime: 1))
