@@ -88,10 +88,30 @@ func benchSynth() {
     let count = Int(argument("--count", args) ?? "100") ?? 100
     let seed = UInt64(argument("--seed", args) ?? "1") ?? 1
     let stripped = args.contains("--stripped")
+    // `--size PX` (square), `--variations V`: V images of each prompt, told
+    // apart by their seed (other pixels, as seed variations are), count in all.
+    let size = Int(argument("--size", args) ?? "256") ?? 256
+    let variations = max(1, Int(argument("--variations", args) ?? "1") ?? 1)
     do {
         let dir = URL(fileURLWithPath: out)
-        let entries = try SyntheticLibrary.writeLibrary(to: dir, count: count, seed: seed, metadata: !stripped)
-        if stripped { try SyntheticLibrary.writePromptsTSV(entries, to: dir.appendingPathComponent("prompts.tsv")) }
-        print("{\"written\":\(entries.count)}")
+        if size == 256, variations == 1 {
+            let entries = try SyntheticLibrary.writeLibrary(to: dir, count: count, seed: seed, metadata: !stripped)
+            if stripped { try SyntheticLibrary.writePromptsTSV(entries, to: dir.appendingPathComponent("prompts.tsv")) }
+            print("{\"written\":\(entries.count)}")
+            return
+        }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let prompts = (count + variations - 1) / variations
+        var written = 0
+        for scene in SyntheticLibrary.scenes(count: prompts, seed: seed) {
+            for v in 0..<variations where written < count {
+                var s = scene
+                s.seed = scene.seed &+ UInt64(v) &* 0x9E37_79B9
+                let png = try SyntheticLibrary.png(for: s, width: size, height: size, metadata: !stripped)
+                try Data(png).write(to: dir.appendingPathComponent(SyntheticLibrary.fileName(written)))
+                written += 1
+            }
+        }
+        print("{\"written\":\(written),\"prompts\":\(prompts)}")
     } catch { die("\(error)") }
 }

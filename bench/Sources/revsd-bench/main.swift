@@ -14,7 +14,7 @@ import Store
 //   revsd-bench clip --folder DIR --images FILE [--seconds S] [--batch N]
 //   revsd-bench mlp [--examples N] [--inputs D] [--keywords M] [--epochs E] [--curriculum]
 //   revsd-bench train [--examples N] [--inputs D] [--max-epochs E]
-//   revsd-bench synth --out DIR --count N --seed S [--stripped]
+//   revsd-bench synth --out DIR --count N --seed S [--stripped] [--size PX] [--variations V]
 //   revsd-bench search [--n N] [--queries Q] [--centres C] [--exact] (SearchBench.swift)
 //   revsd-bench searchstart --n N --db PATH [--way rows|bulk]
 //   revsd-bench galleryindex --n N --state DIR --root FOLDER --prompts TSV (GalleryBench.swift)
