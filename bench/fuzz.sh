@@ -28,6 +28,8 @@ for target in MetadataFuzz ProtocolFuzz; do
 done
 Fuzz/seeds.sh "$scratch/corpus" >&2
 
+# Reports of static state the leak scan cannot see through (Fuzz/lsan.supp).
+export LSAN_OPTIONS="suppressions=$PWD/Fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 failed=0
 summary=()
 run() {  # target corpus max_len
