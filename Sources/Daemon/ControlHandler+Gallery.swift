@@ -149,10 +149,8 @@ extension ControlHandler {
         }
         result.prediction = .learned
         let candidates = l.bank.nearest(predicted, k: 3).first ?? []
-        result.candidates = candidates.map { CaptionResult.Candidate(prompt: $0.prompt, cosine: Double($0.cosine)) }
-        if let first = candidates.first, model.report.validationExamples > 0 {
-            result.confidence = Double(first.cosine * model.report.ensembleCosine)
-        }
+        result.candidates = candidates.map(CaptionResult.Candidate.init)
+        result.confidence = Self.captionConfidence(candidates.first, report: model.report)
         // As `caption` does: the zero-shot description beside a caption of
         // low confidence, recomputed from the stored features (the index
         // keeps only the learned caption).

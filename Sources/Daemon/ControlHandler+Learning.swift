@@ -111,16 +111,14 @@ extension ControlHandler {
         // How close the caption is expected to come to the truth: its cosine
         // to the prediction, times how close predictions come (validation).
         let report = l.adoptedModel?.report
-        if let first = p.candidates.first, let report, report.validationExamples > 0 {
-            result.confidence = Double(first.cosine * report.ensembleCosine)
-        }
+        result.confidence = Self.captionConfidence(p.candidates.first, report: report)
         // No better than predicting the library's mean prompt for every image:
         // the zero-shot description is given too.
         if zeroShot != result.caption,
            Self.alsoShowsZeroShot(confidence: result.confidence, constantCosine: report.map { Double($0.constantCosine) }) {
             result.zeroShotCaption = zeroShot
         }
-        result.candidates = p.candidates.map { CaptionResult.Candidate(prompt: $0.prompt, cosine: Double($0.cosine)) }
+        result.candidates = p.candidates.map(CaptionResult.Candidate.init)
         result.keywords = p.keywords
         if let truth = a.knownPromptEmbedding {
             result.knownPromptCosine = Double(zip(truth, p.embedding).reduce(0) { $0 + $1.0 * $1.1 })
@@ -129,6 +127,14 @@ extension ControlHandler {
         if let hash = a.contentHash, let rec = try? service.store.indexedImage(contentHash: hash) {
             result.indexedScore = CaptionResult.IndexedScore(rec)
         }
+    }
+
+    /// How close a learned caption is expected to come to the truth: its
+    /// cosine to the prediction times how close the model's predictions come
+    /// on validation (nil without validation). `caption` and `image` both.
+    static func captionConfidence(_ caption: PromptBank.Candidate?, report: TrainingReport?) -> Double? {
+        guard let caption, let report, report.validationExamples > 0 else { return nil }
+        return Double(caption.cosine * report.ensembleCosine)
     }
 
     /// Whether the zero-shot description goes beside a learned caption: when

@@ -116,3 +116,8 @@ extension FailedFile {
         self.init(path: rec.path, error: rec.error ?? "failed", at: rec.indexedAt.timeIntervalSince1970)
     }
 }
+
+extension CaptionResult.Candidate {
+    /// A prompt of the bank near a prediction, as `caption` and `image` show it.
+    init(_ c: PromptBank.Candidate) { self.init(prompt: c.prompt, cosine: Double(c.cosine)) }
+}
