@@ -64,11 +64,19 @@ extension KeyedDecodingContainer {
         return value
     }
 
-    /// `k`: how many results, 1…1000, 10 when missing.
-    func limit(_ key: Key) throws(ControlError) -> Int {
-        let k: Int? = try field(key, must: "an integer from 1 to 1000")
-        guard let k else { return 10 }
-        guard (1...1000).contains(k) else { throw ControlError(.badRequest, "\"\(key.stringValue)\" must be an integer from 1 to 1000 (got \(k))") }
+    /// How many results (`k`, a page's `limit`): 1…`max`, `default` when missing.
+    func limit(_ key: Key, max: Int = 1000, default fallback: Int = 10) throws(ControlError) -> Int {
+        let k: Int? = try field(key, must: "an integer from 1 to \(max)")
+        guard let k else { return fallback }
+        guard (1...max).contains(k) else { throw ControlError(.badRequest, "\"\(key.stringValue)\" must be an integer from 1 to \(max) (got \(k))") }
         return k
+    }
+
+    /// How many to skip (a page's `offset`): at least 0, 0 when missing.
+    func offset(_ key: Key) throws(ControlError) -> Int {
+        let n: Int? = try field(key, must: "an integer of at least 0")
+        guard let n else { return 0 }
+        guard n >= 0 else { throw ControlError(.badRequest, "\"\(key.stringValue)\" must be an integer of at least 0 (got \(n))") }
+        return n
     }
 }

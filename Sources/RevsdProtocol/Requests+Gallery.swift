@@ -52,14 +52,8 @@ public struct ImagesRequest: ControlRequest {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let limit: Int? = try c.field(.limit, must: "an integer from 1 to \(Self.maxLimit)")
-        let offset: Int? = try c.field(.offset, must: "an integer of at least 0")
-        if let limit, !(1...Self.maxLimit).contains(limit) {
-            throw ControlError(.badRequest, "\"limit\" must be an integer from 1 to \(Self.maxLimit) (got \(limit))")
-        }
-        if let offset, offset < 0 { throw ControlError(.badRequest, "\"offset\" must be an integer of at least 0 (got \(offset))") }
-        self.limit = limit ?? 60
-        self.offset = offset ?? 0
+        limit = try c.limit(.limit, max: Self.maxLimit, default: 60)
+        offset = try c.offset(.offset)
         folder = try c.field(.folder)
         hasPrompt = try c.field(.hasPrompt)
         model = try c.field(.model)

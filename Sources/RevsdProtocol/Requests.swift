@@ -27,14 +27,8 @@ public struct FailedRequest: ControlRequest {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let limit: Int? = try c.field(.limit, must: "an integer from 1 to 1000")
-        let offset: Int? = try c.field(.offset, must: "an integer of at least 0")
-        if let limit, !(1...1000).contains(limit) {
-            throw ControlError(.badRequest, "\"limit\" must be an integer from 1 to 1000 (got \(limit))")
-        }
-        if let offset, offset < 0 { throw ControlError(.badRequest, "\"offset\" must be an integer of at least 0 (got \(offset))") }
-        self.limit = limit ?? 100
-        self.offset = offset ?? 0
+        limit = try c.limit(.limit, default: 100)
+        offset = try c.offset(.offset)
     }
 }
 
