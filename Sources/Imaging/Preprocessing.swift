@@ -162,22 +162,24 @@ public enum PILResample {
             temp.withUnsafeMutableBufferPointer { dst in
                 if needH {
                     let hor = coefficients(inSize: inW, outSize: outW, precision: precision)
-                    let bits = Int32(hor.bits), half = Int32(1) << (bits - 1)
+                    let bits = Int32(hor.bits)
+                    let half = SIMD4<Int32>(repeating: Int32(1) << (bits - 1))
                     hor.taps.withUnsafeBufferPointer { taps in
+                        let raw = UnsafeRawPointer(src.baseAddress!)
                         for y in 0..<rows {
                             let row = (y + firstRow) * inW * 4
                             for xx in 0..<outW {
                                 let (xmin, n) = hor.bounds[xx]
-                                var r = half, g = half, b = half, a = half
+                                // The four channels of a pixel at once (alpha is dropped at the end for RGB).
+                                var acc = half
+                                let k0 = xx * hor.ksize
                                 for x in 0..<n {
-                                    let k = taps[xx * hor.ksize + x]
-                                    let p = row + (x + xmin) * 4
-                                    r &+= Int32(src[p]) &* k; g &+= Int32(src[p + 1]) &* k; b &+= Int32(src[p + 2]) &* k
-                                    if alpha { a &+= Int32(src[p + 3]) &* k }
+                                    let p = raw.loadUnaligned(fromByteOffset: row + (x + xmin) * 4, as: SIMD4<UInt8>.self)
+                                    acc &+= SIMD4<Int32>(truncatingIfNeeded: p) &* taps[k0 + x]
                                 }
                                 let d = (y * outW + xx) * c
-                                dst[d] = clip8(r, bits: bits); dst[d + 1] = clip8(g, bits: bits); dst[d + 2] = clip8(b, bits: bits)
-                                if alpha { dst[d + 3] = clip8(a, bits: bits) }
+                                dst[d] = clip8(acc[0], bits: bits); dst[d + 1] = clip8(acc[1], bits: bits); dst[d + 2] = clip8(acc[2], bits: bits)
+                                if alpha { dst[d + 3] = clip8(acc[3], bits: bits) }
                             }
                         }
                     }
@@ -194,18 +196,25 @@ public enum PILResample {
         if outH == inH { return temp }
         let bits = Int32(vert.bits), half = Int32(1) << (bits - 1)
         var out = [UInt8](repeating: 0, count: outW * outH * c)
+        let width = outW * c
+        // Row by row: each tap adds a whole input row to a row of sums
+        // (contiguous, so the loop runs over vectors).
+        var sums = [Int32](repeating: 0, count: width)
         temp.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                vert.taps.withUnsafeBufferPointer { taps in
-                    for yy in 0..<outH {
-                        let (ymin, n) = vert.bounds[yy]
-                        let y0 = ymin - firstRow
-                        for x in 0..<(outW * c) {
-                            var s = half
+                sums.withUnsafeMutableBufferPointer { acc in
+                    vert.taps.withUnsafeBufferPointer { taps in
+                        for yy in 0..<outH {
+                            let (ymin, n) = vert.bounds[yy]
+                            let y0 = ymin - firstRow
+                            for x in 0..<width { acc[x] = half }
                             for y in 0..<n {
-                                s &+= Int32(src[(y + y0) * outW * c + x]) &* taps[yy * vert.ksize + y]
+                                let k = taps[yy * vert.ksize + y]
+                                let line = src.baseAddress! + (y + y0) * width
+                                for x in 0..<width { acc[x] &+= Int32(line[x]) &* k }
                             }
-                            dst[yy * outW * c + x] = clip8(s, bits: bits)
+                            let o = dst.baseAddress! + yy * width
+                            for x in 0..<width { o[x] = clip8(acc[x], bits: bits) }
                         }
                     }
                 }

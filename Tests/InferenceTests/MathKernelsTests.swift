@@ -82,7 +82,7 @@ final class MathKernelsTests: XCTestCase {
 
     func testGemmSplitOverCoresEqualsNaiveProduct() {
         var rng = SplitMix(seed: 3)
-        for (m, n, k) in [(1, 1, 1), (3, 5, 7), (34, 384, 384), (70, 1152, 64), (5, 40, 2000)] {
+        for (m, n, k) in [(1, 1, 1), (3, 5, 7), (34, 384, 384), (70, 1152, 64), (5, 40, 2000), (4003, 16, 96), (12544, 24, 32)] {
             let a = (0..<(m * k)).map { _ in rng.nextFloat() - 0.5 }
             let w = (0..<(n * k)).map { _ in rng.nextFloat() - 0.5 }   // (n, k) like nn.Linear
             let bias = (0..<n).map { _ in rng.nextFloat() }
@@ -101,6 +101,37 @@ final class MathKernelsTests: XCTestCase {
                 worst = max(worst, abs(acc - Double(y[i * n + j])))
             } }
             XCTAssertLessThan(worst, 1e-3, "m=\(m) n=\(n) k=\(k)")
+        }
+    }
+}
+
+extension MathKernelsTests {
+    /// Tall, narrow products (a 1×1 convolution to few channels) are split
+    /// by rows: each part, with A transposed or not, lands where it belongs.
+    func testGemmSplitByRowsEqualsNaiveProduct() {
+        var rng = SplitMix(seed: 5)
+        for (m, n, k) in [(4003, 16, 96), (1030, 8, 300)] {
+            for transposeA in [false, true] {
+                let a = (0..<(m * k)).map { _ in rng.nextFloat() - 0.5 }   // (m, k), or (k, m) when transposed
+                let b = (0..<(k * n)).map { _ in rng.nextFloat() - 0.5 }   // (k, n)
+                var c = [Float](repeating: 1, count: m * n)
+                a.withUnsafeBufferPointer { ap in
+                    b.withUnsafeBufferPointer { bp in
+                        c.withUnsafeMutableBufferPointer { cp in
+                            BLAS.gemm(transposeA ? MatrixRef(ap.baseAddress!, rows: k, cols: m) : MatrixRef(ap.baseAddress!, rows: m, cols: k),
+                                      transposeA: transposeA, MatrixRef(bp.baseAddress!, rows: k, cols: n),
+                                      MutableMatrixRef(cp.baseAddress!, rows: m, cols: n), beta: 1)
+                        }
+                    }
+                }
+                var worst = 0.0
+                for i in 0..<m { for j in 0..<n {
+                    var acc = 1.0
+                    for t in 0..<k { acc += Double(transposeA ? a[t * m + i] : a[i * k + t]) * Double(b[t * n + j]) }
+                    worst = max(worst, abs(acc - Double(c[i * n + j])))
+                } }
+                XCTAssertLessThan(worst, 1e-3, "m=\(m) n=\(n) k=\(k) transposeA=\(transposeA)")
+            }
         }
     }
 }

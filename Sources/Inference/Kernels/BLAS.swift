@@ -40,24 +40,44 @@ public enum BLAS {
         precondition(c.rows == m && c.cols == n, "gemm: C is \(c.rows)x\(c.cols), expected \(m)x\(n)")
         precondition(a.ld >= a.cols && b.ld >= b.cols && c.ld >= c.cols, "gemm: leading dimension too small")
         if m == 0 || n == 0 { return }
-        // Split the output columns over the cores when the product is big
-        // enough to pay for the hop (OpenBLAS itself runs single-threaded:
-        // see `BLAS.useCallerThreads`).
-        if parallel && Parallel.cores > 1 && m * n * k >= 1 << 18 && n >= 32 {
-            let parts = min(Parallel.cores, n / 16)
-            let per = ((n + parts - 1) / parts + 15) / 16 * 16
-            Parallel.forEachChunk(parts, minChunk: 1) { range in
-                for part in range {
-                    let lo = part * per
-                    let hi = min(n, lo + per)
-                    if lo >= hi { continue }
-                    let bPart = transposeB ? MatrixRef(b.pointer + lo * b.ld, rows: hi - lo, cols: b.cols, ld: b.ld)
-                                           : MatrixRef(b.pointer + lo, rows: b.rows, cols: hi - lo, ld: b.ld)
-                    let cPart = MutableMatrixRef(c.pointer + lo, rows: c.rows, cols: hi - lo, ld: c.ld)
-                    gemm(a, transposeA: transposeA, bPart, transposeB: transposeB, cPart, alpha: alpha, beta: beta, parallel: false)
+        // Split the product over the threads `Parallel.width` allows now
+        // when it is big enough to pay for the hop (OpenBLAS itself runs
+        // single-threaded: see `BLAS.useCallerThreads`): by output columns
+        // when there are enough of them, else by rows (a 1×1 convolution
+        // to 16 or 24 channels over 12,544 pixels is tall and narrow).
+        let width = parallel ? Parallel.width : 1
+        if width > 1 && m * n * k >= 1 << 18 {
+            if n >= 32 {
+                let parts = min(width, n / 16)
+                let per = ((n + parts - 1) / parts + 15) / 16 * 16
+                Parallel.forEachChunk(parts, minChunk: 1) { range in
+                    for part in range {
+                        let lo = part * per
+                        let hi = min(n, lo + per)
+                        if lo >= hi { continue }
+                        let bPart = transposeB ? MatrixRef(b.pointer + lo * b.ld, rows: hi - lo, cols: b.cols, ld: b.ld)
+                                               : MatrixRef(b.pointer + lo, rows: b.rows, cols: hi - lo, ld: b.ld)
+                        let cPart = MutableMatrixRef(c.pointer + lo, rows: c.rows, cols: hi - lo, ld: c.ld)
+                        gemm(a, transposeA: transposeA, bPart, transposeB: transposeB, cPart, alpha: alpha, beta: beta, parallel: false)
+                    }
                 }
+                return
             }
-            return
+            if m >= 64 * width {
+                let per = ((m + width - 1) / width + 7) / 8 * 8
+                Parallel.forEachChunk(width, minChunk: 1) { range in
+                    for part in range {
+                        let lo = part * per
+                        let hi = min(m, lo + per)
+                        if lo >= hi { continue }
+                        let aPart = transposeA ? MatrixRef(a.pointer + lo, rows: a.rows, cols: hi - lo, ld: a.ld)
+                                               : MatrixRef(a.pointer + lo * a.ld, rows: hi - lo, cols: a.cols, ld: a.ld)
+                        let cPart = MutableMatrixRef(c.pointer + lo * c.ld, rows: hi - lo, cols: c.cols, ld: c.ld)
+                        gemm(aPart, transposeA: transposeA, b, transposeB: transposeB, cPart, alpha: alpha, beta: beta, parallel: false)
+                    }
+                }
+                return
+            }
         }
         cblas_sgemm(CblasRowMajor,
                     transposeA ? CblasTrans : CblasNoTrans,

@@ -1,19 +1,40 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Splits element-wise work over the cores. The matrix products are threaded
 /// by OpenBLAS itself; this covers the cheap O(n) passes between them
 /// (bias, GELU, layer norm, softmax), which would otherwise run on one core.
+///
+/// Forward passes that run at the same time share the cores: each one that
+/// runs inside `sharingCores` counts, and a split uses `width` threads, the
+/// cores divided among them. Two daemon workers, each in a forward pass on
+/// two cores, then run one thread each with no hand-offs between them, and
+/// a lone query still gets every core.
 public enum Parallel {
     /// Cores available to this process (affinity and cgroup limits included).
     public static let cores: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Forward passes inside `sharingCores` now.
+    private static let running = Atomic<Int>(0)
+
+    /// Threads a split may use now: the cores shared among the forward
+    /// passes running at once (all of them when none is counted).
+    public static var width: Int { max(1, cores / max(1, running.load(ordering: .relaxed))) }
+
+    /// Runs one forward pass counted among those that share the cores.
+    public static func sharingCores<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        running.add(1, ordering: .relaxed)
+        defer { running.subtract(1, ordering: .relaxed) }
+        return try body()
+    }
 
     /// Calls `body(range)` on disjoint chunks covering `0..<count`, in
     /// parallel when the work is large enough to be worth a thread hop.
     /// The chunks touch disjoint memory; that is the caller's contract.
     @inline(__always)
     public static func forEachChunk(_ count: Int, minChunk: Int = 16, _ body: (Range<Int>) -> Void) {
-        let chunks = min(cores, max(1, count / max(1, minChunk)))
+        let chunks = min(width, max(1, count / max(1, minChunk)))
         if chunks <= 1 { body(0..<count); return }
         let per = (count + chunks - 1) / chunks
         withoutActuallyEscaping(body) { escapable in

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// EfficientNet-Lite as TensorFlow defines it (timm's `tf_efficientnet_liteN`):
 /// a 3×3 stride-2 stem, MBConv blocks (1×1 expand, k×k depthwise, 1×1
@@ -12,7 +13,7 @@ import Foundation
 /// strides follow the architecture's seven stages (1, 2, 2, 2, 1, 2, 1),
 /// a stage being a run of blocks with the same output width.
 /// Activations are channels-last (H, W, C), so a 1×1 convolution is one sgemm.
-public final class EfficientNetLite: @unchecked Sendable {
+public final class EfficientNetLite: Sendable {
     /// A convolution with its batch norm folded in.
     struct Conv {
         var weight: [Float]   // 1×1: (Cout, Cin); stem: (Cout, Cin·k·k); depthwise: (k·k, C)
@@ -36,12 +37,23 @@ public final class EfficientNetLite: @unchecked Sendable {
     let fcWeight: FloatTensor   // (classes, features)
     let fcBias: FloatTensor
     let checkpoint: SafeTensorsFile
-    private let lock = NSLock()
-    /// Activation buffers (run state), allocated once and grown if needed.
-    private var buffers: [UnsafeMutablePointer<Float>] = []
-    private var bufferCapacity = 0
+    /// Floats of the largest activation: the widest expansion at the largest resolution.
+    let activationCount: Int
+    /// Run states not in use. A forward pass takes one (or makes one, so
+    /// passes of several workers run at once) and puts it back.
+    private let idle = Mutex<[Workspace]>([])
 
-    deinit { for b in buffers { b.deallocate() } }
+    /// One forward pass's activation buffers, allocated once. Sendable by
+    /// contract: a pass takes it from `idle` and it is its own until put back.
+    final class Workspace: @unchecked Sendable {
+        let x: UnsafeMutablePointer<Float>, t1: UnsafeMutablePointer<Float>, t2: UnsafeMutablePointer<Float>  // (side², channels) each
+        let col: UnsafeMutablePointer<Float>                                                                  // stem patches: (side², 27)
+        init(activations: Int, patches: Int) {
+            x = .allocate(capacity: activations); t1 = .allocate(capacity: activations); t2 = .allocate(capacity: activations)
+            col = .allocate(capacity: patches)
+        }
+        deinit { for p in [x, t1, t2, col] { p.deallocate() } }
+    }
 
     public convenience init(folder: URL, imageSize: Int, batchNormEps: Float = 1e-3) throws {
         let path = folder.appendingPathComponent("model.safetensors").path
@@ -114,6 +126,13 @@ public final class EfficientNetLite: @unchecked Sendable {
         }
         classCount = fcWeight.shape[0]
         fcBias = try st.floatTensor("_fc.bias", shape: [classCount])
+        var side = Self.samePadding(imageSize, k: 3, stride: 2).out
+        var need = side * side * stem.cout
+        for b in blocks {
+            need = max(need, side * side * (b.expand?.cout ?? b.depthwise.cout))
+            side = Self.samePadding(side, k: b.depthwise.k, stride: b.depthwise.stride).out
+        }
+        activationCount = max(need, side * side * head.cout)
     }
 
     /// TF "same" padding: output size and the padding before the first row/column.
@@ -128,30 +147,21 @@ public final class EfficientNetLite: @unchecked Sendable {
     public func forward(_ input: [Float]) -> (features: [Float], logits: [Float]) {
         BLAS.useCallerThreads
         precondition(input.count == imageSize * imageSize * 3, "input must be \(imageSize)×\(imageSize)×3")
-        lock.lock()
-        defer { lock.unlock() }
+        return Parallel.sharingCores {
+            let stemSide = Self.samePadding(imageSize, k: 3, stride: 2).out
+            let ws = idle.withLock { $0.popLast() } ?? Workspace(activations: activationCount, patches: stemSide * stemSide * 27)
+            defer { idle.withLock { $0.append(ws) } }
+            return input.withUnsafeBufferPointer { forward($0.baseAddress!, workspace: ws) }
+        }
+    }
+
+    func forward(_ input: UnsafePointer<Float>, workspace ws: Workspace) -> (features: [Float], logits: [Float]) {
         var side = imageSize
-        // Largest activation: the widest expansion at the largest resolution.
-        var need = 0
-        var s = Self.samePadding(imageSize, k: 3, stride: 2).out
-        need = s * s * max(stem.cout, 1)
-        for b in blocks {
-            need = max(need, s * s * (b.expand?.cout ?? b.depthwise.cout))
-            s = Self.samePadding(s, k: b.depthwise.k, stride: b.depthwise.stride).out
-        }
-        need = max(need, s * s * head.cout)
-        if need > bufferCapacity {
-            for b in buffers { b.deallocate() }
-            buffers = (0..<4).map { _ in .allocate(capacity: need) }
-            bufferCapacity = need
-        }
-        var x = buffers[0], t1 = buffers[1]
-        let t2 = buffers[2], col = buffers[3]
+        var x = ws.x, t1 = ws.t1
+        let t2 = ws.t2, col = ws.col
         // Stem: im2col (out², 27) · Wᵀ.
         let (so, pad) = Self.samePadding(side, k: 3, stride: 2)
-        input.withUnsafeBufferPointer { inp in
-            Self.im2col3x3(inp.baseAddress!, side: side, out: so, pad: pad, into: col)
-        }
+        Self.im2col3x3(input, side: side, out: so, pad: pad, into: col)
         Self.pointwise(MatrixRef(col, rows: so * so, cols: 27), stem, into: x, relu6: true)
         side = so
         var channels = stem.cout
@@ -235,80 +245,6 @@ public final class EfficientNetLite: @unchecked Sendable {
                         let inside = iy >= 0 && iy < side && ix >= 0 && ix < side
                         for c in 0..<3 {
                             row[c * 9 + ky * 3 + kx] = inside ? x[(iy * side + ix) * 3 + c] : 0
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Depthwise k×k convolution with bias and ReLU6, channels last,
-    /// vectorised over channels (all widths here are multiples of 8).
-    static func depthwise(_ x: UnsafeMutablePointer<Float>, side: Int, conv c: Conv, out: Int, pad: Int,
-                          into y: UnsafeMutablePointer<Float>) {
-        let C = c.cout, k = c.k, s = c.stride
-        c.weight.withUnsafeBufferPointer { wb in
-            c.bias.withUnsafeBufferPointer { bb in
-                let w = wb.baseAddress!, bias = bb.baseAddress!
-                Parallel.forEachChunk(out, minChunk: 2) { rows in
-                    for oy in rows {
-                        for ox in 0..<out {
-                            let dst = y + (oy * out + ox) * C
-                            let iy0 = oy * s - pad, ix0 = ox * s - pad
-                            if iy0 >= 0 && iy0 + k <= side && ix0 >= 0 && ix0 + k <= side && C % 8 == 0 {
-                                // Interior: the whole window is inside the image, no bounds checks.
-                                var ch = 0
-                                while ch < C {
-                                    var acc = UnsafeRawPointer(bias + ch).loadUnaligned(as: SIMD8<Float>.self)
-                                    for ky in 0..<k {
-                                        let rowIn = x + ((iy0 + ky) * side + ix0) * C + ch
-                                        let rowW = w + ky * k * C + ch
-                                        for kx in 0..<k {
-                                            acc += UnsafeRawPointer(rowIn + kx * C).loadUnaligned(as: SIMD8<Float>.self)
-                                                 * UnsafeRawPointer(rowW + kx * C).loadUnaligned(as: SIMD8<Float>.self)
-                                        }
-                                    }
-                                    acc.replace(with: 0, where: acc .< 0)
-                                    acc.replace(with: 6, where: acc .> 6)
-                                    UnsafeMutableRawPointer(dst + ch).storeBytes(of: acc, as: SIMD8<Float>.self)
-                                    ch += 8
-                                }
-                                continue
-                            }
-                            var ch = 0
-                            while ch + 8 <= C {
-                                var acc = UnsafeRawPointer(bias + ch).loadUnaligned(as: SIMD8<Float>.self)
-                                for ky in 0..<k {
-                                    let iy = oy * s + ky - pad
-                                    if iy < 0 || iy >= side { continue }
-                                    for kx in 0..<k {
-                                        let ix = ox * s + kx - pad
-                                        if ix < 0 || ix >= side { continue }
-                                        let xv = UnsafeRawPointer(x + (iy * side + ix) * C + ch).loadUnaligned(as: SIMD8<Float>.self)
-                                        let wv = UnsafeRawPointer(w + (ky * k + kx) * C + ch).loadUnaligned(as: SIMD8<Float>.self)
-                                        acc = acc + xv * wv
-                                    }
-                                }
-                                // ReLU6 with masks: clamped(lowerBound:upperBound:) is not inlined here.
-                                acc.replace(with: 0, where: acc .< 0)
-                                acc.replace(with: 6, where: acc .> 6)
-                                UnsafeMutableRawPointer(dst + ch).storeBytes(of: acc, as: SIMD8<Float>.self)
-                                ch += 8
-                            }
-                            while ch < C {
-                                var acc = bias[ch]
-                                for ky in 0..<k {
-                                    let iy = oy * s + ky - pad
-                                    if iy < 0 || iy >= side { continue }
-                                    for kx in 0..<k {
-                                        let ix = ox * s + kx - pad
-                                        if ix < 0 || ix >= side { continue }
-                                        acc += x[(iy * side + ix) * C + ch] * w[(ky * k + kx) * C + ch]
-                                    }
-                                }
-                                dst[ch] = min(max(acc, 0), 6)
-                                ch += 1
-                            }
                         }
                     }
                 }

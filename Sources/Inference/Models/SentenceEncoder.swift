@@ -77,7 +77,7 @@ public final class SentenceEncoder: @unchecked Sendable {
             let chunk = Array(order[start..<min(order.count, start + max(1, batchSize))])
             start += chunk.count
             let batch = chunk.map { ids[$0] }
-            model.forward(batch, workspace: workspace)
+            Parallel.sharingCores { model.forward(batch, workspace: workspace) }
             var row = 0
             for (j, seq) in batch.enumerated() {
                 var v = [Float](repeating: 0, count: H)

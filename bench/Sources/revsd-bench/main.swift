@@ -6,6 +6,7 @@ import Models
 import RevsdSystem
 import Search
 import Store
+import Synchronization
 
 // revsd-bench: throughput drivers for bench/*.sh (not installed, not a test).
 //
@@ -165,19 +166,29 @@ func benchZeroShot() {
 }
 
 /// The bare pipeline, in-process: decode, metadata, encoders, prediction,
-/// known-prompt embedding, one file after another (the daemon's peer).
-///   revsd-bench analyze --images FILE
+/// known-prompt embedding, one file after another (the daemon's peer); with
+/// `--threads N`, N threads take the files in turn, as the daemon's workers
+/// do in phase 2.
+///   revsd-bench analyze --images FILE [--threads N]
 func benchAnalyze() {
     guard let listPath = argument("--images", args) else { die("--images FILE is required") }
+    let threads = max(1, Int(argument("--threads", args) ?? "1") ?? 1)
     let paths: [String]
     do { paths = try TextInput.lines(of: listPath) } catch { die("\(error)") }
     let analyzer: ImageAnalyzer
     do { analyzer = try ImageAnalyzer(store: ModelStore.resolve(explicit: argument("--models", args))) } catch { die("\(error)") }
     _ = analyzer.analyze(path: paths[0])
+    let next = Mutex(0)
     let start = clock.now
-    for p in paths { _ = analyzer.analyze(path: p, includeEmbedding: true, includeFeatures: true) }
+    DispatchQueue.concurrentPerform(iterations: threads) { _ in
+        while true {
+            let i = next.withLock { n -> Int in defer { n += 1 }; return n }
+            guard i < paths.count else { return }
+            _ = analyzer.analyze(path: paths[i], includeEmbedding: true, includeFeatures: true)
+        }
+    }
     let secs = elapsedSeconds(since: start)
-    print("{\"images\":\(paths.count),\"seconds\":\(String(format: "%.3f", secs)),\"images_per_s\":\(String(format: "%.2f", Double(paths.count) / secs))}")
+    print("{\"images\":\(paths.count),\"threads\":\(threads),\"seconds\":\(String(format: "%.3f", secs)),\"images_per_s\":\(String(format: "%.2f", Double(paths.count) / secs))}")
 }
 
 func benchMiniLM() {

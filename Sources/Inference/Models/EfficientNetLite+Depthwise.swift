@@ -1,0 +1,121 @@
+extension EfficientNetLite {
+    /// Depthwise k×k convolution with bias and ReLU6, channels last:
+    /// x (side, side, C) → y (out, out, C), weights (k·k, C), vectorised over
+    /// channels. Each output sums bias, then the window row by row, in the
+    /// same order on every path, so the paths agree to the bit.
+    static func depthwise(_ x: UnsafeMutablePointer<Float>, side: Int, conv c: Conv, out: Int, pad: Int,
+                          into y: UnsafeMutablePointer<Float>) {
+        c.weight.withUnsafeBufferPointer { wb in
+            c.bias.withUnsafeBufferPointer { bb in
+                let w = wb.baseAddress!, bias = bb.baseAddress!
+                // The window sizes of these models, as constants, so the window loops unroll.
+                switch c.k {
+                case 3: depthwiseRows(x, side: side, C: c.cout, k: 3, s: c.stride, out: out, pad: pad, w: w, bias: bias, into: y)
+                case 5: depthwiseRows(x, side: side, C: c.cout, k: 5, s: c.stride, out: out, pad: pad, w: w, bias: bias, into: y)
+                default: depthwiseRows(x, side: side, C: c.cout, k: c.k, s: c.stride, out: out, pad: pad, w: w, bias: bias, into: y)
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func depthwiseRows(_ x: UnsafeMutablePointer<Float>, side: Int, C: Int, k: Int, s: Int, out: Int, pad: Int,
+                              w: UnsafePointer<Float>, bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        // Output columns whose whole window lies inside the image.
+        let firstInside = (pad + s - 1) / s
+        let lastInside = side - k + pad >= 0 ? min(out - 1, (side - k + pad) / s) : -1
+        Parallel.forEachChunk(out, minChunk: 2) { rows in
+            for oy in rows {
+                let iy0 = oy &* s &- pad
+                let rowInside = iy0 >= 0 && iy0 &+ k <= side && C % 4 == 0
+                var ox = 0
+                while ox < out {
+                    let at: Int = (oy &* out &+ ox) &* C
+                    let dst = y + at
+                    if rowInside && ox >= firstInside && ox &+ 3 <= lastInside {
+                        // Four neighbours at once, four channels at a time (one
+                        // SSE register each, so the sums stay in registers):
+                        // each weight vector is loaded once for the four.
+                        let ix0 = ox &* s &- pad
+                        let step: Int = s &* C, step2: Int = 2 &* step, step3: Int = 3 &* step
+                        var ch = 0
+                        while ch < C {
+                            let b = UnsafeRawPointer(bias + ch).loadUnaligned(as: SIMD4<Float>.self)
+                            var a0 = b, a1 = b, a2 = b, a3 = b
+                            for ky in 0..<k {
+                                let inRow: Int = ((iy0 &+ ky) &* side &+ ix0) &* C &+ ch, wRow: Int = ky &* k &* C &+ ch
+                                let rowIn = x + inRow, rowW = w + wRow
+                                for kx in 0..<k {
+                                    let off: Int = kx &* C
+                                    let wv = UnsafeRawPointer(rowW + off).loadUnaligned(as: SIMD4<Float>.self)
+                                    let p = rowIn + off
+                                    a0 += UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self) * wv
+                                    a1 += UnsafeRawPointer(p + step).loadUnaligned(as: SIMD4<Float>.self) * wv
+                                    a2 += UnsafeRawPointer(p + step2).loadUnaligned(as: SIMD4<Float>.self) * wv
+                                    a3 += UnsafeRawPointer(p + step3).loadUnaligned(as: SIMD4<Float>.self) * wv
+                                }
+                            }
+                            UnsafeMutableRawPointer(dst + ch).storeBytes(of: relu6(a0), as: SIMD4<Float>.self)
+                            UnsafeMutableRawPointer(dst + (C &+ ch)).storeBytes(of: relu6(a1), as: SIMD4<Float>.self)
+                            UnsafeMutableRawPointer(dst + (2 &* C &+ ch)).storeBytes(of: relu6(a2), as: SIMD4<Float>.self)
+                            UnsafeMutableRawPointer(dst + (3 &* C &+ ch)).storeBytes(of: relu6(a3), as: SIMD4<Float>.self)
+                            ch &+= 4
+                        }
+                        ox &+= 4
+                        continue
+                    }
+                    edge(x, side: side, C: C, k: k, s: s, pad: pad, oy: oy, ox: ox, w: w, bias: bias, into: dst)
+                    ox &+= 1
+                }
+            }
+        }
+    }
+
+    /// One output pixel with its window checked against the image's edges
+    /// (zero outside, TF "same" padding).
+    @inline(__always)
+    static func edge(_ x: UnsafeMutablePointer<Float>, side: Int, C: Int, k: Int, s: Int, pad: Int, oy: Int, ox: Int,
+                     w: UnsafePointer<Float>, bias: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+        var ch = 0
+        while ch &+ 4 <= C {
+            var acc = UnsafeRawPointer(bias + ch).loadUnaligned(as: SIMD4<Float>.self)
+            for ky in 0..<k {
+                let iy = oy &* s &+ ky &- pad
+                if iy < 0 || iy >= side { continue }
+                for kx in 0..<k {
+                    let ix = ox &* s &+ kx &- pad
+                    if ix < 0 || ix >= side { continue }
+                    let at: Int = (iy &* side &+ ix) &* C &+ ch, tap: Int = (ky &* k &+ kx) &* C &+ ch
+                    let xv = UnsafeRawPointer(x + at).loadUnaligned(as: SIMD4<Float>.self)
+                    acc += xv * UnsafeRawPointer(w + tap).loadUnaligned(as: SIMD4<Float>.self)
+                }
+            }
+            UnsafeMutableRawPointer(dst + ch).storeBytes(of: relu6(acc), as: SIMD4<Float>.self)
+            ch &+= 4
+        }
+        while ch < C {
+            var acc = bias[ch]
+            for ky in 0..<k {
+                let iy = oy &* s &+ ky &- pad
+                if iy < 0 || iy >= side { continue }
+                for kx in 0..<k {
+                    let ix = ox &* s &+ kx &- pad
+                    if ix < 0 || ix >= side { continue }
+                    let at: Int = (iy &* side &+ ix) &* C &+ ch, tap: Int = (ky &* k &+ kx) &* C &+ ch
+                    acc += x[at] * w[tap]
+                }
+            }
+            dst[ch] = min(max(acc, 0), 6)
+            ch &+= 1
+        }
+    }
+
+    /// ReLU6 with masks: clamped(lowerBound:upperBound:) is not inlined here.
+    @inline(__always)
+    static func relu6(_ v: SIMD4<Float>) -> SIMD4<Float> {
+        var v = v
+        v.replace(with: 0, where: v .< 0)
+        v.replace(with: 6, where: v .> 6)
+        return v
+    }
+}

@@ -1,0 +1,42 @@
+import XCTest
+@testable import Inference
+
+/// EfficientNet-Lite's depthwise convolution against the definition: every
+/// output is bias + Σ over the window (row by row) of x·w, zero outside the
+/// image, then ReLU6. The kernel sums in that order on every path, so the
+/// comparison is exact.
+final class DepthwiseKernelTests: XCTestCase {
+    func testDepthwiseEqualsTheDefinitionOnEveryPath() {
+        var rng = SplitMix(seed: 11)
+        // (side, channels, k, stride): interiors, edges, odd widths, channels not a multiple of 8, tiny images.
+        for (side, C, k, s) in [(14, 16, 3, 1), (15, 24, 3, 2), (9, 40, 5, 1), (10, 48, 5, 2), (7, 12, 5, 1), (3, 8, 5, 2), (1, 8, 3, 1), (28, 96, 3, 1)] {
+            let (out, pad) = EfficientNetLite.samePadding(side, k: k, stride: s)
+            let x = (0..<(side * side * C)).map { _ in (rng.nextFloat() - 0.5) * 8 }
+            let weight = (0..<(k * k * C)).map { _ in rng.nextFloat() - 0.5 }
+            let bias = (0..<C).map { _ in rng.nextFloat() - 0.3 }
+            let conv = EfficientNetLite.Conv(weight: weight, bias: bias, cin: C, cout: C, k: k, stride: s)
+            var input = x
+            var y = [Float](repeating: .nan, count: out * out * C)
+            input.withUnsafeMutableBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    EfficientNetLite.depthwise(xp.baseAddress!, side: side, conv: conv, out: out, pad: pad, into: yp.baseAddress!)
+                }
+            }
+            var mismatches = 0
+            for oy in 0..<out { for ox in 0..<out { for ch in 0..<C {
+                var acc = bias[ch]
+                for ky in 0..<k {
+                    let iy = oy * s + ky - pad
+                    guard iy >= 0 && iy < side else { continue }
+                    for kx in 0..<k {
+                        let ix = ox * s + kx - pad
+                        guard ix >= 0 && ix < side else { continue }
+                        acc += x[(iy * side + ix) * C + ch] * weight[(ky * k + kx) * C + ch]
+                    }
+                }
+                if y[(oy * out + ox) * C + ch] != min(max(acc, 0), 6) { mismatches += 1 }
+            } } }
+            XCTAssertEqual(mismatches, 0, "side \(side), C \(C), k \(k), stride \(s)")
+        }
+    }
+}
