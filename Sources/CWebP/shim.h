@@ -1,7 +1,7 @@
 // libwebp and its demux library (Debian: libwebp-dev): still images through
 // WebPDecodeRGBAInto, animations through WebPAnimDecoder (first frame);
-// thumbnails written with WebPEncodeRGB/WebPEncodeRGBA (libwebp itself,
-// which libwebpdemux's pkg-config file requires), freed with WebPFree.
+// thumbnails written with WebPEncode and a WebPMemoryWriter (libwebp itself,
+// which libwebpdemux's pkg-config file requires).
 #include <webp/decode.h>
 #include <webp/demux.h>
 #include <webp/encode.h>

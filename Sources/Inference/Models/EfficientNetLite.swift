@@ -210,23 +210,33 @@ public final class EfficientNetLite: Sendable {
         return logits
     }
 
-    /// y(P, Cout) = x(P, Cin)·Wᵀ + b, then ReLU6 if asked.
+    /// y(P, Cout) = x(P, Cin)·Wᵀ + b, then ReLU6 if asked: the product, then
+    /// one pass that adds the bias and clamps (every channel count here is a
+    /// multiple of 4).
     static func pointwise(_ x: MatrixRef, _ c: Conv, into y: UnsafeMutablePointer<Float>, relu6: Bool) {
-        let rows = x.rows
-        c.bias.withUnsafeBufferPointer { bias in
-            Parallel.forEachChunk(rows, minChunk: 64) { r in
-                for i in r { (y + i * c.cout).update(from: bias.baseAddress!, count: c.cout) }
-            }
-        }
+        let rows = x.rows, cout = c.cout
         c.weight.withUnsafeBufferPointer { w in
-            BLAS.gemm(x, MatrixRef(w.baseAddress!, rows: c.cout, cols: x.cols), transposeB: true,
-                      MutableMatrixRef(y, rows: rows, cols: c.cout), beta: 1)
+            BLAS.gemm(x, MatrixRef(w.baseAddress!, rows: cout, cols: x.cols), transposeB: true,
+                      MutableMatrixRef(y, rows: rows, cols: cout))
         }
-        if relu6 {
+        c.bias.withUnsafeBufferPointer { bb in
+            let bias = bb.baseAddress!
             Parallel.forEachChunk(rows, minChunk: 64) { r in
                 for i in r {
-                    let row = y + i * c.cout
-                    for j in 0..<c.cout { row[j] = min(max(row[j], 0), 6) }
+                    let row = y + i &* cout
+                    var j = 0
+                    while j &+ 4 <= cout {
+                        var v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD4<Float>.self)
+                              + UnsafeRawPointer(bias + j).loadUnaligned(as: SIMD4<Float>.self)
+                        if relu6 { v = Self.relu6(v) }
+                        UnsafeMutableRawPointer(row + j).storeBytes(of: v, as: SIMD4<Float>.self)
+                        j &+= 4
+                    }
+                    while j < cout {
+                        let v = row[j] + bias[j]
+                        row[j] = relu6 ? min(max(v, 0), 6) : v
+                        j &+= 1
+                    }
                 }
             }
         }
