@@ -163,6 +163,8 @@ extension IndexingService {
             var f = IndexedFile(path: p.job.path, contentHash: p.hash, size: p.stat.size, mtimeNs: p.stat.mtimeNs,
                                 format: p.bytes!.withUnsafeBytes { ImageFormat.detect($0) }?.rawValue, metadata: mp.0)
             f.analysed = false
+            // From the header, so the gallery has the shape before the pixels are decoded.
+            if let size = p.bytes!.withUnsafeBytes({ ImageDecoder.dimensions($0) }) { f.width = size.width; f.height = size.height }
             if p.job.isReindex, let rec = try? store.image(path: p.job.path), rec.status == .indexed, rec.contentHash == p.hash,
                let stored = try? store.embeddings(imageID: rec.id) {
                 f.width = rec.width; f.height = rec.height; f.caption = rec.caption; f.keywords = rec.keywords

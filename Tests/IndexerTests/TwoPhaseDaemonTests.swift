@@ -68,6 +68,7 @@ final class TwoPhaseDaemonTests: XCTestCase {
         let s = try store(h)
         let before = try XCTUnwrap(try s.image(path: h.watch + "/labelled.png"))
         XCTAssertFalse(before.analysed)
+        XCTAssertEqual([before.width, before.height], [256, 256], "the shape from the header, before any decode")
         XCTAssertEqual(Set(try s.embeddings(imageID: before.id).keys), [.knownPrompt, .searchPrompt], "no pixels analysed yet")
 
         try FileManager.default.removeItem(atPath: hold)
