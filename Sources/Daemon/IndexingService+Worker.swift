@@ -34,11 +34,12 @@ extension IndexingService {
         if due { Systemd.notify("WATCHDOG=1") }
     }
 
-    /// One worker: takes batches of jobs until the queue is empty, then
-    /// analyses (phase 2) while no job waits, then sleeps until new jobs are
-    /// signalled (waking for the watchdog when systemd expects pings, and
-    /// every second while analyses wait: one held back). Returns when asked to stop, after the batch
-    /// in progress: its results are stored; jobs it had not started go back.
+    /// One phase-1 worker: takes batches of jobs until the queue is empty,
+    /// then completes search texts and lets the learner retrain once no
+    /// analysis waits, then sleeps until new jobs are signalled (waking for
+    /// the watchdog when systemd expects pings). Returns when asked to stop,
+    /// after the batch in progress: its results are stored; jobs it had not
+    /// started go back. Phase 2 has threads of its own (`analysisLoop`).
     func workLoop() throws {
         while !signal.isStopping {
             let seen = signal.currentGeneration
@@ -50,14 +51,10 @@ extension IndexingService {
                 continue
             }
             guard !jobs.isEmpty else {
-                if analyseQueued() { pingWatchdog(); continue }   // then the queue again
                 if completeSearchTexts() > 0 { pingWatchdog(); continue }
-                let analysesWait = store.phaseCounts().analysisQueued > 0
-                if !analysesWait { learner?.maybeRetrain() }   // it learns from analysed images
+                if store.phaseCounts().analysisQueued == 0 { learner?.maybeRetrain() }   // it learns from analysed images
                 pingWatchdog()
-                var timeout = watchdogInterval.map { $0 / 2 }
-                if analysesWait { timeout = min(timeout ?? .seconds(1), .seconds(1)) }
-                if signal.wait(after: seen, timeout: timeout) == .stopped { return }
+                if signal.wait(after: seen, timeout: watchdogInterval.map { $0 / 2 }) == .stopped { return }
                 continue
             }
             heartbeat(busy: +1)
@@ -71,6 +68,29 @@ extension IndexingService {
             }
         }
     }
+
+    /// One phase-2 worker, on a thread of lower priority (nice
+    /// `analysisNice`): the kernel gives phase 1, the control socket and the
+    /// user's own programs the cores first, and this one what is left.
+    /// Analyses batches until none is queued, then sleeps until signalled
+    /// (every second while analyses wait: one held back). Returns when asked
+    /// to stop, after the batch in progress.
+    func analysisLoop() throws {
+        do { try CurrentProcess.lowerThreadPriority(to: Self.analysisNice) } catch {
+            logger.warning("phase 2 runs at normal priority", metadata: ["error": "\(error)"])
+        }
+        while !signal.isStopping {
+            let seen = signal.currentGeneration
+            if analyseQueued() { pingWatchdog(); continue }
+            pingWatchdog()
+            var timeout = watchdogInterval.map { $0 / 2 }
+            if store.phaseCounts().analysisQueued > 0 { timeout = min(timeout ?? .seconds(1), .seconds(1)) }
+            if signal.wait(after: seen, timeout: timeout) == .stopped { return }
+        }
+    }
+
+    /// The nice value of phase-2 threads (0 is normal, 19 the lowest).
+    static let analysisNice: Int32 = 10
 
     /// Phase 1 of a batch of files: files that need no reading (gone,
     /// unchanged) or whose content is indexed and analysed already (a copy or

@@ -110,12 +110,15 @@ public final class IndexingService: Sendable {
         }
     }
 
-    /// The work loop on `workerCount` threads, until graceful shutdown: then
-    /// each worker finishes the files it holds (their results are stored) and
-    /// the rest stay queued for next time. Throws when a worker dies.
+    /// Phase 1's work loop and phase 2's analysis loop, each on
+    /// `workerCount` threads, until graceful shutdown: then each finishes the
+    /// files it holds (their results are stored) and the rest stay queued for
+    /// next time. Throws when a worker dies.
     public func runWorkers() async throws {
         let threads = (0..<workerCount).map { i in
             BlockingThread(name: "revsd-worker-\(i)", stackSize: 8 << 20) { [self] in try workLoop() }
+        } + (0..<workerCount).map { i in
+            BlockingThread(name: "revsd-analyse-\(i)", stackSize: 8 << 20) { [self] in try analysisLoop() }
         }
         try await SupervisedLoops.run(threads) { [signal] in signal.stop() }
     }

@@ -16,4 +16,21 @@ public enum CurrentProcess {
 
     /// True when running as root (effective uid 0).
     public static var isRoot: Bool { geteuid() == 0 }
+
+    /// Lowers the calling thread's scheduling priority to `nice`. Linux keeps
+    /// a nice value per thread, and setpriority(PRIO_PROCESS, 0, …) sets the
+    /// caller's. Raising it back needs CAP_SYS_NICE, so a thread lowered
+    /// stays lowered.
+    public static func lowerThreadPriority(to nice: Int32) throws(SystemError) {
+        if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) != 0 {
+            throw SystemError("setpriority", path: "the calling thread", errno: errno)
+        }
+    }
+
+    /// The calling thread's nice value (getpriority(PRIO_PROCESS, 0)), nil if unreadable.
+    public static var threadNice: Int32? {
+        errno = 0
+        let v = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        return v == -1 && errno != 0 ? nil : v
+    }
 }

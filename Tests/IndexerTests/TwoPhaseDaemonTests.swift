@@ -146,3 +146,30 @@ final class TwoPhaseDaemonTests: XCTestCase {
         XCTAssertFalse(paths.contains(h.watch + "/gone.png"), "no phantom hit")
     }
 }
+
+extension TwoPhaseDaemonTests {
+    /// Phase 2 runs on threads of its own at nice 10, so phase 1, searches and
+    /// the user's programs get the cores first; phase 1's workers stay at 0.
+    /// (Foundation does not name threads on Linux, so they are told apart
+    /// by their nice values: as many at 10 as there are workers.)
+    func testPhaseTwoThreadsRunAtLowerPriority() throws {
+        _ = try installedPromptEncoderFolder()
+        let h = try DaemonHarness()
+        try h.start(config: "workers = 2\n")
+        let pid = try XCTUnwrap(h.process?.processIdentifier)
+        func niceValues() -> [Int] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).compactMap { task in
+                guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
+                      let close = stat.lastIndex(of: ")") else { return nil }
+                // After "(comm)": the state is field 3, the nice value field 19.
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                return fields.count > 16 ? Int(fields[16]) : nil
+            }
+        }
+        var values = niceValues()
+        let deadline = Date().addingTimeInterval(30)
+        while values.filter({ $0 == 10 }).count < 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05); values = niceValues() }
+        XCTAssertEqual(values.filter { $0 == 10 }.count, 2, "two phase-2 threads at nice 10: \(values)")
+        XCTAssertGreaterThanOrEqual(values.filter { $0 == 0 }.count, 3, "the main thread and two phase-1 workers at 0: \(values)")
+    }
+}
