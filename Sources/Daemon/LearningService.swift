@@ -306,7 +306,15 @@ public final class LearningService: Sendable {
         guard let model else { return true }
         let adopted = model.report.isAdopted
         guard adopted || analyzer != nil else { return true }
-        let encoders = adopted ? model.encoders : analyzer!.featureNames.filter { model.encoders.contains($0) || !$0.hasPrefix("clip:") }
+        let encoders: [String]
+        if !adopted {
+            encoders = analyzer!.featureNames.filter { model.encoders.contains($0) || !$0.hasPrefix("clip:") }
+        } else if needsZeroShot(model), let analyzer {
+            // The zero-shot prediction (a member, or the keywords) needs the EfficientNet features too.
+            encoders = Set(model.encoders).union(analyzer.featureNames.filter { !$0.hasPrefix("clip:") }).sorted()
+        } else {
+            encoders = model.encoders
+        }
         let total = store.counts().indexed
         var after: Int64 = 0, done = 0
         shared.withLock { $0.state = .predicting(done: 0, total: total) }
