@@ -105,7 +105,7 @@ extension LearningService {
                                zeroShotMeanCosine: m.report.zeroShotCosine.map(Double.init),
                                outOfFoldMeanCosine: m.report.outOfFoldCosine.map(Double.init),
                                outOfFoldZeroShotMeanCosine: m.report.outOfFoldZeroShotCosine.map(Double.init), adopted: m.report.isAdopted,
-                               notAdoptedReason: m.report.notAdoptedReason)
+                               notAdoptedReason: m.report.notAdoptedReason, keywordsSource: m.report.keywordSource.rawValue)
         }
         return LearningStatus(state: state, lastRun: run, promptBank: bank.count, lastError: lastError)
     }

@@ -205,7 +205,7 @@ extension IndexingService {
         var caption = a.caption, keywords = a.keywords
         if let e = a.embedding { vectors[EmbeddingKind.predicted] = e }
         // After training, the learned ensemble replaces the zero-shot prediction.
-        if a.error == nil, let learned = learner?.predict(features: a.features) {
+        if a.error == nil, let learned = learner?.predict(features: a.features, zeroShot: a.embedding.map { ($0, a.keywords) }) {
             vectors[EmbeddingKind.predicted] = learned.embedding
             caption = learned.candidates.first?.prompt ?? caption
             keywords = learned.keywords

@@ -306,7 +306,15 @@ public final class LearningService: Sendable {
         guard let model else { return true }
         let adopted = model.report.isAdopted
         guard adopted || analyzer != nil else { return true }
-        let encoders = adopted ? model.encoders : analyzer!.featureNames.filter { model.encoders.contains($0) || !$0.hasPrefix("clip:") }
+        let encoders: [String]
+        if !adopted {
+            encoders = analyzer!.featureNames.filter { model.encoders.contains($0) || !$0.hasPrefix("clip:") }
+        } else if needsZeroShot(model), let analyzer {
+            // The zero-shot prediction (a member, or the keywords) needs the EfficientNet features too.
+            encoders = Set(model.encoders).union(analyzer.featureNames.filter { !$0.hasPrefix("clip:") }).sorted()
+        } else {
+            encoders = model.encoders
+        }
         let total = store.counts().indexed
         var after: Int64 = 0, done = 0
         shared.withLock { $0.state = .predicting(done: 0, total: total) }
@@ -329,14 +337,28 @@ public final class LearningService: Sendable {
         return true
     }
 
+    /// The model's predictions for stored rows: the zero-shot member and
+    /// (`TrainingReport.keywordSource`) the zero-shot keywords from the
+    /// rows' features, as analysis computed them.
     func predict(model: LearnedModel, features: [String: [Float]], ids: [Int64]) -> [IndexStore.Prediction] {
-        let out = model.predict(features: features, rows: ids.count)
+        let zeroShot = needsZeroShot(model) ? analyzer?.zeroShotPredictions(features: features, rows: ids.count) : nil
+        let out = model.predict(features: features, rows: ids.count, zeroShot: zeroShot?.flatMap(\.embedding))
         let dim = model.dimension
         let captions = bank.nearest(out.ensemble, k: 1)
         return ids.enumerated().map { i, id in
-            IndexStore.Prediction(id: id, embedding: Array(out.ensemble[(i * dim)..<((i + 1) * dim)]),
-                                  caption: captions[i].first?.prompt, keywords: model.keywords(out.keywordProbabilities, row: i))
+            IndexStore.Prediction(id: id, embedding: Array(out.ensemble[(i * dim)..<((i + 1) * dim)]), caption: captions[i].first?.prompt,
+                                  keywords: Self.keywords(model, out.keywordProbabilities, row: i, zeroShot: zeroShot?[i].keywords))
         }
+    }
+
+    /// Whether predicting with `model` needs the zero-shot prediction (a member, or the keywords' source).
+    func needsZeroShot(_ model: LearnedModel) -> Bool { model.zeroShotMember || model.report.keywordSource == .zeroShot }
+
+    /// The MLC keywords, or the zero-shot classes' where the training run
+    /// found the MLC head no better than word frequency (`KeywordChoice`).
+    static func keywords(_ model: LearnedModel, _ probabilities: [Float], row: Int, zeroShot: [String]?) -> [String] {
+        if model.report.keywordSource == .zeroShot, let zeroShot { return zeroShot }
+        return model.keywords(probabilities, row: row)
     }
 
     /// What indexing stored before any model: the zero-shot embedding, caption and keywords.
@@ -349,11 +371,19 @@ public final class LearningService: Sendable {
 
     /// The adopted model's prediction for one analysed file (nil without an
     /// adopted model or when the file lacks an encoder's features):
-    /// embedding, top-3 captions, keywords.
-    public func predict(features: [String: [Float]]) -> (embedding: [Float], candidates: [PromptBank.Candidate], keywords: [String])? {
+    /// embedding, top-3 captions, keywords. `zeroShot`: the file's zero-shot
+    /// embedding and keywords when the caller has them (analysis made them);
+    /// else they are computed from `features`.
+    public func predict(features: [String: [Float]], zeroShot given: (embedding: [Float], keywords: [String])? = nil)
+        -> (embedding: [Float], candidates: [PromptBank.Candidate], keywords: [String])? {
         guard let model = adoptedModel, model.encoders.allSatisfy({ features[$0] != nil }) else { return nil }
-        let out = model.predict(features: features, rows: 1)
+        var zeroShot = given
+        if zeroShot == nil, needsZeroShot(model), let p = analyzer?.zeroShotPredictions(features: features, rows: 1)?.first {
+            zeroShot = (p.embedding, p.keywords)
+        }
+        let out = model.predict(features: features, rows: 1, zeroShot: zeroShot?.embedding)
         guard !out.ensemble.isEmpty else { return nil }
-        return (out.ensemble, bank.nearest(out.ensemble, k: 3).first ?? [], model.keywords(out.keywordProbabilities, row: 0))
+        return (out.ensemble, bank.nearest(out.ensemble, k: 3).first ?? [],
+                Self.keywords(model, out.keywordProbabilities, row: 0, zeroShot: zeroShot?.keywords))
     }
 }

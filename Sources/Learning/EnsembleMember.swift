@@ -20,16 +20,20 @@ public enum Technique: String, Sendable, Codable, CaseIterable, Comparable {
     public static func < (a: Technique, b: Technique) -> Bool { a.rawValue < b.rawValue }
 }
 
-/// One member of the ensemble: a head of one encoder, or DAKL over the
-/// base ensemble. Its `name` ("efficientnet-lite0/ridge", "dakl") is what
-/// reports and `status` show.
+/// One member of the ensemble: a head of one encoder, the zero-shot
+/// prediction (what revsd says without learning, computed from the image's
+/// features at analysis), or DAKL over the base ensemble. Its `name`
+/// ("efficientnet-lite0/ridge", "zero-shot", "dakl") is what reports and
+/// `status` show.
 public enum EnsembleMember: Hashable, Sendable, CustomStringConvertible {
     case head(encoder: String, HeadKind)
+    case zeroShot
     case dakl
 
     public var name: String {
         switch self {
         case let .head(encoder, kind): return "\(encoder)/\(kind.rawValue)"
+        case .zeroShot: return "zero-shot"
         case .dakl: return "dakl"
         }
     }

@@ -2,7 +2,7 @@ import Foundation
 import Inference
 
 /// The ensemble's combination rule: the normalised weighted mean of the
-/// members' unit predictions, with non-negative weights fitted on validation
+/// members' unit predictions, with non-negative weights fitted on held-out predictions (`TrainingRun`: grouped k-fold)
 /// to maximise the mean cosine with the true prompt embeddings (projected
 /// gradient ascent from equal weights; the objective is scale-free, so the
 /// weights are kept summing to one).
@@ -47,18 +47,44 @@ public enum EnsembleWeights {
         }
     }
 
-    /// Fits weights on validation predictions `members` (each (rows, d), unit
-    /// rows) against `targets` (rows, d, unit rows). Equal weights when there
-    /// are no rows. `rowWeights` weigh the validation rows (nil: all 1).
+    /// Fits weights on held-out predictions `members` (each (rows, d), unit
+    /// rows; a zero row is a member with no prediction for that row, which
+    /// then simply does not count there) against `targets` (rows, d, unit
+    /// rows). Equal weights when there are no rows. `rowWeights` weigh the
+    /// rows (nil: all 1). A member with no prediction on any of the rows is
+    /// unmeasured and weighs 0. The result is never worse on these rows than
+    /// any single member alone: the ascent starts from equal weights (over
+    /// the measured members) and, when a member alone scores better, again
+    /// from that member.
     public static func fit(members: [[Float]], targets: [Float], dimension d: Int, rowWeights: [Float]? = nil,
                            iterations: Int = 300) -> [Float] {
         let k = members.count
         precondition(k > 0, "no members")
         let rows = targets.count / d
-        var w = [Float](repeating: 1 / Float(k), count: k)
-        guard rows > 0, k > 1 else { return w }
+        guard rows > 0, k > 1 else { return [Float](repeating: 1 / Float(k), count: k) }
+        let measured = members.map { $0.contains { $0 != 0 } }
+        let count = measured.filter { $0 }.count
+        guard count > 0 else { return [Float](repeating: 1 / Float(k), count: k) }
+        let equal = measured.map { $0 ? 1 / Float(count) : 0 }
         let rw = rowWeights ?? [Float](repeating: 1, count: rows)
         func objective(_ w: [Float]) -> Float { meanCosine(combine(members, weights: w, dimension: d), targets, dimension: d, weights: rw) }
+        var best = ascend(from: equal, members: members, targets: targets, dimension: d, rowWeights: rw, iterations: iterations,
+                          objective: objective)
+        let alone = (0..<k).filter { measured[$0] }.map { i in (0..<k).map { $0 == i ? Float(1) : 0 } }
+        if let vertex = alone.map({ ($0, objective($0)) }).max(by: { $0.1 < $1.1 }), vertex.1 > best.value {
+            let fromVertex = ascend(from: vertex.0, members: members, targets: targets, dimension: d, rowWeights: rw,
+                                    iterations: iterations, objective: objective)
+            if fromVertex.value > best.value { best = fromVertex }
+        }
+        return best.weights
+    }
+
+    /// Projected gradient ascent of the weighted mean cosine from `start`
+    /// (weights summing to one); accepts only steps that improve it.
+    static func ascend(from start: [Float], members: [[Float]], targets: [Float], dimension d: Int, rowWeights rw: [Float],
+                       iterations: Int, objective: ([Float]) -> Float) -> (weights: [Float], value: Float) {
+        let k = members.count, rows = targets.count / d
+        var w = start
         var best = objective(w)
         var step: Float = 0.5
         for _ in 0..<iterations {
@@ -90,6 +116,6 @@ public enum EnsembleWeights {
             }
             if !improved { break }
         }
-        return w
+        return (w, best)
     }
 }

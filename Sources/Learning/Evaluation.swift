@@ -43,7 +43,8 @@ public struct EvaluationResult: Sendable {
         var features: [String: [Float]] = [:]
         for e in model.encoders { features[e] = items.flatMap { $0.features[e] ?? [] } }
         let targets = items.flatMap(\.target)
-        let out = model.predict(features: features, rows: n, allTechniques: true)
+        let zeroShotRows = items.allSatisfy({ $0.zeroShot?.count == dim }) ? items.flatMap { $0.zeroShot! } : nil
+        let out = model.predict(features: features, rows: n, zeroShot: zeroShotRows, allTechniques: true)
         var rows: [Row] = []
         for (variant, p) in out.techniques.sorted(by: { $0.key < $1.key }) {
             rows.append(Row(variant, meanCosine: EnsembleWeights.meanCosine(p, targets, dimension: dim)))

@@ -23,6 +23,9 @@ extension LearnedModel {
         var ridgeAlpha: [String: Float]
         var knnK: [String: Int]
         var daklGamma: Float?
+        /// Whether "zero-shot" is a base member, after the encoders' heads
+        /// (nil: saved before it could be, so not).
+        var zeroShotMember: Bool?
         var report: TrainingReport
     }
 
@@ -58,7 +61,7 @@ extension LearnedModel {
             format: Self.formatVersion, dimension: dimension, encoders: encoders, vocabulary: vocabulary.words,
             techniques: heads.mapValues { $0.mlp.keys.map(\.rawValue).sorted() },
             ensembleTechnique: heads.mapValues(\.ensembleTechnique.rawValue), ridgeAlpha: heads.mapValues(\.ridgeAlpha),
-            knnK: heads.mapValues(\.knn.k), daklGamma: dakl?.gamma, report: report)
+            knnK: heads.mapValues(\.knn.k), daklGamma: dakl?.gamma, zeroShotMember: zeroShotMember, report: report)
         let json = String(decoding: try JSONEncoder().encode(manifest), as: UTF8.self)
         let data = SafeTensorsWriter.encode(entries, metadata: ["revsd.learned": json])
         let dir = (path as NSString).deletingLastPathComponent
@@ -111,11 +114,12 @@ extension LearnedModel {
             dakl = DomainAdaptiveKernelRidge(centroids: try floats("dakl.centroids", cs), coefficients: try floats("dakl.coefficients", [cs[0], dim]),
                                              dimension: dim, outputs: dim, gamma: gamma)
         }
-        let members = manifest.encoders.count * 3 + (dakl == nil ? 0 : 1)
+        let zeroShot = manifest.zeroShotMember ?? false
+        let base = manifest.encoders.count * 3 + (zeroShot ? 1 : 0)
         self.init(encoders: manifest.encoders, heads: heads, dakl: dakl,
-                  baseWeights: try floats("ensemble.base_weights", [manifest.encoders.count * 3]),
-                  weights: try floats("ensemble.weights", [members]),
+                  baseWeights: try floats("ensemble.base_weights", [base]),
+                  weights: try floats("ensemble.weights", [base + (dakl == nil ? 0 : 1)]),
                   vocabulary: PromptVocabulary(words: manifest.vocabulary), meanTarget: try floats("mean_target", [dim]),
-                  report: manifest.report, dimension: dim)
+                  report: manifest.report, dimension: dim, zeroShotMember: zeroShot)
     }
 }

@@ -32,9 +32,13 @@ public struct LearnedModel: Sendable {
     public var meanTarget: [Float]
     public var report: TrainingReport
     public let dimension: Int
+    /// Whether the zero-shot prediction is a base member (after the
+    /// encoders' heads). false in models saved before it was one, and when
+    /// the training set had no zero-shot predictions.
+    public var zeroShotMember = false
 
     /// Members in ensemble order, without DAKL.
-    public var baseMembers: [EnsembleMember] { encoders.flatMap(EnsembleMember.base) }
+    public var baseMembers: [EnsembleMember] { encoders.flatMap(EnsembleMember.base) + (zeroShotMember ? [.zeroShot] : []) }
     public var members: [EnsembleMember] { baseMembers + (dakl == nil ? [] : [.dakl]) }
 
     /// Every member's unit predictions for `rows` images.
@@ -47,11 +51,18 @@ public struct LearnedModel: Sendable {
         public var keywordProbabilities: [Float] = []
     }
 
-    /// Predicts from `features` (encoder → (rows, d)). With `allTechniques`,
+    /// Predicts from `features` (encoder → (rows, d)) and, for the
+    /// zero-shot member, each image's zero-shot prediction (`zeroShot`,
+    /// (rows, dimension); nil or another shape: the member does not count,
+    /// the others' weighted mean is the ensemble). With `allTechniques`,
     /// also runs the MLP heads that are not in the ensemble (for `eval`).
-    public func predict(features: [String: [Float]], rows: Int, allTechniques: Bool = false) -> Outputs {
+    public func predict(features: [String: [Float]], rows: Int, zeroShot: [Float]? = nil, allTechniques: Bool = false) -> Outputs {
         var out = Outputs()
         guard rows > 0 else { return out }
+        if zeroShotMember, var z = zeroShot, z.count == rows * dimension {
+            EnsembleWeights.normalizeRows(&z, dimension)
+            out.members[.zeroShot] = z
+        }
         let m = vocabulary.words.count
         var keywordSum = [Float](repeating: 0, count: rows * m)
         var keywordHeads = 0
@@ -62,9 +73,7 @@ public struct LearnedModel: Sendable {
             out.members[.head(encoder: e, .ridge)] = ridge
             out.techniques[HeadVariant(encoder: e, head: .ridge, technique: .vanilla)] = ridge
             let z = Self.standardize(x, mean: h.inputMean, inverseStd: h.inputInverseStd)
-            // Keywords come from the ensemble's MLP head when it has an MLC
-            // head, else from the +MLC+CL or +MLC one.
-            let keywordTechnique = [h.ensembleTechnique, .curriculum, .mlc].first { (h.mlp[$0]?.keywords ?? 0) > 0 }
+            let keywordTechnique = Self.keywordTechnique(h.mlp, ensemble: h.ensembleTechnique)
             for t in Technique.mlp where allTechniques || t == h.ensembleTechnique || t == keywordTechnique {
                 guard let head = h.mlp[t] else { continue }
                 let p = head.predictWithKeywords(z, rows: rows)
@@ -92,6 +101,12 @@ public struct LearnedModel: Sendable {
         }
         if keywordHeads > 0 { out.keywordProbabilities = keywordSum.map { $0 / Float(keywordHeads) } }
         return out
+    }
+
+    /// The MLP head keywords come from: the ensemble's when it has an MLC
+    /// head, else the +MLC+CL or +MLC one (nil: none has).
+    static func keywordTechnique(_ mlp: [Technique: MLPHead], ensemble: Technique) -> Technique? {
+        [ensemble, .curriculum, .mlc].first { (mlp[$0]?.keywords ?? 0) > 0 }
     }
 
     /// The image's keywords: vocabulary words with probability ≥ 0.5 (at most
@@ -153,6 +168,8 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     public var excludedTinyImages: Int?
     /// Validation mean cosine per encoder/head/technique.
     public var rows: [Row]
+    /// The ensemble's validation mean cosine, each row's weights fitted
+    /// without its fold (held out from the weights too).
     public var ensembleCosine: Float
     public var constantCosine: Float
     /// The zero-shot prediction's validation mean cosine, on the same split
@@ -160,10 +177,11 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     /// training set without zero-shot predictions).
     public var zeroShotCosine: Float?
     /// Out of fold, over every labelled prompt (each weighing once): the
-    /// mean cosine of the alignment model's predictions (ridge + k-NN fitted
-    /// without the prompt, a conservative stand-in for the ensemble) and of
-    /// the zero-shot predictions. Decide adoption when validation holds too
-    /// few prompts to (nil: models trained before, or no zero-shot rows).
+    /// mean cosine of the ensemble (members' grouped k-fold predictions,
+    /// weights fitted without the row's fold; the MLPs and DAKL count on
+    /// validation rows only, `TrainingRun+Folds`) and of the zero-shot
+    /// predictions. Decide adoption when validation holds too few prompts
+    /// to (nil: models trained before, or no zero-shot rows).
     public var outOfFoldCosine: Float?
     public var outOfFoldZeroShotCosine: Float?
     /// Whether the model replaces the zero-shot predictions
@@ -177,6 +195,15 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     public var daklGamma: Float?
     public var daklCentroids: Int
     public var knnK: Int
+    /// Where the daemon's keywords come from (`KeywordChoice`): the MLC
+    /// head where it ranked held-out prompts' words better than word
+    /// frequency alone, else the zero-shot classes; with the two mean
+    /// average precisions. nil: models trained before (MLC keywords).
+    public var keywordsSource: KeywordsSource?
+    public var keywordsMLCPrecision: Float?
+    public var keywordsPriorPrecision: Float?
+    /// The source in use (models trained before the choice: MLC).
+    public var keywordSource: KeywordsSource { keywordsSource ?? .mlc }
 
     /// The adoption rule: a model that does not beat the zero-shot
     /// prediction on validation by more than `margin` must not replace it

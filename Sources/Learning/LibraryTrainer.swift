@@ -17,7 +17,7 @@ public struct TrainingOptions: Sendable, Equatable {
     public var daklAlpha: Float = 10
     /// DAKL centroids: min(maxCentroids, n/20).
     public var daklMaxCentroids = 10_000
-    /// Folds for the out-of-fold alignment scores.
+    /// Folds (by prompt) for the ensemble's weights, its out-of-fold score and the alignment scores.
     public var alignmentFolds = 5
     /// Curriculum exposure per epoch (the paper's: a third, a half, all).
     public var curriculumFractions: [Float] = [1.0 / 3, 0.5, 1]
@@ -72,10 +72,11 @@ public struct LibraryTrainer: Sendable {
     public func train(_ data: TrainingSet, progress: @escaping Progress = { _, _ in true }) throws -> Result {
         var run = try TrainingRun(data: data, options: options, progress: progress)
         for encoder in run.encoders { try run.trainHeads(of: encoder) }
+        try run.predictOutOfFold()
         var model = try run.fitEnsemble()
         try run.fitDAKL(&model)
-        let alignments = try run.scoreAlignments(model, trainer: self)
-        return Result(model: run.finish(model, outOfFold: alignments.map(\.alignment)), alignments: alignments)
+        let alignments = try run.scoreAlignments(model)
+        return Result(model: run.finish(model), alignments: alignments)
     }
 
     static func wordIndices(_ v: PromptVocabulary, _ prompt: String) -> [Int32] {
@@ -91,39 +92,6 @@ public struct LibraryTrainer: Sendable {
         guard !ref.isEmpty else { return [] }
         let hardBelow = ref[ref.count / 3], easyFrom = ref[min(ref.count - 1, (2 * ref.count) / 3)]
         return scores.map { $0 >= easyFrom ? .easy : ($0 < hardBelow ? .hard : .medium) }
-    }
-
-    /// Cosine between each labelled image's prompt embedding and the
-    /// prediction of a ridge + k-NN ensemble (equal weights over encoders,
-    /// the trained penalties and k) fitted on the other folds. Folds are by
-    /// prompt (an image is never scored by a model that saw its prompt), and
-    /// the fits weigh each prompt once, as in training.
-    func outOfFoldAlignment(_ data: TrainingSet, groups: PromptGroups, encoders: [String], dimension dim: Int,
-                            model: LearnedModel) throws -> [Float] {
-        let n = data.count
-        let folds = max(2, min(options.alignmentFolds, groups.count))
-        let fold = groups.ids.map { Int(PromptGroups.hash(groups.keys[$0]) % UInt64(folds)) }
-        var out = [Float](repeating: 0, count: n)
-        for f in 0..<folds {
-            let test = (0..<n).filter { fold[$0] == f }, train = (0..<n).filter { fold[$0] != f }
-            guard !test.isEmpty, train.count >= 2 else { continue }
-            let yTrain = Self.rows(data.targets, train, dim), weights = groups.weights(of: train)
-            var members: [[Float]] = []
-            for e in encoders {
-                guard let x = data.features[e], let h = model.heads[e] else { continue }
-                let d = x.count / n
-                let xTrain = Self.rows(x, train, d), xTest = Self.rows(x, test, d)
-                var p = try RidgeRegressor(x: xTrain, y: yTrain, count: train.count, alpha: h.ridgeAlpha, weights: weights).predict(xTest)
-                EnsembleWeights.normalizeRows(&p, dim)
-                members.append(p)
-                let (fx, fy, count) = groups.means(features: xTrain, targets: yTrain, rows: train)
-                members.append(KNNRegressor(features: fx, targets: fy, count: count, k: h.knn.k).predict(xTest))
-            }
-            let p = EnsembleWeights.combine(members, weights: [Float](repeating: 1, count: members.count), dimension: dim)
-            let c = EnsembleWeights.cosines(p, Self.rows(data.targets, test, dim), dimension: dim)
-            for (i, t) in test.enumerated() { out[t] = c[i] }
-        }
-        return out
     }
 }
 

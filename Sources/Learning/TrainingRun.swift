@@ -6,7 +6,9 @@ import Inference
 /// weights (`fitEnsemble`), DAKL over the base ensemble (`fitDAKL`), the
 /// alignment and tiers of every labelled image (`scoreAlignments`) and the
 /// report (`finish`). Validation predictions of every member are kept to
-/// fit the ensemble and report each head. Images under
+/// report each head; the ensemble's weights are fitted on grouped k-fold
+/// predictions (`TrainingRun+Folds`), the zero-shot prediction among the
+/// members. Images under
 /// `TrainingSet.minimumSide` are left out; the split is by normalised prompt
 /// and each distinct prompt weighs once (`PromptGroups`) in the ridge, the
 /// k-NN rows (one per prompt), every validation score and the ensemble fit.
@@ -35,6 +37,16 @@ struct TrainingRun {
     var heads: [String: LearnedModel.EncoderHeads] = [:]
     /// (validation, dim) predictions of each member.
     var validationPredictions: [EnsembleMember: [Float]] = [:]
+    /// (n, dim) out-of-fold predictions of each member (`TrainingRun+Folds`).
+    var outOfFold: [EnsembleMember: [Float]] = [:]
+    /// Per row, its fold by prompt; how many folds.
+    let fold: [Int]
+    let folds: Int
+    /// Whether every row has its zero-shot prediction (then a member).
+    let hasZeroShot: Bool
+    /// (validation, vocabulary) MLC probabilities summed over the encoders' keyword heads, and how many.
+    var validationKeywords: [Float] = []
+    var keywordHeads = 0
     /// Curriculum difficulty per labelled row, summed over encoders.
     var difficulty: [Float]
     var difficultyCount = 0
@@ -72,7 +84,10 @@ struct TrainingRun {
         EnsembleWeights.normalizeRows(&mean, dim)
         meanTarget = mean
         difficulty = [Float](repeating: 0, count: n)
-        meter = ProgressMeter(steps: Double(encoders.count) * 4 + 3, progress: progress)
+        (fold, folds) = Self.folds(groups, count: options.alignmentFolds)
+        hasZeroShot = data.zeroShot.count == data.targets.count
+        if hasZeroShot { validationPredictions[.zeroShot] = LibraryTrainer.rows(data.zeroShot, valIdx, dim) }
+        meter = ProgressMeter(steps: Double(encoders.count) * 4 + 4, progress: progress)
     }
 
     func report(_ phase: String) throws { try meter.report(phase) }
@@ -163,13 +178,20 @@ struct TrainingRun {
         difficultyCount += 1
         let best = Technique.mlp.reversed().max { (cosine[$0] ?? -2) < (cosine[$1] ?? -2) } ?? .vanilla
         validationPredictions[.head(encoder: e, .mlp)] = predictions[best]
+        // The keywords the daemon would show for validation, from the head it takes them from.
+        if let t = LearnedModel.keywordTechnique(mlp, ensemble: best), let head = mlp[t] {
+            let k = head.predictWithKeywords(zVal, rows: valIdx.count).keywords
+            if validationKeywords.isEmpty { validationKeywords = [Float](repeating: 0, count: k.count) }
+            if k.count == validationKeywords.count { for i in 0..<k.count { validationKeywords[i] += k[i] }; keywordHeads += 1 }
+        }
         return (mlp, best)
     }
 
     // MARK: Ensemble
 
-    /// The model of the base members, their weights fitted on validation
-    /// (or equal, `fitEnsembleWeights` false).
+    /// The model of the base members (the zero-shot prediction among them
+    /// when every row has one), their weights fitted on the out-of-fold
+    /// predictions (or equal, `fitEnsembleWeights` false).
     func fitEnsemble() throws -> LearnedModel {
         try report("ensemble")
         var model = LearnedModel(encoders: encoders, heads: heads, dakl: nil, baseWeights: [], weights: [], vocabulary: vocabulary,
@@ -177,16 +199,14 @@ struct TrainingRun {
                                     trainedAt: Date(), examples: n, trainExamples: trainIdx.count, validationExamples: valIdx.count,
                                     distinctPrompts: groups.count, validationPrompts: groups.distinct(in: valIdx), excludedTinyImages: excludedTiny,
                                     rows: [], ensembleCosine: 0, constantCosine: 0, members: [], weights: [], seconds: [:],
-                                    daklGamma: nil, daklCentroids: 0, knnK: 0), dimension: dim)
+                                    daklGamma: nil, daklCentroids: 0, knnK: 0), dimension: dim, zeroShotMember: hasZeroShot)
         model.baseWeights = weights(for: model.baseMembers)
         model.weights = model.baseWeights
         return model
     }
 
     func weights(for members: [EnsembleMember]) -> [Float] {
-        options.fitEnsembleWeights
-            ? EnsembleWeights.fit(members: members.map { validationPredictions[$0]! }, targets: yVal, dimension: dim, rowWeights: wVal)
-            : [Float](repeating: 1 / Float(members.count), count: members.count)
+        options.fitEnsembleWeights ? outOfFoldWeights(for: members) : [Float](repeating: 1 / Float(members.count), count: members.count)
     }
 
     /// DAKL: k-means++ over the base ensemble's predictions for the
@@ -204,7 +224,8 @@ struct TrainingRun {
         for lo in stride(from: 0, to: trainIdx.count, by: 4096) {
             let chunk = Array(trainIdx[lo..<min(trainIdx.count, lo + 4096)])
             let f = data.features.mapValues { LibraryTrainer.rows($0, chunk, $0.count / n) }
-            baseTrain += model.predict(features: f, rows: chunk.count).ensemble
+            let z = hasZeroShot ? LibraryTrainer.rows(data.zeroShot, chunk, dim) : nil
+            baseTrain += model.predict(features: f, rows: chunk.count, zeroShot: z).ensemble
         }
         let baseVal = model.baseMembers.map { validationPredictions[$0]! }
         let baseValEnsemble = EnsembleWeights.combine(baseVal, weights: model.baseWeights, dimension: dim)
@@ -223,6 +244,7 @@ struct TrainingRun {
             if c > bestCos { bestCos = c; model.dakl = krr; validationPredictions[.dakl] = p }
         }
         guard let dakl = model.dakl else { return }
+        outOfFold[.dakl] = onValidationRows(validationPredictions[.dakl] ?? [])
         rows.append(.init(.dakl, meanCosine: bestCos))
         model.report.daklGamma = dakl.gamma
         model.report.daklCentroids = dakl.count
@@ -233,20 +255,24 @@ struct TrainingRun {
 
     /// Out-of-fold alignment for every labelled image, and curriculum tiers
     /// (from the MLP runs' difficulty, or the alignment without MLPs).
-    func scoreAlignments(_ model: LearnedModel, trainer: LibraryTrainer) throws -> [(id: Int64, alignment: Float, tier: Tier)] {
+    func scoreAlignments(_ model: LearnedModel) throws -> [(id: Int64, alignment: Float, tier: Tier)] {
         try report("alignment")
-        let alignment = try timed("alignment") { try trainer.outOfFoldAlignment(data, groups: groups, encoders: encoders, dimension: dim, model: model) }
+        let alignment = timed("alignment") { outOfFoldAlignment() }
         let scores = difficultyCount > 0 ? difficulty.map { $0 / Float(difficultyCount) } : alignment
         let tiers = LibraryTrainer.tiers(scores: scores, trainingMask: mask.map { !$0 })
         return (0..<n).map { (data.ids[$0], alignment[$0], tiers[$0]) }
     }
 
     /// The model with its report: validation cosines of every head, the
-    /// ensemble, the constant baseline and the zero-shot prediction, the members and their weights.
-    /// `outOfFold`: each row's out-of-fold alignment (`scoreAlignments`).
-    func finish(_ trained: LearnedModel, outOfFold: [Float]) -> LearnedModel {
+    /// ensemble (its weights fitted without the row's fold, `nestedValidation`),
+    /// the constant baseline and the zero-shot prediction; over every row out
+    /// of fold, the ensemble and zero-shot (adoption); the members and their
+    /// weights; where keywords come from (`KeywordChoice`).
+    func finish(_ trained: LearnedModel) -> LearnedModel {
         var model = trained
-        let ensembleVal = EnsembleWeights.combine(model.members.map { validationPredictions[$0]! }, weights: model.weights, dimension: dim)
+        let foldWeights = foldWeights(model.members)
+        let nested = nestedEnsemble(model.members, weights: foldWeights)
+        let ensembleVal = nestedValidation(model.members, weights: foldWeights)
         let constantVal = [Float]((0..<valIdx.count).flatMap { _ in meanTarget })
         model.report.rows = rows
         model.report.ensembleCosine = EnsembleWeights.meanCosine(ensembleVal, yVal, dimension: dim, weights: wVal)
@@ -255,12 +281,17 @@ struct TrainingRun {
             let zeroShotVal = LibraryTrainer.rows(data.zeroShot, valIdx, dim)
             model.report.zeroShotCosine = EnsembleWeights.meanCosine(zeroShotVal, yVal, dimension: dim, weights: wVal)
         }
-        if data.zeroShot.count == data.targets.count, outOfFold.count == n {
-            let all = Array(0..<n), weights = groups.weights(of: all)
-            let total = weights.reduce(0, +)
-            model.report.outOfFoldCosine = zip(outOfFold, weights).reduce(0) { $0 + $1.0 * $1.1 } / total
+        if hasZeroShot {
+            let weights = groups.weights(of: Array(0..<n))
+            model.report.outOfFoldCosine = EnsembleWeights.meanCosine(nested, data.targets, dimension: dim, weights: weights)
             model.report.outOfFoldZeroShotCosine = EnsembleWeights.meanCosine(data.zeroShot, data.targets, dimension: dim, weights: weights)
         }
+        let m = vocabulary.words.count
+        let keywords = KeywordChoice.decide(probabilities: validationKeywords, truth: valIdx.map { LibraryTrainer.wordIndices(vocabulary, data.prompts[$0]) },
+                                            groups: valIdx.map { groups.ids[$0] }, vocabularySize: m)
+        model.report.keywordsSource = keywords.source
+        model.report.keywordsMLCPrecision = keywords.mlcPrecision
+        model.report.keywordsPriorPrecision = keywords.priorPrecision
         model.report.decideAdoption(margin: options.adoptionMargin)
         model.report.members = model.members.map(\.name)
         model.report.weights = model.weights

@@ -165,13 +165,20 @@ public struct LearningStatus: Codable, Sendable, Equatable {
         public var outOfFoldZeroShotMeanCosine: Double?
         public var adopted: Bool?
         public var notAdoptedReason: String?
+        /// Where keywords come from: "mlc" (the learned head, where it ranked
+        /// held-out prompts' words better than word frequency alone) or
+        /// "zero_shot" (the zero-shot classes). Absent from older daemons and
+        /// models trained before: "mlc".
+        public var keywordsSource: String?
         /// Whether the heads make the predictions (an older daemon's always did).
         public var isAdopted: Bool { adopted ?? true }
 
         public init(trainedAt: Double, examples: Int, validationMeanCosine: Double, constantMeanCosine: Double, members: [String],
                     distinctPrompts: Int? = nil, validationExamples: Int? = nil, validationPrompts: Int? = nil,
                     excludedTinyImages: Int? = nil, zeroShotMeanCosine: Double? = nil, outOfFoldMeanCosine: Double? = nil,
-                    outOfFoldZeroShotMeanCosine: Double? = nil, adopted: Bool? = nil, notAdoptedReason: String? = nil) {
+                    outOfFoldZeroShotMeanCosine: Double? = nil, adopted: Bool? = nil, notAdoptedReason: String? = nil,
+                    keywordsSource: String? = nil) {
+            self.keywordsSource = keywordsSource
             self.trainedAt = trainedAt; self.examples = examples; self.validationMeanCosine = validationMeanCosine
             self.constantMeanCosine = constantMeanCosine; self.members = members
             self.distinctPrompts = distinctPrompts; self.validationExamples = validationExamples
@@ -187,6 +194,7 @@ public struct LearningStatus: Codable, Sendable, Equatable {
             case validationPrompts = "validation_prompts", excludedTinyImages = "excluded_tiny_images"
             case zeroShotMeanCosine = "zero_shot_mean_cosine", adopted, notAdoptedReason = "not_adopted_reason"
             case outOfFoldMeanCosine = "out_of_fold_mean_cosine", outOfFoldZeroShotMeanCosine = "out_of_fold_zero_shot_mean_cosine"
+            case keywordsSource = "keywords_source"
         }
     }
 

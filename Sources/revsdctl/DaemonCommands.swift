@@ -185,6 +185,7 @@ extension Status {
                                           run.validationMeanCosine, run.constantMeanCosine)
                                     + (run.zeroShotMeanCosine.map { String(format: ", zero-shot %.3f", $0) } ?? "") + ")"])
             if let reason = run.notAdoptedReason { rows.append(["predictions", reason]) }
+            if run.isAdopted { rows.append(["keywords", run.keywordsSource == "zero_shot" ? "zero-shot classes (the MLC head did not beat word frequency)" : "MLC head"]) }
         } else if rows.isEmpty {
             rows.append(["learning", "not trained yet (zero-shot predictions; `revsdctl train`)"])
         }

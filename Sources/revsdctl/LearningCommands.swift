@@ -53,6 +53,7 @@ struct Train: ParsableCommand {
             (constant baseline \(String(format: "%.4f", run?.constantMeanCosine ?? 0))\
             \(run?.zeroShotMeanCosine.map { String(format: ", zero-shot %.4f", $0) } ?? ""))
             members: \((run?.members ?? []).joined(separator: ", "))
+            keywords: \(run?.keywordsSource ?? "mlc")
             """)
         if let reason = run?.notAdoptedReason { print(reason) }
     }

@@ -1,0 +1,198 @@
+import Foundation
+import XCTest
+@testable import Learning
+import RevsdSystem
+
+/// Issue #12 item 5: the zero-shot prediction is an ensemble member, and
+/// the weights are fitted on grouped k-fold predictions rather than on the
+/// few validation images.
+final class EnsembleFoldsTests: XCTestCase {
+    static func unit(_ v: [Float], _ m: Int) -> [Float] { var v = v; EnsembleWeights.normalizeRows(&v, m); return v }
+
+    /// `prompts` prompts with random unit targets (dimension 16), 3 images
+    /// each. Encoder "good": a linear map of the target plus a little noise;
+    /// "bad": noise. Zero-shot: the target plus `zeroShotNoise`.
+    static func planted(prompts: Int, zeroShotNoise: Float, seed: UInt64 = 5) -> TrainingSet {
+        var rng = SeededGenerator(seed: seed)
+        func r() -> Float { Float(Double(rng.next() % 2000) / 1000 - 1) }
+        let m = 16, d = 20
+        let map = (0..<(m * d)).map { _ in r() }
+        let centres = (0..<prompts).map { _ in unit((0..<m).map { _ in r() }, m) }
+        var data = TrainingSet()
+        var good: [Float] = [], bad: [Float] = []
+        for i in 0..<(3 * prompts) {
+            let c = i % prompts
+            let t = unit(centres[c].map { $0 + 0.05 * r() }, m)
+            data.ids.append(Int64(i + 1))
+            data.contentHashes.append(SHA256.hex(string: "\(i)"))
+            data.prompts.append("prompt number \(c)")
+            data.promptKeys.append("prompt number \(c)")
+            data.targets += t
+            data.zeroShot += unit(t.map { $0 + zeroShotNoise * r() }, m)
+            for j in 0..<d {
+                good.append((0..<m).reduce(Float(0)) { $0 + t[$1] * map[$1 * d + j] } + 0.05 * r())
+                bad.append(r())
+            }
+        }
+        data.features = ["good": good, "bad": bad]
+        return data
+    }
+
+    static var options: TrainingOptions {
+        var o = TrainingOptions()
+        o.maxEpochs = 15
+        return o
+    }
+
+    // MARK: Weights
+
+    func testFittedWeightsAreNeverBelowAnyMemberAloneOnTheRowsTheyAreFittedOn() {
+        // Three members: the truth with a little noise, a constant direction, and noise.
+        var rng = SeededGenerator(seed: 3)
+        func r() -> Float { Float(Double(rng.next() % 2000) / 1000 - 1) }
+        let rows = 60, d = 8
+        let truth = (0..<rows).flatMap { _ in Self.unit((0..<d).map { _ in r() }, d) }
+        let close = Self.unit(truth.map { $0 + 0.2 * r() }, d)
+        let constant = (0..<rows).flatMap { _ in Self.unit([1, 1, 1, 1, 1, 1, 1, 1], d) }
+        let noise = Self.unit(truth.map { _ in r() }, d)
+        let members = [noise, constant, close]
+        let w = EnsembleWeights.fit(members: members, targets: truth, dimension: d)
+        let fitted = EnsembleWeights.meanCosine(EnsembleWeights.combine(members, weights: w, dimension: d), truth, dimension: d)
+        for m in members {
+            XCTAssertGreaterThanOrEqual(fitted, EnsembleWeights.meanCosine(m, truth, dimension: d) - 1e-6)
+        }
+        XCTAssertGreaterThan(w[2], 0.8, "the close member dominates: \(w)")
+    }
+
+    func testAZeroRowIsAMemberWithoutAPredictionThere() {
+        // Member b predicts only rows 0..<2 (zeros after): rows 2..<4 are the other member's alone.
+        let d = 2
+        let truth: [Float] = [1, 0, 1, 0, 0, 1, 0, 1]
+        let a: [Float] = [0, 1, 0, 1, 0, 1, 0, 1]
+        let b: [Float] = [1, 0, 1, 0, 0, 0, 0, 0]
+        XCTAssertEqual(EnsembleWeights.combine([a, b], weights: [0.5, 0.5], dimension: d).suffix(4), [0, 1, 0, 1])
+        let w = EnsembleWeights.fit(members: [a, b], targets: truth, dimension: d)
+        XCTAssertGreaterThan(w[1], w[0], "b is right wherever it speaks: \(w)")
+        let fitted = EnsembleWeights.meanCosine(EnsembleWeights.combine([a, b], weights: w, dimension: d), truth, dimension: d)
+        XCTAssertGreaterThan(fitted, 0.95, "rows without b keep a's (right) answer")
+    }
+
+    func testAMemberWithoutAnyPredictionOnTheRowsWeighsNothing() {
+        // Where the MLP heads have no held-out rows (a fold without validation
+        // images), they are unmeasured: weight 0, not the equal share they start with.
+        let d = 2
+        let truth: [Float] = [1, 0, 0, 1], a: [Float] = [1, 0, 0, 1], none: [Float] = [0, 0, 0, 0]
+        XCTAssertEqual(EnsembleWeights.fit(members: [a, none, none], targets: truth, dimension: d), [1, 0, 0])
+    }
+
+    // MARK: Folds
+
+    func testOutOfFoldPredictionsNeverComeFromRowsOfTheSamePrompt() throws {
+        // Every image of a prompt has the same features and the same target,
+        // and prompts' targets are unrelated to each other: a member that saw
+        // a row of the prompt would predict it (cosine ≈ 1); one that did not cannot.
+        var rng = SeededGenerator(seed: 9)
+        func r() -> Float { Float(Double(rng.next() % 2000) / 1000 - 1) }
+        let prompts = 40, m = 16, d = 12
+        var data = TrainingSet()
+        var x: [Float] = []
+        let targets = (0..<prompts).map { _ in Self.unit((0..<m).map { _ in r() }, m) }
+        let features = (0..<prompts).map { _ in (0..<d).map { _ in r() } }
+        for i in 0..<(4 * prompts) {
+            let c = (i * 7) % prompts
+            data.ids.append(Int64(i + 1)); data.contentHashes.append("\(i)")
+            data.prompts.append("subject \(c)"); data.promptKeys.append("subject \(c)")
+            data.targets += targets[c]; x += features[c]
+            data.zeroShot += Self.unit((0..<m).map { _ in r() }, m)
+        }
+        data.features["enc"] = x
+        var options = Self.options
+        options.knnKs = [1]
+        var run = try TrainingRun(data: data, options: options, progress: { _, _ in true })
+        try run.trainHeads(of: "enc")
+        try run.predictOutOfFold()
+        // Prompts stay in one fold.
+        for g in 0..<run.groups.count { XCTAssertEqual(Set((0..<run.n).filter { run.groups.ids[$0] == g }.map { run.fold[$0] }).count, 1) }
+        XCTAssertGreaterThan(Set(run.fold).count, 1)
+        for member in [EnsembleMember.head(encoder: "enc", .knn), .head(encoder: "enc", .ridge)] {
+            let c = EnsembleWeights.cosines(try XCTUnwrap(run.outOfFold[member]), data.targets, dimension: m)
+            XCTAssertLessThan(c.max() ?? 1, 0.9, "\(member) saw its own prompt")
+        }
+        // The same 1-NN, fitted on every row, predicts each row exactly: the planted leak is detectable.
+        let (fx, fy, count) = run.groups.means(features: x, targets: data.targets, rows: Array(0..<run.n))
+        let leaked = KNNRegressor(features: fx, targets: fy, count: count, k: 1).predict(x)
+        XCTAssertGreaterThan(EnsembleWeights.meanCosine(leaked, data.targets, dimension: m), 0.99)
+        // The MLP member speaks on validation rows only.
+        let mlp = try XCTUnwrap(run.outOfFold[.head(encoder: "enc", .mlp)])
+        for i in 0..<run.n where !run.mask[i] { XCTAssert(mlp[(i * m)..<((i + 1) * m)].allSatisfy { $0 == 0 }) }
+        XCTAssertEqual(run.outOfFold[.zeroShot], data.zeroShot)
+    }
+
+    func testTheWeightsPreferTheTrulyBetterMemberAndZeroShotIsOne() throws {
+        let data = Self.planted(prompts: 60, zeroShotNoise: 2)
+        let model = try LibraryTrainer(options: Self.options).train(data).model
+        XCTAssertTrue(model.zeroShotMember)
+        XCTAssertEqual(model.baseMembers.last, .zeroShot)
+        XCTAssert(model.report.members.contains("zero-shot"))
+        let w = Dictionary(uniqueKeysWithValues: zip(model.members, model.weights))
+        let good = w.filter { if case .head(encoder: "good", _) = $0.key { true } else { false } }.values.reduce(0, +)
+        let bad = w.filter { if case .head(encoder: "bad", _) = $0.key { true } else { false } }.values.reduce(0, +)
+        XCTAssertGreaterThan(good, 0.6, "\(w)")
+        XCTAssertGreaterThan(good, 5 * bad, "\(w)")
+        XCTAssertGreaterThan(model.report.outOfFoldCosine ?? 0, (model.report.outOfFoldZeroShotCosine ?? 1) + 0.1)
+    }
+
+    func testAGoodZeroShotTakesTheWeightAndThePredictionUsesIt() throws {
+        // Features that say nothing; a zero-shot prediction close to the truth.
+        var data = Self.planted(prompts: 60, zeroShotNoise: 0.15)
+        data.features["good"] = data.features["bad"].map { $0.map { -$0 } }
+        let model = try LibraryTrainer(options: Self.options).train(data).model
+        let w = Dictionary(uniqueKeysWithValues: zip(model.members, model.weights))
+        XCTAssertGreaterThan(w[.zeroShot] ?? 0, 0.7, "\(w)")
+        // On the rows the weights were fitted on, the ensemble is not below zero-shot.
+        let n = data.count, dim = 16
+        let f = data.features
+        let with = model.predict(features: f, rows: n, zeroShot: data.zeroShot).ensemble
+        let without = model.predict(features: f, rows: n).ensemble
+        let zs = EnsembleWeights.meanCosine(data.zeroShot, data.targets, dimension: dim)
+        XCTAssertGreaterThan(EnsembleWeights.meanCosine(with, data.targets, dimension: dim), zs - 0.02)
+        XCTAssertGreaterThan(EnsembleWeights.meanCosine(with, data.targets, dimension: dim),
+                             EnsembleWeights.meanCosine(without, data.targets, dimension: dim) + 0.2, "the prediction uses the zero-shot rows")
+    }
+
+    // MARK: Storage
+
+    func testTheZeroShotMemberSurvivesSaveAndAModelSavedBeforeItStillLoads() throws {
+        let model = try LibraryTrainer(options: Self.options).train(Self.planted(prompts: 30, zeroShotNoise: 1)).model
+        let dir = TemporaryDirectory()
+        let path = dir.path("heads.safetensors")
+        try model.save(to: path)
+        let loaded = try LearnedModel(path: path)
+        XCTAssertTrue(loaded.zeroShotMember)
+        XCTAssertEqual(loaded.weights, model.weights)
+        let z = Array(Self.planted(prompts: 30, zeroShotNoise: 1).zeroShot.prefix(2 * 16))
+        let f = model.encoders.reduce(into: [String: [Float]]()) { $0[$1] = Array(Self.planted(prompts: 30, zeroShotNoise: 1).features[$1]!.prefix(2 * 20)) }
+        XCTAssertEqual(loaded.predict(features: f, rows: 2, zeroShot: z).ensemble, model.predict(features: f, rows: 2, zeroShot: z).ensemble)
+
+        // A model of before: no zero-shot member, and no "zeroShotMember" in its manifest.
+        var old = model
+        old.zeroShotMember = false
+        old.baseWeights.removeLast()
+        old.weights.remove(at: old.baseWeights.count)
+        try old.save(to: path)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        var erased = false
+        for key in [#",\"zeroShotMember\":false"#, #"\"zeroShotMember\":false,"#] {
+            if let range = bytes.range(of: Data(key.utf8)) {
+                bytes.replaceSubrange(range, with: Data(repeating: UInt8(ascii: " "), count: key.utf8.count))
+                erased = true
+            }
+        }
+        XCTAssertTrue(erased)
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let before = try LearnedModel(path: path)
+        XCTAssertFalse(before.zeroShotMember)
+        XCTAssertEqual(before.members.count, model.members.count - 1)
+        XCTAssertEqual(before.predict(features: f, rows: 2, zeroShot: z).ensemble, old.predict(features: f, rows: 2).ensemble)
+    }
+}
