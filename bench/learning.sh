@@ -32,7 +32,7 @@ evaluate() {  # name library-dir eval-dir expected-count
   "$bin/revsdd" --watch "$lib" --state-dir "$work/$name-state" --socket "$sock" --config "$work/$name.toml" >"$work/$name.log" 2>&1 &
   echo $! > "$work/$name.pid"
   until "$bin/revsdctl" status --socket "$sock" --json >/dev/null 2>&1; do sleep 0.2; done
-  until [ "$("$bin/revsdctl" status --socket "$sock" --json | python3 -c 'import json,sys; s=json.load(sys.stdin); print(int(s["queued"]==0 and s["indexed"]+s["failed"]>='"$count"'))')" = 1 ]; do sleep 0.5; done
+  until [ "$("$bin/revsdctl" status --socket "$sock" --json | python3 -c 'import json,sys; s=json.load(sys.stdin); print(int(s["queued"]==0 and s.get("analysis_queued",0)==0 and s["indexed"]+s["failed"]>='"$count"'))')" = 1 ]; do sleep 0.5; done
   local t0; t0=$(date +%s.%N)
   "$bin/revsdctl" train --socket "$sock" --json > "$work/$name.train.json"
   echo "{\"train_seconds\": $(echo "$(date +%s.%N) - $t0" | bc)}" > "$work/$name.time.json"

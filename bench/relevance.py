@@ -128,7 +128,7 @@ def settle(expected, timeout=1800):
     while time.time() < deadline:
         s = status()
         if daemon.poll() is not None: raise SystemExit(f"relevance: revsdd exited ({daemon.returncode}); log {a.work}/revsdd.log")
-        ok = s and s["queued"] == 0 and s["indexed"] + s["failed"] >= expected and (s.get("learning") or {}).get("state", "idle") == "idle"
+        ok = s and s["queued"] == 0 and s.get("analysis_queued", 0) == 0 and s["indexed"] + s["failed"] >= expected and (s.get("learning") or {}).get("state", "idle") == "idle"
         calm = calm + 1 if ok else 0
         if calm >= 3: return s
         time.sleep(1)
