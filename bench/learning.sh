@@ -25,35 +25,16 @@ t1k="$("$bin/revsd-bench" train --examples 1000)"; echo "$t1k"
 t5k="$("$bin/revsd-bench" train --examples 5000)"; echo "$t5k"
 t100k="$("$bin/revsd-bench" train --examples 100000 --max-epochs 2)"; echo "$t100k"
 
-# A daemon on a library folder: index, train, evaluate a folder.
-evaluate() {  # name library-dir eval-dir expected-count
-  local name="$1" lib="$2" dir="$3" count="$4" sock="$work/$1.sock"
-  printf '[learning]\nretrain_after = 0\n' > "$work/$name.toml"
-  "$bin/revsdd" --watch "$lib" --state-dir "$work/$name-state" --socket "$sock" --config "$work/$name.toml" >"$work/$name.log" 2>&1 &
-  echo $! > "$work/$name.pid"
-  until "$bin/revsdctl" status --socket "$sock" --json >/dev/null 2>&1; do sleep 0.2; done
-  until [ "$("$bin/revsdctl" status --socket "$sock" --json | python3 -c 'import json,sys; s=json.load(sys.stdin); print(int(s["queued"]==0 and s.get("analysis_queued",0)==0 and s["indexed"]+s["failed"]>='"$count"'))')" = 1 ]; do sleep 0.5; done
-  local t0; t0=$(date +%s.%N)
-  "$bin/revsdctl" train --socket "$sock" --json > "$work/$name.train.json"
-  echo "{\"train_seconds\": $(echo "$(date +%s.%N) - $t0" | bc)}" > "$work/$name.time.json"
-  "$bin/revsdctl" eval --socket "$sock" --json "$dir" > "$work/$name.eval.json"
-  kill -TERM "$(cat "$work/$name.pid")"; wait "$(cat "$work/$name.pid")" 2>/dev/null || true
-}
+. bench/eval_lib.sh
 
 "$bin/revsd-bench" synth --out "$work/gen-lib" --count "$n" --seed 1 >/dev/null
 "$bin/revsd-bench" synth --out "$work/gen-eval" --count "$m" --seed 2 --stripped >/dev/null
-evaluate generated "$work/gen-lib" "$work/gen-eval" "$n"
+evaluate "$bin" generated "$work/gen-lib" "$work/gen-eval" "$n"
 
 fixtures=0
 if [ -d ../shared/fixtures/sd-meta ]; then
-  mkdir -p "$work/fx-lib" "$work/fx-eval"
-  for f in ../shared/fixtures/sd-meta/*.{png,jpg,jpeg,webp}; do
-    [ -e "$f" ] || continue
-    h="$(sha256sum "$f" | cut -c1-2)"
-    if [ $((16#$h % 2)) = 0 ]; then cp "$f" "$work/fx-lib/"; else cp "$f" "$work/fx-eval/"; fi
-  done
-  fixtures="$(ls "$work/fx-lib" | wc -l)"
-  evaluate fixtures "$work/fx-lib" "$work/fx-eval" "$fixtures"
+  fixtures="$(split_fixtures hash "$work/fx-lib" "$work/fx-eval")"
+  evaluate "$bin" fixtures "$work/fx-lib" "$work/fx-eval" "$fixtures"
 fi
 
 python3 - "$work" "$n" "$m" "$fixtures" "$t1k" "$t5k" "$t100k" "$(python3 bench/results.py --machine)" <<'PY' | python3 bench/results.py learning
