@@ -12,6 +12,16 @@ public struct MatrixRef {
     }
 }
 
+extension MatrixRef {
+    /// The columns `cols` of op(self): of self when not transposed, of its
+    /// rows when it is used transposed.
+    @inline(__always)
+    func columns(_ cols: Range<Int>, transposed: Bool) -> MatrixRef {
+        transposed ? MatrixRef(pointer + cols.lowerBound * ld, rows: cols.count, cols: self.cols, ld: ld)
+                   : MatrixRef(pointer + cols.lowerBound, rows: rows, cols: cols.count, ld: ld)
+    }
+}
+
 public struct MutableMatrixRef {
     public var pointer: UnsafeMutablePointer<Float>
     public var rows: Int
@@ -20,6 +30,14 @@ public struct MutableMatrixRef {
 
     public init(_ pointer: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int? = nil) {
         self.pointer = pointer; self.rows = rows; self.cols = cols; self.ld = ld ?? cols
+    }
+}
+
+extension MutableMatrixRef {
+    /// The columns `cols`, all rows.
+    @inline(__always)
+    func columns(_ cols: Range<Int>) -> MutableMatrixRef {
+        MutableMatrixRef(pointer + cols.lowerBound, rows: rows, cols: cols.count, ld: ld)
     }
 }
 
@@ -40,44 +58,30 @@ public enum BLAS {
         precondition(c.rows == m && c.cols == n, "gemm: C is \(c.rows)x\(c.cols), expected \(m)x\(n)")
         precondition(a.ld >= a.cols && b.ld >= b.cols && c.ld >= c.cols, "gemm: leading dimension too small")
         if m == 0 || n == 0 { return }
-        // Split the product over the threads `Parallel.width` allows now
-        // when it is big enough to pay for the hop (OpenBLAS itself runs
-        // single-threaded: see `BLAS.useCallerThreads`): by output columns
-        // when there are enough of them, else by rows (a 1×1 convolution
-        // to 16 or 24 channels over 12,544 pixels is tall and narrow).
+        if parallel && columnParts(m: m, n: n, k: k) > 1 {
+            forEachColumnPart(m: m, n: n, k: k) { cols in
+                gemm(a, transposeA: transposeA, b.columns(cols, transposed: transposeB), transposeB: transposeB,
+                     c.columns(cols), alpha: alpha, beta: beta, parallel: false)
+            }
+            return
+        }
+        // Too few output columns to split (a 1×1 convolution to 16 or 24
+        // channels over 12,544 pixels is tall and narrow): split the rows.
         let width = parallel ? Parallel.width : 1
-        if width > 1 && m * n * k >= 1 << 18 {
-            if n >= 32 {
-                let parts = min(width, n / 16)
-                let per = ((n + parts - 1) / parts + 15) / 16 * 16
-                Parallel.forEachChunk(parts, minChunk: 1) { range in
-                    for part in range {
-                        let lo = part * per
-                        let hi = min(n, lo + per)
-                        if lo >= hi { continue }
-                        let bPart = transposeB ? MatrixRef(b.pointer + lo * b.ld, rows: hi - lo, cols: b.cols, ld: b.ld)
-                                               : MatrixRef(b.pointer + lo, rows: b.rows, cols: hi - lo, ld: b.ld)
-                        let cPart = MutableMatrixRef(c.pointer + lo, rows: c.rows, cols: hi - lo, ld: c.ld)
-                        gemm(a, transposeA: transposeA, bPart, transposeB: transposeB, cPart, alpha: alpha, beta: beta, parallel: false)
-                    }
+        if width > 1 && m * n * k >= 1 << 18 && m >= 64 * width {
+            let per = ((m + width - 1) / width + 7) / 8 * 8
+            Parallel.forEachChunk(width, minChunk: 1) { range in
+                for part in range {
+                    let lo = part * per
+                    let hi = min(m, lo + per)
+                    if lo >= hi { continue }
+                    let aPart = transposeA ? MatrixRef(a.pointer + lo, rows: a.rows, cols: hi - lo, ld: a.ld)
+                                           : MatrixRef(a.pointer + lo * a.ld, rows: hi - lo, cols: a.cols, ld: a.ld)
+                    let cPart = MutableMatrixRef(c.pointer + lo * c.ld, rows: hi - lo, cols: c.cols, ld: c.ld)
+                    gemm(aPart, transposeA: transposeA, b, transposeB: transposeB, cPart, alpha: alpha, beta: beta, parallel: false)
                 }
-                return
             }
-            if m >= 64 * width {
-                let per = ((m + width - 1) / width + 7) / 8 * 8
-                Parallel.forEachChunk(width, minChunk: 1) { range in
-                    for part in range {
-                        let lo = part * per
-                        let hi = min(m, lo + per)
-                        if lo >= hi { continue }
-                        let aPart = transposeA ? MatrixRef(a.pointer + lo, rows: a.rows, cols: hi - lo, ld: a.ld)
-                                               : MatrixRef(a.pointer + lo * a.ld, rows: hi - lo, cols: a.cols, ld: a.ld)
-                        let cPart = MutableMatrixRef(c.pointer + lo * c.ld, rows: hi - lo, cols: c.cols, ld: c.ld)
-                        gemm(aPart, transposeA: transposeA, b, transposeB: transposeB, cPart, alpha: alpha, beta: beta, parallel: false)
-                    }
-                }
-                return
-            }
+            return
         }
         cblas_sgemm(CblasRowMajor,
                     transposeA ? CblasTrans : CblasNoTrans,
@@ -87,22 +91,79 @@ public enum BLAS {
                     beta, c.pointer, Int32(c.ld))
     }
 
-    /// y(n, out) = x(n, in) · Wᵀ + bias, with W stored (out, in) as PyTorch's
-    /// `nn.Linear` does: the weight is used in place, never transposed.
-    public static func linear(_ x: MatrixRef, weight: FloatTensor, bias: FloatTensor?, into y: MutableMatrixRef) {
+    /// y(n, out) = x(n, in) · Wᵀ + bias (+ residual), with W stored (out, in)
+    /// as PyTorch's `nn.Linear` does: the weight is used in place, never
+    /// transposed. `residual` (n, out), dense, may alias y. The output columns
+    /// are split over the cores; each fills its own columns of y with bias
+    /// (+ residual) right before its part of the product (beta = 1), so no
+    /// pass over y runs on one core alone, then calls `epilogue` on each row's
+    /// piece of its columns (an activation, applied while they are in cache).
+    public static func linear(_ x: MatrixRef, weight: FloatTensor, bias: FloatTensor?,
+                              residual: UnsafePointer<Float>? = nil, into y: MutableMatrixRef,
+                              epilogue: (UnsafeMutablePointer<Float>, Int) -> Void = { _, _ in }) {
+        let (outF, inF) = (weight.shape[0], weight.shape[1])
+        if columnParts(m: x.rows, n: outF, k: inF) > 1 {
+            forEachColumnPart(m: x.rows, n: outF, k: inF) { cols in
+                linear(x, weight: weight, bias: bias, residual: residual, into: y, columns: cols, epilogue: epilogue)
+            }
+        } else {
+            linear(x, weight: weight, bias: bias, residual: residual, into: y, columns: 0..<outF, epilogue: epilogue)
+        }
+    }
+
+    /// The columns `columns` of `linear`'s y, on the calling thread: for
+    /// callers that split several products over the cores in one hop.
+    static func linear(_ x: MatrixRef, weight: FloatTensor, bias: FloatTensor?,
+                       residual: UnsafePointer<Float>?, into y: MutableMatrixRef, columns cols: Range<Int>,
+                       epilogue: (UnsafeMutablePointer<Float>, Int) -> Void = { _, _ in }) {
         precondition(weight.shape.count == 2, "linear: weight must be 2-D, got \(weight.shape)")
         let (outF, inF) = (weight.shape[0], weight.shape[1])
-        precondition(x.cols == inF && y.cols == outF && y.rows == x.rows,
-                     "linear: x \(x.rows)x\(x.cols), W \(weight.shape), y \(y.rows)x\(y.cols)")
-        var beta: Float = 0
-        if let bias {
-            precondition(bias.count == outF, "linear: bias has \(bias.count) values, expected \(outF)")
+        precondition(x.cols == inF && y.cols == outF && y.rows == x.rows && cols.upperBound <= outF,
+                     "linear: x \(x.rows)x\(x.cols), W \(weight.shape), y \(y.rows)x\(y.cols), columns \(cols)")
+        if let bias { precondition(bias.count == outF, "linear: bias has \(bias.count) values, expected \(outF)") }
+        if cols.isEmpty { return }
+        let w = MatrixRef(weight.pointer, rows: outF, cols: inF)
+        let b = bias?.pointer
+        let beta: Float = (bias != nil || residual != nil) ? 1 : 0
+        if beta != 0 {
             for r in 0..<y.rows {
-                (y.pointer + r * y.ld).update(from: bias.pointer, count: outF)
+                let dst = y.pointer + r * y.ld
+                if let residual {
+                    let src = residual + r * outF
+                    if let b { for i in cols { dst[i] = src[i] + b[i] } } else { for i in cols { dst[i] = src[i] } }
+                } else if let b {
+                    (dst + cols.lowerBound).update(from: b + cols.lowerBound, count: cols.count)
+                }
             }
-            beta = 1
         }
-        gemm(x, MatrixRef(weight.pointer, rows: outF, cols: inF), transposeB: true, y, beta: beta)
+        gemm(x, w.columns(cols, transposed: true), transposeB: true, y.columns(cols), beta: beta, parallel: false)
+        for r in 0..<y.rows { epilogue(y.pointer + r * y.ld + cols.lowerBound, cols.count) }
+    }
+
+    /// How many parts the output columns of an m×n×k product are split into:
+    /// one per thread `Parallel.width` allows now when the product is big
+    /// enough to pay for the hop (OpenBLAS itself runs single-threaded: see
+    /// `BLAS.useCallerThreads`).
+    @inline(__always)
+    static func columnParts(m: Int, n: Int, k: Int) -> Int {
+        let width = Parallel.width
+        guard width > 1 && m * n * k >= 1 << 18 && n >= 32 else { return 1 }
+        return min(width, n / 16)
+    }
+
+    /// Calls `body(columns)` for each part of 0..<n, on the cores in parallel;
+    /// the parts are multiples of 16 columns (the kernels' panel width).
+    @inline(__always)
+    static func forEachColumnPart(m: Int, n: Int, k: Int, _ body: (Range<Int>) -> Void) {
+        let parts = columnParts(m: m, n: n, k: k)
+        let per = ((n + parts - 1) / parts + 15) / 16 * 16
+        Parallel.forEachChunk(parts, minChunk: 1) { range in
+            for part in range {
+                let lo = part * per
+                let hi = min(n, lo + per)
+                if lo < hi { body(lo..<hi) }
+            }
+        }
     }
 
     /// Threads OpenBLAS uses inside one call.
@@ -112,7 +173,7 @@ public enum BLAS {
     }
 
     /// revsd parallelises matrix products itself (`gemm` splits the output
-    /// over `Parallel.cores` threads of one pool), so OpenBLAS runs each call
+    /// over `Parallel.width` threads of one pool), so OpenBLAS runs each call
     /// on the calling thread. Two thread pools on few cores spin and yield
     /// against each other (measured: a fifth of the time at batch 1).
     public static let useCallerThreads: Void = {

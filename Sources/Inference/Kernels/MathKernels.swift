@@ -87,16 +87,25 @@ public enum MathKernels {
     /// (x − mean)/√(var + eps)·γ + β, with the biased variance as PyTorch uses.
     public static func layerNorm(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int,
                                  gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, eps: Float) {
+        layerNorm(UnsafePointer(x), into: x, rows: rows, n: n, gamma: gamma, beta: beta, eps: eps)
+    }
+
+    /// Layer norm of each row of `src` (rows, n) written to `dst` (rows, n),
+    /// which may be `src` itself: the copy and the norm in one pass over the
+    /// cores instead of a copy on one core first.
+    public static func layerNorm(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, rows: Int, n: Int,
+                                 gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, eps: Float) {
         Parallel.forEachChunk(rows, minChunk: 16) { range in
             for r in range {
-                let row = x + r * n
+                let row = src + r * n
+                let out = dst + r * n
                 var sum: Double = 0
                 for i in 0..<n { sum += Double(row[i]) }
                 let mean = Float(sum / Double(n))
                 var sq: Double = 0
                 for i in 0..<n { let d = row[i] - mean; sq += Double(d * d) }
                 let inv = 1 / (Float(sq / Double(n)) + eps).squareRoot()
-                for i in 0..<n { row[i] = (row[i] - mean) * inv * gamma[i] + beta[i] }
+                for i in 0..<n { out[i] = (row[i] - mean) * inv * gamma[i] + beta[i] }
             }
         }
     }

@@ -128,7 +128,8 @@ public final class CLIPModel: @unchecked Sendable {
         var start = 0
         while start < ids.count {
             let end = min(ids.count, start + max(1, batchSize))
-            for (i, v) in text.embed(Array(ids[start..<end]), workspace: ws).enumerated() { out[start + i] = v }
+            let batch = Parallel.sharingCores { text.embed(Array(ids[start..<end]), workspace: ws) }
+            for (i, v) in batch.enumerated() { out[start + i] = v }
             start = end
         }
         return out
@@ -145,7 +146,7 @@ public final class CLIPModel: @unchecked Sendable {
         var start = 0
         while start < images.count {
             let end = min(images.count, start + max(1, batchSize))
-            out += vision.embed(Array(images[start..<end]), height: height, width: width, workspace: ws)
+            out += Parallel.sharingCores { vision.embed(Array(images[start..<end]), height: height, width: width, workspace: ws) }
             start = end
         }
         return out

@@ -6,7 +6,7 @@ import Foundation
 /// steady state).
 public final class CLIPVisionWorkspace {
     let encoder: TransformerWorkspace
-    var patches: UnsafeMutablePointer<Float>          // (N, 3·p·p) one image's patches
+    var patches: UnsafeMutablePointer<Float>          // (B·N, 3·p·p) the batch's patches
     var patchCapacity = 0
     /// Position embeddings interpolated for a grid other than the checkpoint's.
     var positions: (gridH: Int, gridW: Int, table: [Float])?   // (1 + gridH·gridW, H)
@@ -82,33 +82,42 @@ public struct CLIPVisionTower: Sendable {
         let N = gridH * gridW, L = N + 1, K = 3 * p * p
         let B = images.count
         ws.encoder.reserve(tokens: B * L, longest: L)
-        ws.reservePatches(N * K)
-        withPositions(gridH: gridH, gridW: gridW, workspace: ws) { pos in
-            for (b, image) in images.enumerated() {
-                precondition(image.count == height * width * 3, "image has \(image.count) values, expected \(height)x\(width)x3")
-                let x = ws.encoder.x + b * L * H
-                x.update(from: pos, count: L * H)
-                for i in 0..<H { x[i] += classEmbedding[i] }
-                // im2col: row n = patch (gy, gx), column c·p² + ky·p + kx, as the weight is laid out.
-                image.withUnsafeBufferPointer { px in
-                    for gy in 0..<gridH {
-                        for gx in 0..<gridW {
-                            let row = ws.patches + (gy * gridW + gx) * K
-                            for ky in 0..<p {
-                                let src = px.baseAddress! + ((gy * p + ky) * width + gx * p) * 3
-                                for kx in 0..<p {
-                                    row[ky * p + kx] = src[kx * 3]
-                                    row[p * p + ky * p + kx] = src[kx * 3 + 1]
-                                    row[2 * p * p + ky * p + kx] = src[kx * 3 + 2]
-                                }
+        ws.reservePatches(B * N * K)
+        // im2col of every image: row b·N + n = patch n = (gy, gx) of image b,
+        // column c·p² + ky·p + kx, as the weight is laid out.
+        for (b, image) in images.enumerated() {
+            precondition(image.count == height * width * 3, "image has \(image.count) values, expected \(height)x\(width)x3")
+            let patches = ws.patches + b * N * K      // (N, K)
+            image.withUnsafeBufferPointer { px in
+                for gy in 0..<gridH {
+                    for gx in 0..<gridW {
+                        let row = patches + (gy * gridW + gx) * K
+                        for ky in 0..<p {
+                            let src = px.baseAddress! + ((gy * p + ky) * width + gx * p) * 3
+                            for kx in 0..<p {
+                                row[ky * p + kx] = src[kx * 3]
+                                row[p * p + ky * p + kx] = src[kx * 3 + 1]
+                                row[2 * p * p + ky * p + kx] = src[kx * 3 + 2]
                             }
                         }
                     }
                 }
-                // x[1...N] += patches · Wᵀ
-                BLAS.gemm(MatrixRef(ws.patches, rows: N, cols: K),
-                          MatrixRef(patchEmbedding.pointer, rows: H, cols: K), transposeB: true,
-                          MutableMatrixRef(x + H, rows: N, cols: H), beta: 1)
+            }
+        }
+        // One product for the whole batch (the weight is packed once, not
+        // once per image): embedded (B·N, H) = patches · Wᵀ, in the encoder's
+        // scratch buffer, which holds B·L ≥ B·N rows.
+        let embedded = ws.encoder.tmp
+        BLAS.gemm(MatrixRef(ws.patches, rows: B * N, cols: K),
+                  MatrixRef(patchEmbedding.pointer, rows: H, cols: K), transposeB: true,
+                  MutableMatrixRef(embedded, rows: B * N, cols: H))
+        // x (B·L, H): per image the class token, then its patches, plus positions.
+        withPositions(gridH: gridH, gridW: gridW, workspace: ws) { pos in
+            for b in 0..<B {
+                let x = ws.encoder.x + b * L * H
+                for i in 0..<H { x[i] = pos[i] + classEmbedding[i] }
+                let e = embedded + b * N * H
+                for i in 0..<(N * H) { x[H + i] = pos[H + i] + e[i] }
             }
         }
         MathKernels.layerNorm(ws.encoder.x, rows: B * L, n: H, gamma: preLayrnormW.pointer, beta: preLayrnormB.pointer, eps: config.layerNormEps)

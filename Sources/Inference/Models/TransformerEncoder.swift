@@ -120,64 +120,57 @@ public struct TransformerEncoder: Sendable {
             switch config.normPlacement {
             case .post:
                 // q, k, v = x·Wᵀ + b
-                BLAS.linear(xs, weight: w.qW, bias: w.qB, into: MutableMatrixRef(ws.q, rows: T, cols: H))
-                BLAS.linear(xs, weight: w.kW, bias: w.kB, into: MutableMatrixRef(ws.k, rows: T, cols: H))
-                BLAS.linear(xs, weight: w.vW, bias: w.vB, into: MutableMatrixRef(ws.v, rows: T, cols: H))
+                qkv(xs, w, ws, tokens: T)
                 attention(lengths: lengths, ws: ws)
                 // tmp = LN1(x + ctx·Woᵀ + bo)
-                Self.residualLinear(MatrixRef(ws.ctx, rows: T, cols: H), weight: w.oW, bias: w.oB,
-                                    residual: ws.x, into: MutableMatrixRef(ws.tmp, rows: T, cols: H))
+                BLAS.linear(MatrixRef(ws.ctx, rows: T, cols: H), weight: w.oW, bias: w.oB,
+                            residual: ws.x, into: MutableMatrixRef(ws.tmp, rows: T, cols: H))
                 MathKernels.layerNorm(ws.tmp, rows: T, n: H, gamma: w.norm1W.pointer, beta: w.norm1B.pointer, eps: config.layerNormEps)
                 // x = LN2(tmp + act(tmp·W1ᵀ + b1)·W2ᵀ + b2)
                 BLAS.linear(MatrixRef(ws.tmp, rows: T, cols: H), weight: w.fc1W, bias: w.fc1B,
-                            into: MutableMatrixRef(ws.inter, rows: T, cols: I))
-                activate(ws.inter, count: T * I)
-                Self.residualLinear(MatrixRef(ws.inter, rows: T, cols: I), weight: w.fc2W, bias: w.fc2B,
-                                    residual: ws.tmp, into: MutableMatrixRef(ws.x, rows: T, cols: H))
+                            into: MutableMatrixRef(ws.inter, rows: T, cols: I), epilogue: activation)
+                BLAS.linear(MatrixRef(ws.inter, rows: T, cols: I), weight: w.fc2W, bias: w.fc2B,
+                            residual: ws.tmp, into: MutableMatrixRef(ws.x, rows: T, cols: H))
                 MathKernels.layerNorm(ws.x, rows: T, n: H, gamma: w.norm2W.pointer, beta: w.norm2B.pointer, eps: config.layerNormEps)
             case .pre:
                 // x += attn(LN1(x))
-                ws.tmp.update(from: ws.x, count: T * H)
-                MathKernels.layerNorm(ws.tmp, rows: T, n: H, gamma: w.norm1W.pointer, beta: w.norm1B.pointer, eps: config.layerNormEps)
+                MathKernels.layerNorm(ws.x, into: ws.tmp, rows: T, n: H, gamma: w.norm1W.pointer, beta: w.norm1B.pointer, eps: config.layerNormEps)
                 let t = MatrixRef(ws.tmp, rows: T, cols: H)
-                BLAS.linear(t, weight: w.qW, bias: w.qB, into: MutableMatrixRef(ws.q, rows: T, cols: H))
-                BLAS.linear(t, weight: w.kW, bias: w.kB, into: MutableMatrixRef(ws.k, rows: T, cols: H))
-                BLAS.linear(t, weight: w.vW, bias: w.vB, into: MutableMatrixRef(ws.v, rows: T, cols: H))
+                qkv(t, w, ws, tokens: T)
                 attention(lengths: lengths, ws: ws)
-                Self.residualLinear(MatrixRef(ws.ctx, rows: T, cols: H), weight: w.oW, bias: w.oB,
-                                    residual: ws.x, into: MutableMatrixRef(ws.x, rows: T, cols: H))
+                BLAS.linear(MatrixRef(ws.ctx, rows: T, cols: H), weight: w.oW, bias: w.oB,
+                            residual: ws.x, into: MutableMatrixRef(ws.x, rows: T, cols: H))
                 // x += mlp(LN2(x))
-                ws.tmp.update(from: ws.x, count: T * H)
-                MathKernels.layerNorm(ws.tmp, rows: T, n: H, gamma: w.norm2W.pointer, beta: w.norm2B.pointer, eps: config.layerNormEps)
+                MathKernels.layerNorm(ws.x, into: ws.tmp, rows: T, n: H, gamma: w.norm2W.pointer, beta: w.norm2B.pointer, eps: config.layerNormEps)
                 BLAS.linear(MatrixRef(ws.tmp, rows: T, cols: H), weight: w.fc1W, bias: w.fc1B,
-                            into: MutableMatrixRef(ws.inter, rows: T, cols: I))
-                activate(ws.inter, count: T * I)
-                Self.residualLinear(MatrixRef(ws.inter, rows: T, cols: I), weight: w.fc2W, bias: w.fc2B,
-                                    residual: ws.x, into: MutableMatrixRef(ws.x, rows: T, cols: H))
+                            into: MutableMatrixRef(ws.inter, rows: T, cols: I), epilogue: activation)
+                BLAS.linear(MatrixRef(ws.inter, rows: T, cols: I), weight: w.fc2W, bias: w.fc2B,
+                            residual: ws.x, into: MutableMatrixRef(ws.x, rows: T, cols: H))
             }
         }
     }
 
-    private func activate(_ p: UnsafeMutablePointer<Float>, count: Int) {
+    /// The MLP's activation over `count` values in place, applied by each
+    /// core to the columns of fc1 it has just computed.
+    private var activation: (UnsafeMutablePointer<Float>, Int) -> Void {
         switch config.activation {
-        case .gelu: MathKernels.gelu(p, count: count)
-        case .quickGelu: MathKernels.quickGelu(p, count: count)
+        case .gelu: MathKernels.gelu
+        case .quickGelu: MathKernels.quickGelu
         }
     }
 
-    /// y = residual + bias + x·Wᵀ (residual may alias y).
-    static func residualLinear(_ x: MatrixRef, weight: FloatTensor, bias: FloatTensor,
-                               residual: UnsafeMutablePointer<Float>, into y: MutableMatrixRef) {
-        let n = y.cols
-        let b = bias.pointer
-        Parallel.forEachChunk(y.rows, minChunk: 32) { rows in
-            for r in rows {
-                let dst = y.pointer + r * y.ld
-                let src = residual + r * n
-                for i in 0..<n { dst[i] = src[i] + b[i] }
-            }
+    /// q, k, v = x·Wᵀ + b, the three products split over the cores in one hop
+    /// (each core computes its columns of all three while x is in its cache).
+    private func qkv(_ x: MatrixRef, _ w: TransformerLayerWeights, _ ws: TransformerWorkspace, tokens T: Int) {
+        let H = config.hidden
+        let (q, k, v) = (MutableMatrixRef(ws.q, rows: T, cols: H), MutableMatrixRef(ws.k, rows: T, cols: H),
+                         MutableMatrixRef(ws.v, rows: T, cols: H))
+        func part(_ cols: Range<Int>) {
+            BLAS.linear(x, weight: w.qW, bias: w.qB, residual: nil, into: q, columns: cols)
+            BLAS.linear(x, weight: w.kW, bias: w.kB, residual: nil, into: k, columns: cols)
+            BLAS.linear(x, weight: w.vW, bias: w.vB, residual: nil, into: v, columns: cols)
         }
-        BLAS.gemm(x, MatrixRef(weight.pointer, rows: weight.shape[0], cols: weight.shape[1]), transposeB: true, y, beta: 1)
+        if BLAS.columnParts(m: T, n: H, k: H) > 1 { BLAS.forEachColumnPart(m: T, n: H, k: H, part) } else { part(0..<H) }
     }
 
     /// Scaled dot-product attention of every sequence and head:
