@@ -135,7 +135,7 @@ private func blob(_ matrix: [Float], row: Int, _ d: Int) -> Data {
 /// (`withSearchMatrices` into `SearchIndex.replaceAll`, as
 /// `IndexingService.load`), the drop of records outside the watched folder
 /// (`removeRecords(outside:)`), the prompt bank's labelled rows
-/// (`labelledRows(encoders: [])`, `LearningService.makeBank`) and the bank's
+/// (`labelledRows(encoders: [], promptKeys: false)`, `LearningService.makeBank`) and the bank's
 /// build. Prints one JSON line of seconds.
 ///   revsd-bench scalestart --db PATH --root DIR
 func benchScaleStart() {
@@ -161,7 +161,7 @@ func benchScaleStart() {
         }
     }
     let dropped = step("remove_outside_s") { try store.removeRecords(outside: [root]) }
-    let labelled = step("labelled_rows_s") { try store.labelledRows(encoders: []) }
+    let labelled = step("labelled_rows_s") { try store.labelledRows(encoders: [], promptKeys: false) }
     let bank = step("bank_s") {
         var b = PromptBank(dimension: d)
         b.add(labelled.prompts, vectors: labelled.targets)
