@@ -131,7 +131,8 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // Benchmark driver (bench/minilm.sh); not installed.
-        .executableTarget(name: "revsd-bench", dependencies: ["RevsdSystem", "Inference", "Metadata", "Imaging", "Learning", "Store", "Models", "Analysis", "Search", "Daemon", "SyntheticImages"], path: "bench/Sources/revsd-bench"),
+        .executableTarget(name: "revsd-bench", dependencies: ["RevsdSystem", "Inference", "Metadata", "Imaging", "Learning", "Store", "Models", "Analysis", "Search", "Daemon", "SyntheticImages",
+                                                           .product(name: "GRDB", package: "GRDB.swift")], path: "bench/Sources/revsd-bench"),
 
         // libFuzzer targets (bench/fuzz.sh builds them with -sanitize=fuzzer
         // -DREVSD_FUZZ); a plain build makes replayers of saved inputs.

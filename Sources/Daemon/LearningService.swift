@@ -167,7 +167,7 @@ public final class LearningService: Sendable {
 
     func makeBank(excluding hashes: Set<String> = []) throws -> PromptBank {
         var b = PromptBank(dimension: promptEncoder.dimension)
-        let known = try store.labelledRows(encoders: [], excluding: hashes)
+        let known = try store.labelledRows(encoders: [], excluding: hashes, promptKeys: false)
         b.add(known.prompts, vectors: known.targets)
         let imported = try store.bankPrompts()
         b.add(imported.prompts, vectors: imported.vectors)

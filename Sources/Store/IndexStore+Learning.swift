@@ -31,10 +31,15 @@ extension IndexStore {
     /// `excluding` drops images by content hash (evaluation never trains on
     /// what it evaluates). Each carries its normalised prompt
     /// (`PromptText.groupKey`) and its size, for the trainer's grouping by
-    /// prompt and its exclusion of tiny images.
-    public func labelledRows(encoders: [String], excluding: Set<String> = []) throws -> TrainingSet {
+    /// prompt and its exclusion of tiny images; `promptKeys: false` leaves
+    /// the keys out (the prompt bank needs only prompts and targets: the
+    /// key's regular expressions were 86 % of the daemon's start after the
+    /// models, 3 s at 20k images, bench/scale.sh). Each distinct prompt is
+    /// normalised once (4–8 seed variations share one).
+    public func labelledRows(encoders: [String], excluding: Set<String> = [], promptKeys: Bool = true) throws -> TrainingSet {
         try read { db in
             var out = TrainingSet()
+            var keys: [String: String] = [:]
             let kinds = [EmbeddingKind.knownPrompt] + encoders.map(EmbeddingKind.features)
             let marks = kinds.map { _ in "?" }.joined(separator: ",")
             // One pass over the embeddings of labelled images, ordered by image.
@@ -50,7 +55,12 @@ extension IndexStore {
             func flush() {
                 guard let c = current, vectors.count == kinds.count, !excluding.contains(c.hash), seen.insert(c.hash).inserted else { return }
                 out.ids.append(c.id); out.contentHashes.append(c.hash); out.prompts.append(c.prompt)
-                out.promptKeys.append(PromptText.groupKey(c.prompt)); out.widths.append(c.width); out.heights.append(c.height)
+                if promptKeys {
+                    let key = keys[c.prompt] ?? PromptText.groupKey(c.prompt)
+                    keys[c.prompt] = key
+                    out.promptKeys.append(key)
+                }
+                out.widths.append(c.width); out.heights.append(c.height)
                 out.targets.append(contentsOf: vectors[EmbeddingKind.knownPrompt]!)
                 for e in encoders { out.features[e, default: []].append(contentsOf: vectors[EmbeddingKind.features(e)]!) }
             }

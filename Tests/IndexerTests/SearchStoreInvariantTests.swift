@@ -160,4 +160,23 @@ final class SearchStoreInvariantTests: XCTestCase {
         try store.store(file("/lib/c1.png", hash: "changed", prompt: "a castle", v: 1))
         XCTAssertNil(try store.image(path: "/lib/c1.png")?.alignment)
     }
+
+    /// The prompt bank's read at start leaves the grouping keys out (their
+    /// regular expressions dominated the start at scale): the same rows,
+    /// no keys; with keys, seed variations of one prompt share one key,
+    /// PromptText's.
+    func testLabelledRowsWithoutPromptKeysAreTheSameRows() throws {
+        let store = try IndexStore(path: dir.path("index.sqlite"))
+        for i in 0..<3 { try store.store(file("/lib/v\(i).png", hash: "v\(i)", prompt: "(A  castle:1.2), at dusk", v: 1)) }
+        try store.store(file("/lib/d.png", hash: "d", prompt: "a dog", v: 0.5))
+        let keyed = try store.labelledRows(encoders: [])
+        let bare = try store.labelledRows(encoders: [], promptKeys: false)
+        XCTAssertEqual(bare.ids, keyed.ids)
+        XCTAssertEqual(bare.prompts, keyed.prompts)
+        XCTAssertEqual(bare.targets, keyed.targets)
+        XCTAssertEqual(bare.contentHashes, keyed.contentHashes)
+        XCTAssertEqual(bare.promptKeys, [])
+        XCTAssertEqual(keyed.promptKeys, keyed.prompts.map(PromptText.groupKey))
+        XCTAssertEqual(Set(keyed.promptKeys.prefix(3)).count, 1, "seed variations share their key")
+    }
 }

@@ -18,6 +18,8 @@ import Synchronization
 //   revsd-bench synth --out DIR --count N --seed S [--stripped] [--size PX] [--variations V]
 //   revsd-bench search [--n N] [--queries Q] [--centres C] [--exact] (SearchBench.swift)
 //   revsd-bench searchstart --n N --db PATH [--way rows|bulk]
+//   revsd-bench scalelib --n N --db PATH --root DIR [--files] (ScaleLibrary.swift: an index file for the real revsdd)
+//   revsd-bench scalestart --db PATH --root DIR (the daemon's start on it, step by step)
 //   revsd-bench galleryindex --n N --state DIR --root FOLDER --prompts TSV (GalleryBench.swift)
 //
 // Prints one JSON line per measurement.
@@ -47,13 +49,15 @@ case "efficientnet": benchEfficientNet()
 case "zeroshot": benchZeroShot()
 case "search": benchSearch()
 case "searchstart": benchSearchStart()
+case "scalelib": benchScaleLibrary()
+case "scalestart": benchScaleStart()
 case "galleryindex": benchGalleryIndex()
 case "analyze": benchAnalyze()
 case "clip": benchCLIP()
 case "mlp": benchMLP()
 case "train": benchTrain()
 case "synth": benchSynth()
-default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|searchstart|galleryindex|analyze|clip|mlp|train|synth …")
+default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|searchstart|scalelib|scalestart|galleryindex|analyze|clip|mlp|train|synth …")
 }
 
 func benchEfficientNet() {
