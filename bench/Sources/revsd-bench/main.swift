@@ -18,6 +18,7 @@ import Store
 //   revsd-bench search [--n N] [--queries Q] [--centres C] [--exact] (SearchBench.swift)
 //   revsd-bench searchstart --n N --db PATH [--way rows|bulk]
 //   revsd-bench galleryindex --n N --state DIR --root FOLDER --prompts TSV (GalleryBench.swift)
+//   revsd-bench neardup --fixtures DIR [--synthetic N] [--pixels-only] (NearDuplicateBench.swift)
 //
 // Prints one JSON line per measurement.
 
@@ -52,7 +53,8 @@ case "clip": benchCLIP()
 case "mlp": benchMLP()
 case "train": benchTrain()
 case "synth": benchSynth()
-default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|searchstart|galleryindex|analyze|clip|mlp|train|synth …")
+case "neardup": benchNearDuplicates()
+default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|searchstart|galleryindex|analyze|clip|mlp|train|synth|neardup …")
 }
 
 func benchEfficientNet() {
