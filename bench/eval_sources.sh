@@ -8,14 +8,17 @@
 # learned row, the ensemble, the constant, zero-shot) and the excluded counts.
 # Does not write bench/RESULTS.md.
 #   bench/eval_sources.sh [library-front-ends, comma-separated; default enslo]
+# REVSD_CONFIGURATION=debug uses the debug build (the numbers are the same;
+# inference and learning are optimised in debug builds too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sources="${1:-enslo}"
+configuration="${REVSD_CONFIGURATION:-release}"
 fixtures="../shared/fixtures/sd-meta"
 [ -f "$fixtures/expected.tsv" ] || { echo "bench/eval_sources.sh: $fixtures/expected.tsv is absent (the shared fixtures are needed)" >&2; exit 1; }
-swift build -c release --product revsdd >/dev/null
-swift build -c release --product revsdctl >/dev/null
-bin="$PWD/.build/release"
+swift build -c "$configuration" --product revsdd >/dev/null
+swift build -c "$configuration" --product revsdctl >/dev/null
+bin="$PWD/.build/$configuration"
 "$bin/revsdctl" models fetch >/dev/null
 
 work="$(mktemp -d)"; trap 'kill "$(cat "$work/pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$work"' EXIT
