@@ -53,14 +53,15 @@ extension ControlHandler {
         let target = given == nil ? a.knownPromptEmbedding : nil
         let item = EvaluationItem(name: name, contentHash: a.contentHash ?? "", prompt: prompt,
                                   target: target ?? service.analyzer.promptEncoder.embed([prompt])[0],
-                                  features: a.features, zeroShot: a.embedding)
+                                  features: a.features, zeroShot: a.embedding, pixelSignature: a.pixelSignature)
         try service.evaluations.add(item, session: r.session)
         return EvalAddResult(name: name)
     }
 
     /// Evaluates the collected images. Images the model was trained on (same
-    /// content in the library's labelled set) are left out of a fresh
-    /// training run first: `eval` never scores what it trained on.
+    /// content in the library's labelled set, or the same picture saved
+    /// again: `NearDuplicates`) are left out of a fresh training run and of
+    /// the caption bank first: `eval` never scores what it trained on.
     func evalRun(_ r: EvalRunRequest) throws(ControlError) -> EvalRunResult {
         let l = try learner()
         guard let items = service.evaluations.take(r.session) else {
@@ -71,18 +72,21 @@ extension ControlHandler {
             let hashes = Set(items.map(\.contentHash))
             let labelled = try service.store.labelledRows(encoders: [])
             let overlap = Set(labelled.contentHashes).intersection(hashes)
+            let near = try nearDuplicates(of: items).subtracting(hashes)
+            let excluded = hashes.union(near)
             var model = l.model
-            if model == nil || !overlap.isEmpty {
+            if model == nil || !overlap.isEmpty || !near.isEmpty {
                 // On the learning thread; `busy` while a daemon run holds it.
-                do { model = try l.trainForEvaluation(excluding: hashes) } catch let busy as LearningBusy {
+                do { model = try l.trainForEvaluation(excluding: excluded) } catch let busy as LearningBusy {
                     service.evaluations.restore(items, session: r.session)   // ask again later, same session
                     throw ControlError(.busy, busy.description)
                 }
             }
             guard let model else { throw ControlError(.unavailable, "nothing is trained yet") }
-            let bank = try l.makeBank(excluding: hashes)
+            let bank = try l.makeBank(excluding: excluded)
             var result = EvaluationResult.evaluate(model: model, items: items, bank: bank)
             result.retrainedExcluding = overlap.count
+            result.retrainedExcludingNearDuplicates = near.count
             if let scorer = service.analyzer.clip.first(where: { $0.encoder.hasText && $0.encoder.hasVision }).map({ RefCLIPScorer(clip: $0.encoder) }) {
                 let key = "clip:" + scorer.clip.name
                 let scores = zip(items, result.captions).compactMap { item, c -> RefCLIPScore? in
@@ -97,6 +101,23 @@ extension ControlHandler {
         } catch {
             throw ControlError(.internalError, "\(error)")
         }
+    }
+
+    /// Content hashes of the labelled library images that are near-duplicates
+    /// of an evaluated image (`NearDuplicates`: cosine of their pixel
+    /// signatures at least `NearDuplicates.threshold`), read block by block.
+    /// Library images analysed before pixel signatures were stored have none
+    /// and match nothing until `revsdctl reindex` analyses them again.
+    func nearDuplicates(of items: [EvaluationItem]) throws -> Set<String> {
+        let queries = items.compactMap(\.pixelSignature).filter { $0.count == PixelSignature.dimension }
+        guard !queries.isEmpty else { return [] }
+        var out = Set<String>()
+        try service.store.forEachLabelledVectorBlock(.pixels) { hashes, vectors in
+            guard vectors.count == hashes.count * PixelSignature.dimension else { return }   // not this signature's size
+            let hit = NearDuplicates.matches(queries: queries.flatMap { $0 }, library: vectors, dimension: PixelSignature.dimension)
+            for (h, isNear) in zip(hashes, hit) where isNear { out.insert(h) }
+        }
+        return out
     }
 
     /// Adds the learned prediction (top-3 candidates, MLC keywords, the

@@ -83,7 +83,8 @@ extension EvalRunResult {
             refCLIPScore: r.refCLIPScore.map {
                 RefCLIP(clipScore: Double($0.clipScore), referenceScore: Double($0.referenceScore), refCLIPScore: Double($0.refCLIPScore))
             },
-            retrainedExcluding: r.retrainedExcluding, table: r.table(),
+            retrainedExcluding: r.retrainedExcluding,
+            retrainedExcludingNearDuplicates: r.retrainedExcludingNearDuplicates, table: r.table(),
             captions: includeCaptions ? r.captions.map { CaptionRow(name: $0.name, caption: $0.caption, prompt: $0.prompt) } : nil)
     }
 }

@@ -213,6 +213,7 @@ extension IndexingService {
         if let k = a.knownPromptEmbedding { vectors[EmbeddingKind.knownPrompt] = k }
         if let k = a.searchPromptEmbedding { vectors[EmbeddingKind.searchPrompt] = k }
         for (model, f) in a.features { vectors[EmbeddingKind.features(model)] = f }
+        if let p = a.pixelSignature { vectors[EmbeddingKind.pixels] = p }
         return IndexedFile(path: path, contentHash: a.contentHash, size: Int64(a.size ?? 0), mtimeNs: 0,
                            width: a.width, height: a.height, format: a.format?.rawValue, metadata: a.metadata,
                            caption: caption, keywords: keywords, embeddings: vectors, error: a.error)

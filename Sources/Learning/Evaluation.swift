@@ -10,9 +10,13 @@ public struct EvaluationItem: Sendable {
     public var target: [Float]
     public var features: [String: [Float]]
     public var zeroShot: [Float]?
-    public init(name: String, contentHash: String, prompt: String, target: [Float], features: [String: [Float]], zeroShot: [Float]?) {
+    /// Its pixel signature (`Imaging.PixelSignature`), to find its
+    /// near-duplicates in the library (`NearDuplicates`); nil: none looked for.
+    public var pixelSignature: [Float]?
+    public init(name: String, contentHash: String, prompt: String, target: [Float], features: [String: [Float]], zeroShot: [Float]?,
+                pixelSignature: [Float]? = nil) {
         self.name = name; self.contentHash = contentHash; self.prompt = prompt; self.target = target
-        self.features = features; self.zeroShot = zeroShot
+        self.features = features; self.zeroShot = zeroShot; self.pixelSignature = pixelSignature
     }
 }
 
@@ -35,6 +39,10 @@ public struct EvaluationResult: Sendable {
     /// Content hashes left out of training because they were evaluated (0 when
     /// the model in use had not seen any of them).
     public var retrainedExcluding: Int
+    /// Library images (distinct contents) left out of training and of the
+    /// caption bank as near-duplicates of evaluated images (`NearDuplicates`),
+    /// beside the identical ones counted by `retrainedExcluding`.
+    public var retrainedExcludingNearDuplicates = 0
     public var captions: [(name: String, caption: String?, prompt: String)]
 
     /// Evaluates `model` on `items` with captions from `bank`.
@@ -94,6 +102,9 @@ public struct EvaluationResult: Sendable {
             out.append("RefCLIPScore \(String(format: "%.4f", r.refCLIPScore)) (CLIP-S \(String(format: "%.4f", r.clipScore)), reference \(String(format: "%.4f", r.referenceScore)))")
         }
         if retrainedExcluding > 0 { out.append("(heads retrained without the \(retrainedExcluding) evaluated images found in the library)") }
+        if retrainedExcludingNearDuplicates > 0 {
+            out.append("(heads retrained without the \(retrainedExcludingNearDuplicates) library images that are near-duplicates of evaluated ones)")
+        }
         return out.joined(separator: "\n")
     }
 }

@@ -123,23 +123,31 @@ public struct EvalRunResult: ControlResult {
     public var caption: CaptionScore
     /// Absent without a CLIP model that has both towers.
     public var refCLIPScore: RefCLIP?
-    /// How many evaluated images a fresh run was trained without.
+    /// How many evaluated images a fresh run was trained without (their
+    /// content was in the library's labelled set).
     public var retrainedExcluding: Int
+    /// How many more library images (distinct contents) it was trained
+    /// without because they are near-duplicates of evaluated images: the
+    /// same picture saved again (re-encoded, resized, metadata stripped).
+    public var retrainedExcludingNearDuplicates: Int
     /// The human table (revsdctl prints it, and leaves it out of --json).
     public var table: String?
     /// Absent unless the request asked for `captions`.
     public var captions: [CaptionRow]?
 
     public init(images: Int, rows: [Row], ensemble: MeanCosine, constant: MeanCosine, zeroShot: MeanCosine?, caption: CaptionScore,
-                refCLIPScore: RefCLIP?, retrainedExcluding: Int, table: String?, captions: [CaptionRow]?) {
+                refCLIPScore: RefCLIP?, retrainedExcluding: Int, retrainedExcludingNearDuplicates: Int = 0,
+                table: String?, captions: [CaptionRow]?) {
         self.images = images; self.rows = rows; self.ensemble = ensemble; self.constant = constant; self.zeroShot = zeroShot
         self.caption = caption; self.refCLIPScore = refCLIPScore; self.retrainedExcluding = retrainedExcluding
+        self.retrainedExcludingNearDuplicates = retrainedExcludingNearDuplicates
         self.table = table; self.captions = captions
     }
 
     enum CodingKeys: String, CodingKey {
         case images, rows, ensemble, constant, caption, table, captions
         case zeroShot = "zero_shot", refCLIPScore = "refclipscore", retrainedExcluding = "retrained_excluding"
+        case retrainedExcludingNearDuplicates = "retrained_excluding_near_duplicates"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -152,6 +160,7 @@ public struct EvalRunResult: ControlResult {
         try c.encode(caption, forKey: .caption)
         try c.encodeIfPresent(refCLIPScore, forKey: .refCLIPScore)
         try c.encode(retrainedExcluding, forKey: .retrainedExcluding)
+        try c.encode(retrainedExcludingNearDuplicates, forKey: .retrainedExcludingNearDuplicates)
         try c.encodeIfPresent(table, forKey: .table)
         try c.encodeIfPresent(captions, forKey: .captions)
     }

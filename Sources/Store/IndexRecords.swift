@@ -59,7 +59,7 @@ public struct IndexedFile: Sendable {
 }
 
 /// The vectors stored per image; `storageKey` is the `embedding.kind`
-/// column ("prompt.predicted", "prompt.known", "prompt.search", "features.<encoder>").
+/// column ("prompt.predicted", "prompt.known", "prompt.search", "features.<encoder>", "image.pixels32").
 public enum EmbeddingKind: Hashable, Sendable, CustomStringConvertible {
     /// The predicted prompt embedding (all-MiniLM-L6-v2 space, unit length).
     case predicted
@@ -71,6 +71,9 @@ public enum EmbeddingKind: Hashable, Sendable, CustomStringConvertible {
     case searchPrompt
     /// An image encoder's pooled features, e.g. efficientnet-lite0.
     case features(String)
+    /// The picture's `PixelSignature` (32 × 32 RGB, unit length): what
+    /// `eval` finds near-duplicates of library images by.
+    case pixels
 
     static let featuresPrefix = "features."
 
@@ -80,6 +83,7 @@ public enum EmbeddingKind: Hashable, Sendable, CustomStringConvertible {
         case .knownPrompt: return "prompt.known"
         case .searchPrompt: return "prompt.search"
         case .features(let encoder): return Self.featuresPrefix + encoder
+        case .pixels: return "image.pixels32"
         }
     }
 
@@ -88,6 +92,7 @@ public enum EmbeddingKind: Hashable, Sendable, CustomStringConvertible {
         case "prompt.predicted": self = .predicted
         case "prompt.known": self = .knownPrompt
         case "prompt.search": self = .searchPrompt
+        case "image.pixels32": self = .pixels
         case let k where k.hasPrefix(Self.featuresPrefix) && k.utf8.count > Self.featuresPrefix.utf8.count:
             self = .features(String(k.dropFirst(Self.featuresPrefix.count)))
         default: return nil

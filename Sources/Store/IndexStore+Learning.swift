@@ -78,6 +78,33 @@ extension IndexStore {
         }
     }
 
+    /// The vectors of `kind` of every labelled, analysed image (one per
+    /// content, as `labelledRows` counts them), handed to `body` in blocks of
+    /// at most `block` rows (content hashes, (rows, d) vectors), so a large
+    /// library is never held whole: `eval`'s near-duplicate scan.
+    public func forEachLabelledVectorBlock(_ kind: EmbeddingKind, block: Int = 2048,
+                                           _ body: (_ contentHashes: [String], _ vectors: [Float]) throws -> Void) throws {
+        try read { db in
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT i.contentHash, e.vector FROM image i JOIN embedding e ON e.imageId = i.id
+                WHERE i.status = 'indexed' AND i.analysed = 1 AND i.prompt IS NOT NULL AND e.kind = ?
+                ORDER BY i.id
+                """, arguments: [kind])
+            var seen = Set<String>(), hashes: [String] = [], features: [Float] = []
+            while let row = try cursor.next() {
+                let hash: String = row["contentHash"] ?? ""
+                guard seen.insert(hash).inserted else { continue }
+                hashes.append(hash)
+                features.append(contentsOf: [Float](blob: row["vector"]))
+                if hashes.count == block {
+                    try body(hashes, features)
+                    hashes.removeAll(keepingCapacity: true); features.removeAll(keepingCapacity: true)
+                }
+            }
+            if !hashes.isEmpty { try body(hashes, features) }
+        }
+    }
+
     /// Indexed, analysed images with features for every encoder, in id order from
     /// `afterID`, at most `limit` of them.
     public func featureRows(encoders: [String], afterID: Int64, limit: Int) throws -> FeatureRows {

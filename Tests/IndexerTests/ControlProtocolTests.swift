@@ -55,7 +55,8 @@ final class ControlProtocolTests: XCTestCase {
     static let eval = EvalRunResult(
         images: 60, rows: [.init(encoder: "efficientnet-lite0", head: "mlp", technique: "+MLC", meanCosine: Double(Float(0.7)))],
         ensemble: .init(0.75), constant: .init(0.5), zeroShot: nil, caption: .init(exactMatchRate: 0.25, meanCosine: 0.6),
-        refCLIPScore: .init(clipScore: 0.3, referenceScore: 0.8, refCLIPScore: 0.43), retrainedExcluding: 4, table: "encoder  head\n",
+        refCLIPScore: .init(clipScore: 0.3, referenceScore: 0.8, refCLIPScore: 0.43), retrainedExcluding: 4,
+        retrainedExcludingNearDuplicates: 2, table: "encoder  head\n",
         captions: [.init(name: "/eval/a.png", caption: nil, prompt: "a red circle")])
 
     func testFailedListsAndStatusReportMissingWatchesAndRecentFailures() throws {
@@ -325,6 +326,7 @@ final class ControlProtocolTests: XCTestCase {
             "ensemble": ["mean_cosine": 0.75], "constant": ["mean_cosine": 0.5], "zero_shot": NSNull(),
             "caption": ["exact_match_rate": 0.25, "mean_cosine": 0.6],
             "refclipscore": ["clip_s": 0.3, "reference_s": 0.8, "refclip_s": 0.43], "retrained_excluding": 4,
+            "retrained_excluding_near_duplicates": 2,
             "captions": [["name": "/eval/a.png", "caption": NSNull(), "prompt": "a red circle"]],
         ]))
         XCTAssertEqual(try wire(EvalAddResult(name: "/e/a.png")), #"{"added":true,"name":"/e/a.png"}"#)

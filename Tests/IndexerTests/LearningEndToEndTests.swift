@@ -44,6 +44,7 @@ final class LearningEndToEndTests: XCTestCase {
         print("eval on \(stripped.count) held-out stripped images:\n" + run.stdout)
         XCTAssertEqual(eval["images"] as? Int, stripped.count)
         XCTAssertEqual(eval["retrained_excluding"] as? Int, 0, "held-out images were never in the library")
+        XCTAssertEqual(eval["retrained_excluding_near_duplicates"] as? Int, 0, "no held-out scene is a library picture saved again")
         let ensemble = (eval["ensemble"] as? [String: Any])?["mean_cosine"] as? Double ?? 0
         let constant = (eval["constant"] as? [String: Any])?["mean_cosine"] as? Double ?? 1
         let zeroShot = (eval["zero_shot"] as? [String: Any])?["mean_cosine"] as? Double ?? 1

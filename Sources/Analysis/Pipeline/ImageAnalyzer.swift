@@ -19,6 +19,8 @@ public struct ImageAnalysis: Sendable {
     public var error: String?
     /// Pooled features of each image encoder, by model id (when asked for).
     public var features: [String: [Float]] = [:]
+    /// The picture's `PixelSignature` (with the features): near-duplicates.
+    public var pixelSignature: [Float]?
     public var width: Int?
     public var height: Int?
     public var format: ImageFormat?
@@ -149,7 +151,10 @@ public final class ImageAnalyzer: Sendable {
         // From these pixels, so the gallery's thumbnail costs no second decode.
         if includeThumbnail { result.thumbnail = try? Thumbnail.webp(decoded, name: path) }
         let encodings = predictor.encode(decoded.image)
-        if includeFeatures { result.features = encodings.mapValues(\.features) }
+        if includeFeatures {
+            result.features = encodings.mapValues(\.features)
+            result.pixelSignature = PixelSignature.of(decoded.image)
+        }
         var clipEmbeddings: [String: [Float]] = [:]
         for m in clip where m.encoder.hasVision {
             let e = m.encoder.embed(image: decoded.image)

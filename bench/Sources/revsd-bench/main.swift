@@ -21,6 +21,7 @@ import Synchronization
 //   revsd-bench scalelib --n N --db PATH --root DIR [--files] (ScaleLibrary.swift: an index file for the real revsdd)
 //   revsd-bench scalestart --db PATH --root DIR (the daemon's start on it, step by step)
 //   revsd-bench galleryindex --n N --state DIR --root FOLDER --prompts TSV (GalleryBench.swift)
+//   revsd-bench neardup --fixtures DIR [--synthetic N] [--pixels-only] (NearDuplicateBench.swift)
 //
 // Prints one JSON line per measurement.
 
@@ -57,7 +58,8 @@ case "clip": benchCLIP()
 case "mlp": benchMLP()
 case "train": benchTrain()
 case "synth": benchSynth()
-default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|searchstart|scalelib|scalestart|galleryindex|analyze|clip|mlp|train|synth …")
+case "neardup": benchNearDuplicates()
+default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|searchstart|scalelib|scalestart|galleryindex|analyze|clip|mlp|train|synth|neardup …")
 }
 
 func benchEfficientNet() {
