@@ -72,8 +72,8 @@ extension IndexingService {
     /// One phase-2 worker, on a thread of lower priority (nice
     /// `analysisNice`): the kernel gives phase 1, the control socket and the
     /// user's own programs the cores first, and this one what is left.
-    /// Analyses batches until none is queued, then sleeps until signalled
-    /// (every second while analyses wait: one held back). Returns when asked
+    /// Analyses batches until none is queued, lets the learner retrain, then
+    /// sleeps until signalled (every second while analyses wait: one held back). Returns when asked
     /// to stop, after the batch in progress.
     func analysisLoop() throws {
         do { try CurrentProcess.lowerThreadPriority(to: Self.analysisNice) } catch {
@@ -82,9 +82,13 @@ extension IndexingService {
         while !signal.isStopping {
             let seen = signal.currentGeneration
             if analyseQueued() { pingWatchdog(); continue }
+            let analysesWait = store.phaseCounts().analysisQueued > 0
+            // The last analysis of a burst is what makes the new labelled
+            // images trainable: phase 1's workers may be asleep by then.
+            if !analysesWait { learner?.maybeRetrain() }
             pingWatchdog()
             var timeout = watchdogInterval.map { $0 / 2 }
-            if store.phaseCounts().analysisQueued > 0 { timeout = min(timeout ?? .seconds(1), .seconds(1)) }
+            if analysesWait { timeout = min(timeout ?? .seconds(1), .seconds(1)) }
             if signal.wait(after: seen, timeout: timeout) == .stopped { return }
         }
     }
