@@ -163,7 +163,8 @@ public final class ImageAnalyzer: Sendable {
         result.height = decoded.height
         result.format = decoded.format
         // From these pixels, so the gallery's thumbnail costs no second decode
-        // (a reduced decode keeps ≥ 594 px a side, well above its 320).
+        // (under a reduced decode too: at margin 2, 584 px, its pixels stay ≥ 37 dB
+        // from the exact path's; at margin 1, 292 px < 320, they fall to 28 dB).
         if includeThumbnail { result.thumbnail = try? Thumbnail.webp(decoded, name: path) }
         let encodings = predictor.encode(decoded.image)
         if includeFeatures { result.features = encodings.mapValues(\.features) }
