@@ -19,6 +19,7 @@ import Synchronization
 //   revsd-bench search [--n N] [--queries Q] [--centres C] [--exact] (SearchBench.swift)
 //   revsd-bench searchstart --n N --db PATH [--way rows|bulk]
 //   revsd-bench galleryindex --n N --state DIR --root FOLDER --prompts TSV (GalleryBench.swift)
+//   revsd-bench scaled --expected TSV [--margins 1,2] [--repeat N] [--jpeg-factors pow2|all] (ScaledDecodeBench.swift)
 //
 // Prints one JSON line per measurement.
 
@@ -53,7 +54,8 @@ case "clip": benchCLIP()
 case "mlp": benchMLP()
 case "train": benchTrain()
 case "synth": benchSynth()
-default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|searchstart|galleryindex|analyze|clip|mlp|train|synth …")
+case "scaled": benchScaledDecode()
+default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|searchstart|galleryindex|analyze|clip|mlp|train|synth|scaled …")
 }
 
 func benchEfficientNet() {
