@@ -8,11 +8,11 @@ import RevsdSystem
 /// format (libpng, libjpeg-turbo, libwebp), with the format told by content
 /// and every size checked before anything is allocated.
 public enum ImageDecoder {
-    /// Reads (never maps) and decodes a file.
-    public static func decode(path: String, limits: ImageLimits = ImageLimits()) throws(ImageError) -> DecodedImage {
+    /// Reads (never maps) and decodes a file (`reduced`: see `decode(_:path:limits:reduced:)`).
+    public static func decode(path: String, limits: ImageLimits = ImageLimits(), reduced: ReducedDecode? = nil) throws(ImageError) -> DecodedImage {
         let bytes = try read(path: path, limits: limits)
         let result: Result<DecodedImage, ImageError> = bytes.withUnsafeBytes { raw in
-            Result { () throws(ImageError) in try decode(raw, path: path, limits: limits) }
+            Result { () throws(ImageError) in try decode(raw, path: path, limits: limits, reduced: reduced) }
         }
         return try result.get()
     }
@@ -27,16 +27,21 @@ public enum ImageDecoder {
         do { return try Syscalls.readWhole(descriptor: fd, path: name, limit: limits.maxFileBytes) } catch { throw ImageError(error) }
     }
 
-    /// Decodes a whole file held in memory.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, path: String, limits: ImageLimits = ImageLimits()) throws(ImageError) -> DecodedImage {
+    /// Decodes a whole file held in memory. With `reduced`, a JPEG or a
+    /// still, opaque lossy WebP larger than needed comes out smaller (its
+    /// short side no less than `reduced.minimumShortSide`); PNG, lossless or
+    /// transparent WebP (whose exact pixels may carry stealth metadata) and
+    /// animations always decode exactly. Limits apply to the stored size.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, path: String, limits: ImageLimits = ImageLimits(),
+                              reduced: ReducedDecode? = nil) throws(ImageError) -> DecodedImage {
         guard let format = ImageFormat.detect(bytes) else {
             if bytes.isEmpty { throw .unreadable(path: path, reason: "file is empty") }
             throw .unknownFormat(path: path)
         }
         switch format {
         case .png: return try decodePNG(bytes, path: path, limits: limits)
-        case .jpeg: return try decodeJPEG(bytes, path: path, limits: limits)
-        case .webp: return try decodeWebP(bytes, path: path, limits: limits)
+        case .jpeg: return try decodeJPEG(bytes, path: path, limits: limits, reduced: reduced)
+        case .webp: return try decodeWebP(bytes, path: path, limits: limits, reduced: reduced)
         }
     }
 
@@ -73,7 +78,7 @@ public enum ImageDecoder {
 
     // MARK: JPEG
 
-    static func decodeJPEG(_ b: UnsafeRawBufferPointer, path: String, limits: ImageLimits) throws(ImageError) -> DecodedImage {
+    static func decodeJPEG(_ b: UnsafeRawBufferPointer, path: String, limits: ImageLimits, reduced: ReducedDecode?) throws(ImageError) -> DecodedImage {
         guard let tj = tjInitDecompress() else { throw .corrupt(path: path, format: .jpeg, reason: "decoder could not start") }
         defer { tjDestroy(tj) }
         var w: Int32 = 0, h: Int32 = 0, subsamp: Int32 = 0, colorspace: Int32 = 0
@@ -85,10 +90,13 @@ public enum ImageDecoder {
         guard w > 0, h > 0 else { throw .corrupt(path: path, format: .jpeg, reason: "no frame header (truncated?)") }
         try limits.check(width: Int(w), height: Int(h), path: path)
         let cmyk = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
-        var pixels = [UInt8](repeating: 0, count: Int(w) * Int(h) * 4)
+        // The DCT scaling: libjpeg-turbo picks the factor from the size asked for.
+        let factor = reduced?.jpegFactor(width: Int(w), height: Int(h)) ?? .one
+        let (sw, sh) = (factor.scaled(Int(w)), factor.scaled(Int(h)))
+        var pixels = [UInt8](repeating: 0, count: sw * sh * 4)
         let pf = cmyk ? TJPF_CMYK : TJPF_RGBX
         let status = pixels.withUnsafeMutableBufferPointer { out in
-            tjDecompress2(tj, base, UInt(b.count), out.baseAddress, w, 0, h, Int32(pf.rawValue), 0)
+            tjDecompress2(tj, base, UInt(b.count), out.baseAddress, Int32(sw), 0, Int32(sh), Int32(pf.rawValue), 0)
         }
         if status != 0 {
             let message = String(cString: tjGetErrorStr2(tj))
@@ -113,7 +121,7 @@ public enum ImageDecoder {
             for i in stride(from: 3, to: pixels.count, by: 4) { pixels[i] = 255 }
         }
         let orientation = ExifOrientation.fromJPEG(b)
-        let image = RGBAImage(width: Int(w), height: Int(h), pixels: pixels).oriented(orientation)
+        let image = RGBAImage(width: sw, height: sh, pixels: pixels).oriented(orientation)
         return DecodedImage(image: image, format: .jpeg, storedWidth: Int(w), storedHeight: Int(h),
                             orientation: orientation, hasAlpha: false, animated: false)
     }
@@ -128,7 +136,7 @@ public enum ImageDecoder {
 
     // MARK: WebP
 
-    static func decodeWebP(_ b: UnsafeRawBufferPointer, path: String, limits: ImageLimits) throws(ImageError) -> DecodedImage {
+    static func decodeWebP(_ b: UnsafeRawBufferPointer, path: String, limits: ImageLimits, reduced: ReducedDecode?) throws(ImageError) -> DecodedImage {
         let base = b.baseAddress!.assumingMemoryBound(to: UInt8.self)
         var features = WebPBitstreamFeatures()
         let status = WebPGetFeatures(base, b.count, &features)
@@ -159,6 +167,10 @@ public enum ImageDecoder {
         }
         let w = Int(features.width), h = Int(features.height)
         try limits.check(width: w, height: h, path: path)
+        // format 1: lossy (2 lossless, 0 mixed); alpha may hold stealth metadata.
+        if let reduced, features.format == 1, features.has_alpha == 0, let size = reduced.webpSize(width: w, height: h) {
+            return try decodeWebPScaled(b, path: path, storedWidth: w, storedHeight: h, to: size)
+        }
         var pixels = [UInt8](repeating: 0, count: w * h * 4)
         let ok = pixels.withUnsafeMutableBufferPointer { out in
             WebPDecodeRGBAInto(base, b.count, out.baseAddress, out.count, Int32(w * 4)) != nil
@@ -166,5 +178,34 @@ public enum ImageDecoder {
         guard ok else { throw .corrupt(path: path, format: .webp, reason: "image data does not decode (truncated or corrupt)") }
         return DecodedImage(image: RGBAImage(width: w, height: h, pixels: pixels), format: .webp, storedWidth: w, storedHeight: h,
                             orientation: 1, hasAlpha: features.has_alpha != 0, animated: false)
+    }
+
+    /// A still lossy WebP through libwebp's rescaler (area averaging as it
+    /// writes the rows), straight into a buffer of the reduced size.
+    static func decodeWebPScaled(_ b: UnsafeRawBufferPointer, path: String, storedWidth w: Int, storedHeight h: Int,
+                                 to size: (width: Int, height: Int)) throws(ImageError) -> DecodedImage {
+        let base = b.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var config = WebPDecoderConfig()
+        guard WebPInitDecoderConfig(&config) != 0 else { throw .corrupt(path: path, format: .webp, reason: "decoder version mismatch") }
+        config.options.use_scaling = 1
+        config.options.scaled_width = Int32(size.width)
+        config.options.scaled_height = Int32(size.height)
+        config.options.use_threads = 0
+        var pixels = [UInt8](repeating: 0, count: size.width * size.height * 4)
+        let status = pixels.withUnsafeMutableBufferPointer { out in
+            config.output.colorspace = MODE_RGBA
+            config.output.is_external_memory = 1
+            config.output.u.RGBA.rgba = out.baseAddress
+            config.output.u.RGBA.stride = Int32(size.width * 4)
+            config.output.u.RGBA.size = out.count
+            defer { WebPFreeDecBuffer(&config.output) }
+            return WebPDecode(base, b.count, &config)
+        }
+        guard status == VP8_STATUS_OK else {
+            throw .corrupt(path: path, format: .webp, reason: status == VP8_STATUS_NOT_ENOUGH_DATA
+                ? "truncated data" : "image data does not decode (status \(status.rawValue))")
+        }
+        return DecodedImage(image: RGBAImage(width: size.width, height: size.height, pixels: pixels), format: .webp,
+                            storedWidth: w, storedHeight: h, orientation: 1, hasAlpha: false, animated: false)
     }
 }

@@ -44,10 +44,18 @@ public struct RGBAImage: Sendable, Equatable {
 public struct DecodedImage: Sendable {
     public var image: RGBAImage
     public var format: ImageFormat
-    /// Size as stored, before orientation.
+    /// Size as stored, before orientation (the file's own size, even when
+    /// `image` is a reduced decode).
     public var storedWidth: Int
     public var storedHeight: Int
     public var orientation: Int
     public var hasAlpha: Bool
     public var animated: Bool
+
+    /// The file's size as displayed (orientation applied), whatever size
+    /// the pixels were decoded at.
+    public var width: Int { (5...8).contains(orientation) ? storedHeight : storedWidth }
+    public var height: Int { (5...8).contains(orientation) ? storedWidth : storedHeight }
+    /// Whether `image` is smaller than the file (a `ReducedDecode`).
+    public var isReduced: Bool { image.width != width || image.height != height }
 }

@@ -22,6 +22,7 @@ import Synchronization
 //   revsd-bench scalestart --db PATH --root DIR (the daemon's start on it, step by step)
 //   revsd-bench galleryindex --n N --state DIR --root FOLDER --prompts TSV (GalleryBench.swift)
 //   revsd-bench neardup --fixtures DIR [--synthetic N] [--pixels-only] (NearDuplicateBench.swift)
+//   revsd-bench scaled --expected TSV [--margins 1,2] [--repeat N] [--jpeg-factors pow2|all] (ScaledDecodeBench.swift)
 //
 // Prints one JSON line per measurement.
 
@@ -59,7 +60,8 @@ case "mlp": benchMLP()
 case "train": benchTrain()
 case "synth": benchSynth()
 case "neardup": benchNearDuplicates()
-default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|searchstart|scalelib|scalestart|galleryindex|analyze|clip|mlp|train|synth|neardup …")
+case "scaled": benchScaledDecode()
+default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|searchstart|scalelib|scalestart|galleryindex|analyze|clip|mlp|train|synth|neardup|scaled …")
 }
 
 func benchEfficientNet() {
