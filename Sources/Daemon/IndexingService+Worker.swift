@@ -82,6 +82,9 @@ extension IndexingService {
         while !signal.isStopping {
             let seen = signal.currentGeneration
             if analyseQueued() { pingWatchdog(); continue }
+            // The queue just drained: a retrain may be due. Phase 1 checks too,
+            // but only when it wakes, and without a watchdog nothing wakes it.
+            if store.phaseCounts().analysisQueued == 0 { learner?.maybeRetrain() }
             pingWatchdog()
             var timeout = watchdogInterval.map { $0 / 2 }
             if store.phaseCounts().analysisQueued > 0 { timeout = min(timeout ?? .seconds(1), .seconds(1)) }
