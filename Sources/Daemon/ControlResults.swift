@@ -106,7 +106,10 @@ extension LearningService {
                                zeroShotMeanCosine: m.report.zeroShotCosine.map(Double.init),
                                outOfFoldMeanCosine: m.report.outOfFoldCosine.map(Double.init),
                                outOfFoldZeroShotMeanCosine: m.report.outOfFoldZeroShotCosine.map(Double.init), adopted: m.report.isAdopted,
-                               notAdoptedReason: m.report.notAdoptedReason, keywordsSource: m.report.keywordSource.rawValue)
+                               notAdoptedReason: m.report.notAdoptedReason, keywordsSource: m.report.keywordSource.rawValue,
+                               daklCentroids: m.dakl.map { _ in m.report.daklCentroids },
+                               daklDomain: m.dakl == nil ? nil : (m.report.daklDomain ?? .training).rawValue,
+                               daklUnlabelledImages: m.dakl == nil ? nil : m.report.daklUnlabelledImages)
         }
         return LearningStatus(state: state, lastRun: run, promptBank: bank.count, lastError: lastError)
     }

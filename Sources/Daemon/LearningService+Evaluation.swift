@@ -66,7 +66,9 @@ extension LearningService {
 
     func runEvaluationTraining(_ job: EvaluationTraining) {
         job.finish(Result {
-            let data = withZeroShot(try store.labelledRows(encoders: try trainableEncoders(), excluding: job.excluding))
+            let encoders = try trainableEncoders()
+            var data = withZeroShot(try store.labelledRows(encoders: encoders, excluding: job.excluding))
+            data.unlabelled = try unlabelledImages(encoders: encoders, excluding: job.excluding)
             logger.info("evaluation: training on \(data.count) labelled images (evaluated ones and their near-duplicates left out)")
             return try LibraryTrainer(options: trainingOptions()).train(data) { [self] phase, fraction in
                 shared.withLock { $0.state = .training(phase: "evaluation: " + phase, fraction: fraction, reason: "eval") }

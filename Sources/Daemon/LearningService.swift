@@ -246,8 +246,10 @@ public final class LearningService: Sendable {
             // decode cannot make every idle moment start another one.
             let labelledNow = store.labelledContents()
             let encoders = try trainableEncoders()
-            let data = withZeroShot(try store.labelledRows(encoders: encoders))
-            logger.info("training", metadata: ["reason": "\(reason)", "examples": "\(data.count)", "encoders": "\(encoders)"])
+            var data = withZeroShot(try store.labelledRows(encoders: encoders))
+            data.unlabelled = try unlabelledImages(encoders: encoders)
+            logger.info("training", metadata: ["reason": "\(reason)", "examples": "\(data.count)", "encoders": "\(encoders)",
+                                      "unlabelled": "\(data.unlabelled?.count ?? 0)"])
             let result = try LibraryTrainer(options: trainingOptions()).train(data) { [self] phase, fraction in
                 shared.withLock { $0.state = .training(phase: phase, fraction: fraction, reason: reason) }
                 onProgress()

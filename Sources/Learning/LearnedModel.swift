@@ -194,6 +194,12 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     public var seconds: [String: Double]
     public var daklGamma: Float?
     public var daklCentroids: Int
+    /// Where DAKL's k-means ran: over the unlabelled images' predictions
+    /// (the target domain) or, with too few of them, the training rows'; and
+    /// how many unlabelled images it read (in the fallback, the too few
+    /// there were). nil: models trained before (training rows), or no DAKL.
+    public var daklDomain: DAKLDomain?
+    public var daklUnlabelledImages: Int?
     public var knnK: Int
     /// Where the daemon's keywords come from (`KeywordChoice`): the MLC
     /// head where it ranked held-out prompts' words better than word

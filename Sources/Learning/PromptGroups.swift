@@ -129,6 +129,7 @@ extension TrainingSet {
         out.targets = LibraryTrainer.rows(targets, keep, dim)
         out.features = features.mapValues { LibraryTrainer.rows($0, keep, $0.count / max(count, 1)) }
         if zeroShot.count == targets.count { out.zeroShot = LibraryTrainer.rows(zeroShot, keep, dim) }
+        out.unlabelled = unlabelled
         return out
     }
 }

@@ -209,10 +209,14 @@ struct TrainingRun {
         options.fitEnsembleWeights ? outOfFoldWeights(for: members) : [Float](repeating: 1 / Float(members.count), count: members.count)
     }
 
-    /// DAKL: k-means++ over the base ensemble's predictions for the
-    /// training rows, each centroid targeted with its nearest labelled
-    /// prompt, RBF kernel ridge with γ chosen on validation; then the
-    /// weights again with DAKL as a member. Skipped below
+    /// DAKL, transductive as in the paper: k-means++ over the base
+    /// ensemble's predictions for the library's unlabelled images (the
+    /// target domain, `TrainingSet.unlabelled`; min(maxCentroids, u/20)
+    /// centroids), or, with fewer than `LibraryTrainer.minimumDAKLCentroids`
+    /// centroids' worth of them, for the training rows (as before); each
+    /// centroid targeted with the labelled prompt of the training row whose
+    /// prediction is nearest; RBF kernel ridge with γ chosen on validation;
+    /// then the weights again with DAKL as a member. Skipped below
     /// `minimumDAKLCentroids` centroids.
     mutating func fitDAKL(_ model: inout LearnedModel) throws {
         try report("DAKL")
@@ -229,9 +233,14 @@ struct TrainingRun {
         }
         let baseVal = model.baseMembers.map { validationPredictions[$0]! }
         let baseValEnsemble = EnsembleWeights.combine(baseVal, weights: model.baseWeights, dimension: dim)
-        let r = min(options.daklMaxCentroids, trainIdx.count / 20)
+        let target = try unlabelledPredictions(model)
+        let transductive = target.count / 20 >= LibraryTrainer.minimumDAKLCentroids
+        let domain: DAKLDomain = transductive ? .unlabelled : .training
+        let points = transductive ? target.predictions : baseTrain
+        let count = transductive ? target.count : trainIdx.count
+        let r = min(options.daklMaxCentroids, count / 20)
         guard r >= LibraryTrainer.minimumDAKLCentroids else { return }
-        let km = KMeans(points: baseTrain, count: trainIdx.count, k: r, seed: options.seed, maxIterations: 25, tolerance: 0.001)
+        let km = KMeans(points: points, count: count, k: r, seed: options.seed, maxIterations: 25, tolerance: 0.001)
         let nearest = KNNRegressor(features: baseTrain, targets: yTrain, count: trainIdx.count, k: 1)
         var centroids = km.centroids
         EnsembleWeights.normalizeRows(&centroids, dim)
@@ -248,7 +257,29 @@ struct TrainingRun {
         rows.append(.init(.dakl, meanCosine: bestCos))
         model.report.daklGamma = dakl.gamma
         model.report.daklCentroids = dakl.count
+        model.report.daklDomain = domain
+        model.report.daklUnlabelledImages = target.count
         model.weights = weights(for: model.members)
+    }
+
+    /// The base ensemble's (count, dim) predictions for the sample of
+    /// unlabelled images, read a chunk at a time (only the predictions are
+    /// kept). Chunks without every encoder's features, or without zero-shot
+    /// predictions when those are a member, are skipped.
+    func unlabelledPredictions(_ model: LearnedModel) throws -> (predictions: [Float], count: Int) {
+        guard let source = data.unlabelled, source.count > 0 else { return ([], 0) }
+        let total = min(source.count, UnlabelledImages.maximum)
+        var out = [Float](), count = 0
+        out.reserveCapacity(total * dim)
+        for lo in stride(from: 0, to: total, by: UnlabelledImages.chunkSize) {
+            guard meter.keepGoing("DAKL: unlabelled images") else { throw TrainingFailure("cancelled") }
+            let c = try source.chunk(lo..<min(total, lo + UnlabelledImages.chunkSize))
+            guard c.rows > 0, encoders.allSatisfy({ c.features[$0]?.count == c.rows * (data.features[$0]!.count / n) }) else { continue }
+            if hasZeroShot && c.zeroShot.count != c.rows * dim { continue }
+            out += model.predict(features: c.features, rows: c.rows, zeroShot: hasZeroShot ? c.zeroShot : nil).ensemble
+            count += c.rows
+        }
+        return (out, count)
     }
 
     // MARK: Alignment and report

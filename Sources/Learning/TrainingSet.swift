@@ -21,6 +21,9 @@ public struct TrainingSet: Sendable {
     /// shows without learning), to score on the same validation split as the
     /// learned model; empty: unknown (the run is then adopted unmeasured).
     public var zeroShot: [Float] = []
+    /// The library's unlabelled images, DAKL's target domain (nil: none;
+    /// DAKL then clusters the training rows' predictions).
+    public var unlabelled: UnlabelledImages?
     public var count: Int { ids.count }
     public init() {}
 }

@@ -170,6 +170,14 @@ public struct LearningStatus: Codable, Sendable, Equatable {
         /// "zero_shot" (the zero-shot classes). Absent from older daemons and
         /// models trained before: "mlc".
         public var keywordsSource: String?
+        /// DAKL, when it is a member: its centroids; where its k-means ran,
+        /// "unlabelled" (over the predictions of the library's unlabelled
+        /// images, the target domain, as the paper does) or "training" (the
+        /// training rows': too few unlabelled images); how many unlabelled
+        /// images it read. Absent from older daemons and models trained before.
+        public var daklCentroids: Int?
+        public var daklDomain: String?
+        public var daklUnlabelledImages: Int?
         /// Whether the heads make the predictions (an older daemon's always did).
         public var isAdopted: Bool { adopted ?? true }
 
@@ -177,8 +185,10 @@ public struct LearningStatus: Codable, Sendable, Equatable {
                     distinctPrompts: Int? = nil, validationExamples: Int? = nil, validationPrompts: Int? = nil,
                     excludedTinyImages: Int? = nil, zeroShotMeanCosine: Double? = nil, outOfFoldMeanCosine: Double? = nil,
                     outOfFoldZeroShotMeanCosine: Double? = nil, adopted: Bool? = nil, notAdoptedReason: String? = nil,
-                    keywordsSource: String? = nil) {
+                    keywordsSource: String? = nil, daklCentroids: Int? = nil, daklDomain: String? = nil,
+                    daklUnlabelledImages: Int? = nil) {
             self.keywordsSource = keywordsSource
+            self.daklCentroids = daklCentroids; self.daklDomain = daklDomain; self.daklUnlabelledImages = daklUnlabelledImages
             self.trainedAt = trainedAt; self.examples = examples; self.validationMeanCosine = validationMeanCosine
             self.constantMeanCosine = constantMeanCosine; self.members = members
             self.distinctPrompts = distinctPrompts; self.validationExamples = validationExamples
@@ -195,6 +205,7 @@ public struct LearningStatus: Codable, Sendable, Equatable {
             case zeroShotMeanCosine = "zero_shot_mean_cosine", adopted, notAdoptedReason = "not_adopted_reason"
             case outOfFoldMeanCosine = "out_of_fold_mean_cosine", outOfFoldZeroShotMeanCosine = "out_of_fold_zero_shot_mean_cosine"
             case keywordsSource = "keywords_source"
+            case daklCentroids = "dakl_centroids", daklDomain = "dakl_domain", daklUnlabelledImages = "dakl_unlabelled_images"
         }
     }
 

@@ -105,6 +105,53 @@ extension IndexStore {
         }
     }
 
+    /// Ids of unlabelled images (no prompt in their metadata), indexed and
+    /// analysed, with features for every encoder in `encoders`, not under
+    /// `TrainingSet.minimumSide` pixels on a side, in id order: DAKL's target
+    /// domain. `excluding` drops images by content hash (as `labelledRows`).
+    public func unlabelledIDs(encoders: [String], excluding: Set<String> = []) throws -> [Int64] {
+        try read { db in
+            let kinds = encoders.map(EmbeddingKind.features)
+            let marks = kinds.map { _ in "?" }.joined(separator: ",")
+            let side = TrainingSet.minimumSide
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT i.id, i.contentHash FROM image i
+                WHERE i.status = 'indexed' AND i.analysed = 1 AND i.prompt IS NULL
+                    AND NOT (coalesce(i.width, 0) > 0 AND i.width < \(side)) AND NOT (coalesce(i.height, 0) > 0 AND i.height < \(side))
+                    AND (SELECT count(*) FROM embedding e WHERE e.imageId = i.id AND e.kind IN (\(marks))) = \(kinds.count)
+                ORDER BY i.id
+                """, arguments: StatementArguments(kinds))
+            var ids: [Int64] = []
+            while let row = try cursor.next() {
+                if !excluding.isEmpty, let hash: String = row["contentHash"], excluding.contains(hash) { continue }
+                ids.append(row["id"])
+            }
+            return ids
+        }
+    }
+
+    /// The features of the images `ids` (those still there with every
+    /// encoder's features), in the order of `ids`.
+    public func featureRows(encoders: [String], ids: [Int64]) throws -> FeatureRows {
+        try read { db in
+            var out = FeatureRows()
+            let kinds = encoders.map(EmbeddingKind.features)
+            let kindMarks = kinds.map { _ in "?" }.joined(separator: ",")
+            var byImage: [Int64: [EmbeddingKind: [Float]]] = [:]
+            try Self.forEachRow(db, in: ids, leading: kinds, {
+                "SELECT e.imageId, e.kind, e.vector FROM embedding e JOIN image i ON i.id = e.imageId "
+                    + "WHERE i.status = 'indexed' AND e.kind IN (\(kindMarks)) AND e.imageId IN (\($0))"
+            }) { row in byImage[row["imageId"], default: [:]][row["kind"]] = [Float](blob: row["vector"]) }
+            for id in ids {
+                guard let v = byImage[id], v.count == kinds.count else { continue }
+                out.ids.append(id)
+                for e in encoders { out.features[e, default: []].append(contentsOf: v[EmbeddingKind.features(e)]!) }
+            }
+            out.lastScannedID = ids.last
+            return out
+        }
+    }
+
     /// Indexed, analysed images with features for every encoder, in id order from
     /// `afterID`, at most `limit` of them.
     public func featureRows(encoders: [String], afterID: Int64, limit: Int) throws -> FeatureRows {

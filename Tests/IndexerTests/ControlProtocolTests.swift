@@ -319,6 +319,13 @@ final class ControlProtocolTests: XCTestCase {
                                                promptBank: 0, lastError: "cancelled")),
                        try version1(["state": "training", "phase": "mlp", "fraction": 0.25, "reason": "asked by revsdctl",
                                      "prompt_bank": 0, "last_error": "cancelled"]))
+        // DAKL's domain (issue #12 item 5): where its k-means ran and on how many unlabelled images.
+        let dakl = LearningStatus.Run(trainedAt: 1, examples: 300, validationMeanCosine: 0.5, constantMeanCosine: 0.25, members: ["dakl"],
+                                      daklCentroids: 75, daklDomain: "unlabelled", daklUnlabelledImages: 1500)
+        XCTAssertEqual(try wire(LearningStatus(state: .idle, lastRun: dakl, promptBank: 0, lastError: nil)),
+                       try version1(["state": "idle", "trained_at": 1, "examples": 300, "validation_mean_cosine": 0.5,
+                                     "constant_mean_cosine": 0.25, "members": ["dakl"], "dakl_centroids": 75, "dakl_domain": "unlabelled",
+                                     "dakl_unlabelled_images": 1500, "prompt_bank": 0, "last_error": NSNull()]))
         var eval = Self.eval
         eval.table = nil
         XCTAssertEqual(try wire(eval), try version1([

@@ -141,6 +141,26 @@ final class SearchStoreInvariantTests: XCTestCase {
         XCTAssertEqual(try IndexingService.differences(between: search, and: store), [])
     }
 
+    /// DAKL's target domain: analysed images without a prompt, with every
+    /// encoder's features, not tiny, in id order; their features by id.
+    func testUnlabelledRowsAreTheAnalysedImagesWithoutAPrompt() throws {
+        let store = try IndexStore(path: dir.path("index.sqlite"))
+        try store.store(file("/lib/labelled.png", hash: "l", prompt: "a castle", v: 1))
+        try store.store(file("/lib/u1.png", hash: "u1", prompt: nil, v: 0.25))
+        var tiny = file("/lib/tiny.png", hash: "t", prompt: nil, v: 0.5)
+        tiny.width = 8; tiny.height = 8
+        try store.store(tiny)
+        try store.store(file("/lib/failed.png", hash: "f", prompt: nil, v: 0.5, error: "cannot decode"))
+        try store.store(file("/lib/u2.png", hash: "u2", prompt: nil, v: 0.75))
+        let u1 = try XCTUnwrap(try store.image(path: "/lib/u1.png")).id, u2 = try XCTUnwrap(try store.image(path: "/lib/u2.png")).id
+        XCTAssertEqual(try store.unlabelledIDs(encoders: ["enc"]), [u1, u2])
+        XCTAssertEqual(try store.unlabelledIDs(encoders: ["enc"], excluding: ["u1"]), [u2])
+        XCTAssertEqual(try store.unlabelledIDs(encoders: ["enc", "other"]), [], "features for every encoder")
+        let rows = try store.featureRows(encoders: ["enc"], ids: [u2, u1, 999])
+        XCTAssertEqual(rows.ids, [u2, u1], "in the order asked, gone ones left out")
+        XCTAssertEqual(rows.features["enc"], [0.75, 0.75, 0.75, 0.25, 0.25, 0.25])
+    }
+
     /// Identical content is one labelled example and keeps one alignment.
     func testCopiesCountOnceAndShareTheirAlignment() throws {
         let store = try IndexStore(path: dir.path("index.sqlite"))

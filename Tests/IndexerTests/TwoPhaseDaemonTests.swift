@@ -50,6 +50,16 @@ final class TwoPhaseDaemonTests: XCTestCase {
         return hold
     }
 
+    /// Phase 2 counts an analysis in memory just after its commit, so the
+    /// store can show it analysed a moment before `analysed_since_start`
+    /// does: the counts once that count has caught up with `expected`.
+    func countsOnceAnalysed(_ h: DaemonHarness, _ expected: Int) throws -> [String: Int] {
+        try waitUntil(timeout: 30, "analysed_since_start reaches \(expected)") {
+            ((try? self.counts(h))?["analysed_since_start"] ?? 0) >= expected
+        }
+        return try counts(h)
+    }
+
     func testALabelledFileIsSearchableByItsPromptBeforeItsPixelsAreAnalysed() throws {
         _ = try installedPromptEncoderFolder()
         let h = try DaemonHarness()
@@ -73,7 +83,7 @@ final class TwoPhaseDaemonTests: XCTestCase {
 
         try FileManager.default.removeItem(atPath: hold)
         try h.waitForIndex(2)
-        c = try counts(h)
+        c = try countsOnceAnalysed(h, 2)
         XCTAssertEqual(c["searchable"], 2); XCTAssertEqual(c["analysed"], 2); XCTAssertEqual(c["analysis_queued"], 0)
         XCTAssertEqual(c["analysed_since_start"], 2); XCTAssertEqual(c["failed"], 0)
         let after = try XCTUnwrap(try s.image(path: h.watch + "/labelled.png"))
@@ -101,7 +111,7 @@ final class TwoPhaseDaemonTests: XCTestCase {
 
         try h.start()   // phase 2 no longer held
         try h.waitForIndex(3)
-        let c = try counts(h)
+        let c = try countsOnceAnalysed(h, 3)
         XCTAssertEqual(c["processed_since_start"], 0, "no phase-1 job ran again: \(c)")
         XCTAssertEqual(c["analysed_since_start"], 3)
         XCTAssertEqual(c["analysed"], 3); XCTAssertEqual(c["searchable"], 3); XCTAssertEqual(c["failed"], 0)
@@ -136,7 +146,7 @@ final class TwoPhaseDaemonTests: XCTestCase {
 
         try FileManager.default.removeItem(atPath: hold)
         try h.waitForIndex(1)
-        let c = try counts(h)
+        let c = try countsOnceAnalysed(h, 1)
         XCTAssertEqual(c["analysed_since_start"], 1, "analysed once, as the new content: \(c)")
         XCTAssertEqual(c["analysed"], 1); XCTAssertEqual(c["searchable"], 1); XCTAssertEqual(c["failed"], 0)
         XCTAssertEqual(try s.fileStates().keys.map(\.path), [h.watch + "/rewritten.png"], "no phantom")
