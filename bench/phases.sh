@@ -50,13 +50,15 @@ while analysed_at is None:
         analysed_at = now
     if now > 3600:
         sys.exit("phases: not done after an hour")
-    time.sleep(0.02)
+    # Each poll starts a revsdctl process, which costs the daemon CPU: every
+    # 20 ms until all are searchable (phase 1 takes seconds), then every 0.25 s.
+    time.sleep(0.02 if searchable_at is None else 0.25)
 s = status()
 load_after = open("/proc/loadavg").read().split()[:3]
 print("## Two phases: labelled images searchable by their prompt, then analysed\n")
 print(f"Run {machine}; commit {commit}; release builds. Load average (1, 5, 15 min) before: {load_before}, after: {' '.join(load_after)}.\n")
 print(f"{n:,} labelled PNGs, 512 × 512, with A1111 parameters, {n // 4:,} prompts × 4 seed variations (`revsd-bench synth --size 512 --variations 4`, "
-      f"written in {gen} s), renamed one by one into the folder revsdd watches ({dropped:.2f} s for all); status polled every 20 ms. "
+      f"written in {gen} s), renamed one by one into the folder revsdd watches ({dropped:.2f} s for all); status polled every 20 ms until all were searchable, then every 0.25 s (each poll is a revsdctl process). "
       f"revsdd as shipped: 2 workers, an empty configuration, the three EfficientNet-Lite encoders.\n")
 print("| measure | revsd | goal / peer |")
 print("|---|---:|---|")
