@@ -2,8 +2,8 @@
 import Glibc
 #endif
 
-/// The running process's identity, wrapped once (getpid, getuid, geteuid:
-/// they cannot fail).
+/// The running process's identity (getpid, getuid, geteuid: they cannot
+/// fail) and the calling thread's priority (setpriority), wrapped once.
 public enum CurrentProcess {
     /// The process id (getpid).
     public static var id: Int32 { getpid() }
@@ -25,12 +25,5 @@ public enum CurrentProcess {
         if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) != 0 {
             throw SystemError("setpriority", path: "the calling thread", errno: errno)
         }
-    }
-
-    /// The calling thread's nice value (getpriority(PRIO_PROCESS, 0)), nil if unreadable.
-    public static var threadNice: Int32? {
-        errno = 0
-        let v = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
-        return v == -1 && errno != 0 ? nil : v
     }
 }
