@@ -73,8 +73,8 @@ extension IndexingService {
     /// `analysisNice`): the kernel gives phase 1, the control socket and the
     /// user's own programs the cores first, and this one what is left.
     /// Analyses batches until none is queued, lets the learner retrain, then
-    /// sleeps until signalled (every second while analyses wait: one held back). Returns when asked
-    /// to stop, after the batch in progress.
+    /// sleeps until signalled (every second while analyses wait: one held
+    /// back). Returns when asked to stop, after the batch in progress.
     func analysisLoop() throws {
         do { try CurrentProcess.lowerThreadPriority(to: Self.analysisNice) } catch {
             logger.warning("phase 2 runs at normal priority", metadata: ["error": "\(error)"])
