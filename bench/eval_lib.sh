@@ -17,25 +17,47 @@ evaluate() {
 }
 
 # ../shared/fixtures/sd-meta split in two folders, LIB and EVAL: by the
-# file's sha256 (`hash`: files of one prompt fall on both sides) or by its
-# expected prompt (`prompt`: no prompt on both sides). Prints the library's size.
-#   split_fixtures hash|prompt LIB EVAL
+# file's sha256 (`hash`: files of one prompt fall on both sides), by its
+# expected prompt (`prompt`: no prompt on both sides), or by prompt family
+# (`family`: prompts whose word sets overlap by Jaccard >= 0.6 are one
+# family, so the same prompt with a tag changed is on one side only; split
+# by prompt, about half the held-out fixtures have a library prompt at
+# MiniLM cosine >= 0.9). Prints the library's size.
+#   split_fixtures hash|prompt|family LIB EVAL
 split_fixtures() {
   python3 - "$1" "$2" "$3" <<'PY'
-import csv, hashlib, os, shutil, sys
+import csv, hashlib, os, re, shutil, sys
 how, lib, ev = sys.argv[1:]
 src = "../shared/fixtures/sd-meta"
 prompts = {}
 with open(os.path.join(src, "expected.tsv"), newline="") as f:
     for row in csv.DictReader(f, delimiter="\t"):
         prompts[row["filename"]] = " ".join(row.get("positive_prompt", "").replace("\\n", " ").lower().split())
+family = {}
+if how == "family":
+    # Union-find over distinct prompts; a family is named by its smallest prompt.
+    distinct = sorted(set(prompts.values()))
+    words = {p: set(re.findall(r"[a-z0-9]+", p)) for p in distinct}
+    parent = {p: p for p in distinct}
+    def root(p):
+        while parent[p] != p:
+            parent[p] = parent[parent[p]]; p = parent[p]
+        return p
+    for i, a in enumerate(distinct):
+        for b in distinct[i + 1:]:
+            wa, wb = words[a], words[b]
+            if wa and wb and len(wa & wb) / len(wa | wb) >= 0.6:
+                ra, rb = root(a), root(b)
+                if ra != rb: parent[max(ra, rb)] = min(ra, rb)
+    family = {p: root(p) for p in distinct}
 os.makedirs(lib, exist_ok=True); os.makedirs(ev, exist_ok=True)
 n = 0
 for name in sorted(os.listdir(src)):
     if not name.lower().endswith((".png", ".jpg", ".jpeg", ".webp")):
         continue
     data = open(os.path.join(src, name), "rb").read()
-    key = hashlib.sha256(data).digest() if how == "hash" else hashlib.sha256(prompts.get(name, name).encode()).digest()
+    prompt = prompts.get(name, name)
+    key = hashlib.sha256(data).digest() if how == "hash" else hashlib.sha256(family.get(prompt, prompt).encode()).digest()
     to_library = key[0] % 2 == 0
     shutil.copy(os.path.join(src, name), lib if to_library else ev)
     n += to_library

@@ -4,7 +4,9 @@
 #  - the generated set (N labelled synthetic images as the library, M
 #    held-out stripped ones evaluated);
 #  - ../shared/fixtures/sd-meta split by file hash (as bench/learning.sh);
-#  - the fixtures split by prompt (no prompt on both sides: issue #12).
+#  - the fixtures split by prompt (no prompt on both sides: issue #12);
+#  - the fixtures split by prompt family (no near-identical prompt on both
+#    sides: what the library's own grouped folds see, `split_fixtures`).
 # BEFORE is the bin directory of an earlier release build (e.g. a worktree
 # of the commit before the change, built with `swift build -c release`).
 # With `record`, rewrites the "quality" section of bench/RESULTS.md.
@@ -26,14 +28,15 @@ sets="generated"
 if [ -d ../shared/fixtures/sd-meta ]; then
   split_fixtures hash "$work/fxh-lib" "$work/fxh-eval" > "$work/fxh.count"
   split_fixtures prompt "$work/fxp-lib" "$work/fxp-eval" > "$work/fxp.count"
-  sets="generated fxh fxp"
+  split_fixtures family "$work/fxf-lib" "$work/fxf-eval" > "$work/fxf.count"
+  sets="generated fxh fxp fxf"
 else
   echo "quality: ../shared/fixtures/sd-meta is absent; only the generated set is measured" >&2
 fi
 for which in before now; do
   bin="$before"; [ "$which" = now ] && bin="$now"
   evaluate "$bin" "$which-generated" "$work/gen-lib" "$work/gen-eval" "$n"
-  for s in fxh fxp; do
+  for s in fxh fxp fxf; do
     [ -f "$work/$s.count" ] && evaluate "$bin" "$which-$s" "$work/$s-lib" "$work/$s-eval" "$(cat "$work/$s.count")"
   done
 done
@@ -41,7 +44,8 @@ python3 - "$work" "$n" "$m" "$sets" "$before" "$(git rev-parse --short HEAD)" "$
 import json, os, sys
 work, n, m, sets, before, commit, machine = sys.argv[1:]
 titles = {"generated": f"generated set ({n} labelled, {m} held-out stripped)",
-          "fxh": "fixtures, split by file hash", "fxp": "fixtures, split by prompt (none on both sides)"}
+          "fxh": "fixtures, split by file hash", "fxp": "fixtures, split by prompt (none on both sides)",
+          "fxf": "fixtures, split by prompt family (no near-identical prompt on both sides)"}
 print("## Quality before and after: `revsdctl eval` with two builds, same data\n")
 print(f"Run {machine}. Before: the release build in `{before}`; now: commit {commit}. Release builds.\n")
 print("| set | build | images | ensemble | best member | zero-shot | constant | 1-NN caption cosine | adopted |")

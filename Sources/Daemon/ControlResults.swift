@@ -109,7 +109,9 @@ extension LearningService {
                                notAdoptedReason: m.report.notAdoptedReason, keywordsSource: m.report.keywordSource.rawValue,
                                daklCentroids: m.dakl.map { _ in m.report.daklCentroids },
                                daklDomain: m.dakl == nil ? nil : (m.report.daklDomain ?? .training).rawValue,
-                               daklUnlabelledImages: m.dakl == nil ? nil : m.report.daklUnlabelledImages)
+                               daklUnlabelledImages: m.dakl == nil ? nil : m.report.daklUnlabelledImages,
+                               weights: m.weights.count == m.members.count ? m.weights.map(Double.init) : nil,
+                               weightsFittedShare: m.report.ensembleShare.map(Double.init))
         }
         return LearningStatus(state: state, lastRun: run, promptBank: bank.count, lastError: lastError)
     }

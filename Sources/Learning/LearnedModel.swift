@@ -178,8 +178,9 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     public var zeroShotCosine: Float?
     /// Out of fold, over every labelled prompt (each weighing once): the
     /// mean cosine of the ensemble (members' grouped k-fold predictions,
-    /// weights fitted without the row's fold; the MLPs and DAKL count on
-    /// validation rows only, `TrainingRun+Folds`) and of the zero-shot
+    /// weights fitted without the row's fold; DAKL, and the MLPs of a
+    /// library too large to refit them per fold, count on validation rows
+    /// only, `TrainingRun+Folds`) and of the zero-shot
     /// predictions. Decide adoption when validation holds too few prompts
     /// to (nil: models trained before, or no zero-shot rows).
     public var outOfFoldCosine: Float?
@@ -190,6 +191,10 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     /// Member names in ensemble order ("efficientnet-lite0/ridge", …, "dakl").
     public var members: [String]
     public var weights: [Float]
+    /// How much of the fitted weights the ensemble keeps against equal
+    /// weights (0…1, chosen nested out of fold, `TrainingRun.ensembleWeights`;
+    /// nil: models trained before, as fitted).
+    public var ensembleShare: Float?
     /// Seconds spent per technique (summed over encoders).
     public var seconds: [String: Double]
     public var daklGamma: Float?

@@ -19,6 +19,13 @@ public struct TrainingOptions: Sendable, Equatable {
     public var daklMaxCentroids = 10_000
     /// Folds (by prompt) for the ensemble's weights, its out-of-fold score and the alignment scores.
     public var alignmentFolds = 5
+    /// Up to this many labelled images, each encoder's MLP head is trained
+    /// again without each fold (for the epochs its early stopping chose), so
+    /// its ensemble weight is fitted on every row out of fold like the other
+    /// members', not on the validation rows alone. Above it, the refits would
+    /// multiply the run's time (the MLPs are most of it) for weights that the
+    /// validation rows alone already fit well.
+    public var mlpFoldRefitLimit = 2_000
     /// Curriculum exposure per epoch (the paper's: a third, a half, all).
     public var curriculumFractions: [Float] = [1.0 / 3, 0.5, 1]
     /// Fit the ensemble weights on validation (from equal weights), or keep them equal.

@@ -51,6 +51,17 @@ public enum MLPTrainer {
                 curriculum: curriculum, scoreDifficulty: scoreDifficulty, hooks: Hooks(), progress: progress)
     }
 
+    /// A run of exactly `epochs` epochs on the schedule `config` plans
+    /// (`config.maxEpochs`), with no validation: the parameters after the
+    /// last epoch come back (`epochs` 0: the initial ones). This replays a
+    /// run whose epoch was chosen elsewhere, on rows that must stay unseen
+    /// (the ensemble's per-fold refits, `TrainingRun+Folds`).
+    static func train(_ training: MLPExamples, vocabularySize: Int = 0, config: MLPConfig, curriculum: Curriculum? = nil,
+                      epochs: Int) throws(Failure) -> MLPTrainingResult {
+        try run(training, validation: training, vocabularySize: vocabularySize, config: config, curriculum: curriculum,
+                scoreDifficulty: false, fixedEpochs: min(max(0, epochs), config.maxEpochs), hooks: Hooks()) { _, _ in !Task.isCancelled }
+    }
+
     /// The paper's curriculum learning: a vanilla run that scores every
     /// training example, then a run from scratch (same seed, same
     /// initialisation) that sees the easiest `fractions[0]` in epoch 1,
@@ -127,7 +138,7 @@ public enum MLPTrainer {
     }
 
     static func run(_ training: MLPExamples, validation: MLPExamples, vocabularySize: Int, config: MLPConfig,
-                    curriculum: Curriculum?, scoreDifficulty: Bool, hooks: Hooks,
+                    curriculum: Curriculum?, scoreDifficulty: Bool, fixedEpochs: Int? = nil, hooks: Hooks,
                     progress: (_ epoch: Int, _ validationMeanCosine: Float) -> Bool) throws(Failure) -> MLPTrainingResult {
         try validate(training, validation, vocabularySize: vocabularySize, config: config, curriculum: curriculum)
         let keywords = config.mlcWeight > 0 ? max(0, vocabularySize) : 0
@@ -142,7 +153,7 @@ public enum MLPTrainer {
                                                validX: vx.baseAddress!, validY: vy.baseAddress!, validCount: validation.count)
                             return Result { () throws(Failure) -> MLPTrainingResult in
                                 try loop(layout: layout, config: config, data: data, curriculum: curriculum,
-                                         scoreDifficulty: scoreDifficulty, hooks: hooks, progress: progress)
+                                         scoreDifficulty: scoreDifficulty, fixedEpochs: fixedEpochs, hooks: hooks, progress: progress)
                             }
                         }
                     }
@@ -163,7 +174,7 @@ public enum MLPTrainer {
     }
 
     private static func loop(layout: MLPLayout, config: MLPConfig, data: RunData, curriculum: Curriculum?,
-                             scoreDifficulty: Bool, hooks: Hooks,
+                             scoreDifficulty: Bool, fixedEpochs: Int?, hooks: Hooks,
                              progress: (_ epoch: Int, _ validationMeanCosine: Float) -> Bool) throws(Failure) -> MLPTrainingResult {
         let n = data.count, batch = config.batchSize
         let workspace = MLPWorkspace(layout: layout, config: config)
@@ -202,14 +213,15 @@ public enum MLPTrainer {
         var history: [Float] = []
         history.reserveCapacity(config.maxEpochs)
         var stoppedEarly = false
-        if config.initialOutputBias != nil {
+        let lastEpoch = fixedEpochs ?? config.maxEpochs
+        if config.initialOutputBias != nil && fixedEpochs == nil {
             // A meaningful start (the mean target): it is epoch 0's candidate,
             // so the head kept is never worse on validation than where it began.
             var sum: Double = 0
             eachCosine(x: data.validX, y: data.validY, rows: data.validCount) { _, c in sum += Double(c) }
             bestCosine = Float(sum / Double(max(data.validCount, 1)))
         }
-        for epoch in 1...config.maxEpochs {
+        for epoch in stride(from: 1, through: lastEpoch, by: 1) {
             // The epoch's examples, shuffled: all, or the curriculum's easiest share.
             let count = exposed(epoch)
             if let curriculum {
@@ -239,6 +251,10 @@ public enum MLPTrainer {
                 if Task.isCancelled { throw .cancelled }
             }
             epochsRun = epoch
+            if fixedEpochs != nil {
+                if !progress(epoch, .nan) { throw .cancelled }
+                continue
+            }
             var sum: Double = 0
             eachCosine(x: data.validX, y: data.validY, rows: data.validCount) { _, c in sum += Double(c) }
             let cosine = Float(sum / Double(data.validCount))
@@ -256,6 +272,11 @@ public enum MLPTrainer {
             if !progress(epoch, cosine) { throw .cancelled }
             if sinceBest >= config.patience { stoppedEarly = epoch < config.maxEpochs; break }
         }
+        if fixedEpochs != nil {
+            // Nothing was validated: the last epoch's parameters.
+            best.copy(from: workspace.parameters); bestStatistics.copy(from: workspace.statistics)
+            bestEpoch = lastEpoch; bestCosine = .nan
+        }
         let head = MLPHead(layout: layout, parameters: best.array, statistics: bestStatistics.array)
         return MLPTrainingResult(head: head, config: config, validationCosine: bestCosine, bestEpoch: bestEpoch,
                                  epochs: epochsRun, steps: step, stoppedEarly: stoppedEarly, history: history,
@@ -268,7 +289,7 @@ public struct MLPTrainingResult: Sendable {
     /// The parameters of the epoch with the best validation mean cosine.
     public let head: MLPHead
     public let config: MLPConfig
-    /// The best validation mean cosine (of `head`).
+    /// The best validation mean cosine (of `head`); NaN for a run of fixed epochs.
     public let validationCosine: Float
     /// The 1-based epoch `head` comes from.
     public let bestEpoch: Int

@@ -10,14 +10,18 @@ import Inference
 ///   validation;
 /// - the zero-shot member needs no fitting (its rows are the images' own
 ///   zero-shot predictions);
-/// - the MLP heads and DAKL are not refitted per fold: the MLP runs are the
-///   bulk of a training run's time (bench/RESULTS.md, release, per 1,000
-///   examples: 5.1 of 5.5 s at 1k rows, 5.6 of 6.0 s at 5k; refitted in 5
-///   folds a run would take about 5 times as long), so
-///   they give their validation predictions (validation is held out from
-///   them) and no prediction (a zero row, which `EnsembleWeights` leaves
-///   out of that row's mean) on the training rows. Their weights are thus
-///   fitted on the validation rows only, the others' on every row.
+/// - up to `TrainingOptions.mlpFoldRefitLimit` labelled images, the MLP
+///   head each encoder keeps is trained again without each fold
+///   (`mlpOutOfFold`): the same configuration, for the epochs its early
+///   stopping chose on validation (as ridge's penalty and k-NN's k are
+///   chosen there), no validation rows of its own;
+/// - above it, and for DAKL, no refit: the MLP runs are the bulk of a
+///   training run's time (bench/RESULTS.md, release, per 1,000 examples:
+///   5.1 of 5.5 s at 1k rows, 5.6 of 6.0 s at 5k), so they give their
+///   validation predictions (validation is held out from them) and no
+///   prediction (a zero row, which `EnsembleWeights` leaves out of that
+///   row's mean) on the training rows. Their weights are then fitted on the
+///   validation rows only, the others' on every row.
 extension TrainingRun {
     /// Per row, its fold (0..<folds).
     static func folds(_ groups: PromptGroups, count: Int) -> (fold: [Int], folds: Int) {
@@ -50,9 +54,36 @@ extension TrainingRun {
             }
             outOfFold[.head(encoder: e, .ridge)] = ridge
             outOfFold[.head(encoder: e, .knn)] = knn
-            outOfFold[.head(encoder: e, .mlp)] = onValidationRows(validationPredictions[.head(encoder: e, .mlp)] ?? [])
+            if outOfFold[.head(encoder: e, .mlp)] == nil {
+                outOfFold[.head(encoder: e, .mlp)] = onValidationRows(validationPredictions[.head(encoder: e, .mlp)] ?? [])
+            }
         }
         if hasZeroShot { outOfFold[.zeroShot] = data.zeroShot }
+    }
+
+    /// (n, dim): every row predicted by encoder `e`'s MLP head `technique`
+    /// trained again without the row's fold (`MLPMember.refit`), on the
+    /// standardised features of the main run (`zTrain`, `zVal`). The keyword
+    /// head's words come from the main run's vocabulary and the curriculum's
+    /// order from its difficulty scores: neither carries a target of the
+    /// held-out fold into its fit beyond that ordering.
+    func mlpOutOfFold(_ e: String, _ technique: Technique, runs: MLPMember.Runs, zTrain: [Float], zVal: [Float], inputs d: Int) throws -> [Float] {
+        var z = [Float](repeating: 0, count: n * d)
+        for (i, r) in trainIdx.enumerated() { for j in 0..<d { z[r * d + j] = zTrain[i * d + j] } }
+        for (i, r) in valIdx.enumerated() { for j in 0..<d { z[r * d + j] = zVal[i * d + j] } }
+        let words = (0..<n).map { LibraryTrainer.wordIndices(vocabulary, data.prompts[$0]) }
+        var out = [Float](repeating: 0, count: n * dim)
+        for f in 0..<folds {
+            guard meter.keepGoing("\(e): MLP out of fold") else { throw TrainingFailure("cancelled") }
+            let test = (0..<n).filter { fold[$0] == f }, train = (0..<n).filter { fold[$0] != f }
+            guard !test.isEmpty, train.count >= 2 else { continue }
+            let head = try MLPMember.refit(technique, runs: runs, x: LibraryTrainer.rows(z, train, d), y: LibraryTrainer.rows(data.targets, train, dim),
+                                           words: train.map { words[$0] }, difficulty: train.map { runs.difficulty[$0] },
+                                           vocabularySize: vocabulary.words.count, options: options)
+            let p = head.predict(LibraryTrainer.rows(z, test, d), rows: test.count)   // unit rows
+            for (i, r) in test.enumerated() { for j in 0..<dim { out[r * dim + j] = p[i * dim + j] } }
+        }
+        return out
     }
 
     /// (n, dim): `validation` ((validation, dim)) on the validation rows, zero elsewhere.
@@ -72,13 +103,45 @@ extension TrainingRun {
     }
 
     /// Per fold, the weights fitted without its rows (nested: scored on
-    /// a fold, the weights are held out too); equal with `fitEnsembleWeights` off.
+    /// a fold, the weights are held out too), unshrunk; equal with
+    /// `fitEnsembleWeights` off.
     func foldWeights(_ members: [EnsembleMember]) -> [[Float]] {
         (0..<folds).map { f in
             let train = (0..<n).filter { fold[$0] != f }
             return options.fitEnsembleWeights && !train.isEmpty ? outOfFoldWeights(for: members, rows: train)
                 : [Float](repeating: 1 / Float(members.count), count: members.count)
         }
+    }
+
+    /// Shares of the fitted weights tried against equal weights (0: equal, 1: as fitted).
+    static let shrinkages: [Float] = [0, 0.25, 0.5, 0.75, 1]
+
+    /// The ensemble's weights for `members`: those fitted on every row out of
+    /// fold, shrunk toward equal weights (over the members measured on some
+    /// row) by the share that scores best nested out of fold (each fold
+    /// scored with weights fitted without it, shrunk by the same share),
+    /// the smaller share on a tie. A few dozen prompts fit ten members'
+    /// weights to their noise; equal weights are the prior the paper's
+    /// ensemble starts from. Also the per-fold weights so shrunk (for the
+    /// report's nested scores) and the share.
+    func ensembleWeights(for members: [EnsembleMember]) -> (weights: [Float], folds: [[Float]], share: Float) {
+        guard options.fitEnsembleWeights else {
+            let equal = [Float](repeating: 1 / Float(members.count), count: members.count)
+            return (equal, [[Float]](repeating: equal, count: folds), 0)
+        }
+        let measured = members.map { m in outOfFold[m]!.contains { $0 != 0 } }
+        let count = max(1, measured.filter { $0 }.count)
+        let equal = measured.map { $0 ? 1 / Float(count) : 0 }
+        func shrunk(_ w: [Float], _ share: Float) -> [Float] { zip(w, equal).map { share * $0 + (1 - share) * $1 } }
+        let perFold = foldWeights(members)
+        let rowWeights = groups.weights(of: Array(0..<n))
+        var best: (share: Float, score: Float) = (0, -.infinity)
+        for share in Self.shrinkages {
+            let p = nestedEnsemble(members, weights: perFold.map { shrunk($0, share) })
+            let score = EnsembleWeights.meanCosine(p, data.targets, dimension: dim, weights: rowWeights)
+            if score > best.score + 1e-6 { best = (share, score) }
+        }
+        return (shrunk(outOfFoldWeights(for: members), best.share), perFold.map { shrunk($0, best.share) }, best.share)
     }
 
     /// (n, dim): each row's ensemble of the members' out-of-fold predictions

@@ -8,7 +8,8 @@ import Inference
 /// report (`finish`). Validation predictions of every member are kept to
 /// report each head; the ensemble's weights are fitted on grouped k-fold
 /// predictions (`TrainingRun+Folds`), the zero-shot prediction among the
-/// members. Images under
+/// members, and shrunk toward equal weights as far as that scores better
+/// nested out of fold. Images under
 /// `TrainingSet.minimumSide` are left out; the split is by normalised prompt
 /// and each distinct prompt weighs once (`PromptGroups`) in the ridge, the
 /// k-NN rows (one per prompt), every validation score and the ensemble fit.
@@ -39,6 +40,8 @@ struct TrainingRun {
     var validationPredictions: [EnsembleMember: [Float]] = [:]
     /// (n, dim) out-of-fold predictions of each member (`TrainingRun+Folds`).
     var outOfFold: [EnsembleMember: [Float]] = [:]
+    /// The members of the last weights fitted (`ensembleWeights`) and their per-fold weights.
+    var fitted: (members: [EnsembleMember], folds: [[Float]])?
     /// Per row, its fold by prompt; how many folds.
     let fold: [Int]
     let folds: Int
@@ -178,6 +181,11 @@ struct TrainingRun {
         difficultyCount += 1
         let best = Technique.mlp.reversed().max { (cosine[$0] ?? -2) < (cosine[$1] ?? -2) } ?? .vanilla
         validationPredictions[.head(encoder: e, .mlp)] = predictions[best]
+        if n <= options.mlpFoldRefitLimit {
+            outOfFold[.head(encoder: e, .mlp)] = try timed("MLP out-of-fold") {
+                try mlpOutOfFold(e, best, runs: runs, zTrain: zTrain, zVal: zVal, inputs: d)
+            }
+        }
         // The keywords the daemon would show for validation, from the head it takes them from.
         if let t = LearnedModel.keywordTechnique(mlp, ensemble: best), let head = mlp[t] {
             let k = head.predictWithKeywords(zVal, rows: valIdx.count).keywords
@@ -192,7 +200,7 @@ struct TrainingRun {
     /// The model of the base members (the zero-shot prediction among them
     /// when every row has one), their weights fitted on the out-of-fold
     /// predictions (or equal, `fitEnsembleWeights` false).
-    func fitEnsemble() throws -> LearnedModel {
+    mutating func fitEnsemble() throws -> LearnedModel {
         try report("ensemble")
         var model = LearnedModel(encoders: encoders, heads: heads, dakl: nil, baseWeights: [], weights: [], vocabulary: vocabulary,
                                  meanTarget: meanTarget, report: TrainingReport(
@@ -200,13 +208,12 @@ struct TrainingRun {
                                     distinctPrompts: groups.count, validationPrompts: groups.distinct(in: valIdx), excludedTinyImages: excludedTiny,
                                     rows: [], ensembleCosine: 0, constantCosine: 0, members: [], weights: [], seconds: [:],
                                     daklGamma: nil, daklCentroids: 0, knnK: 0), dimension: dim, zeroShotMember: hasZeroShot)
-        model.baseWeights = weights(for: model.baseMembers)
-        model.weights = model.baseWeights
+        let fit = ensembleWeights(for: model.baseMembers)
+        fitted = (model.baseMembers, fit.folds)
+        model.baseWeights = fit.weights
+        model.weights = fit.weights
+        model.report.ensembleShare = fit.share
         return model
-    }
-
-    func weights(for members: [EnsembleMember]) -> [Float] {
-        options.fitEnsembleWeights ? outOfFoldWeights(for: members) : [Float](repeating: 1 / Float(members.count), count: members.count)
     }
 
     /// DAKL, transductive as in the paper: k-means++ over the base
@@ -259,7 +266,10 @@ struct TrainingRun {
         model.report.daklCentroids = dakl.count
         model.report.daklDomain = domain
         model.report.daklUnlabelledImages = target.count
-        model.weights = weights(for: model.members)
+        let fit = ensembleWeights(for: model.members)
+        fitted = (model.members, fit.folds)
+        model.weights = fit.weights
+        model.report.ensembleShare = fit.share
     }
 
     /// The base ensemble's (count, dim) predictions for the sample of
@@ -301,7 +311,7 @@ struct TrainingRun {
     /// weights; where keywords come from (`KeywordChoice`).
     func finish(_ trained: LearnedModel) -> LearnedModel {
         var model = trained
-        let foldWeights = foldWeights(model.members)
+        let foldWeights = fitted?.members == model.members ? fitted!.folds : ensembleWeights(for: model.members).folds
         let nested = nestedEnsemble(model.members, weights: foldWeights)
         let ensembleVal = nestedValidation(model.members, weights: foldWeights)
         let constantVal = [Float]((0..<valIdx.count).flatMap { _ in meanTarget })

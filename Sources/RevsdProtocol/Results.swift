@@ -178,6 +178,11 @@ public struct LearningStatus: Codable, Sendable, Equatable {
         public var daklCentroids: Int?
         public var daklDomain: String?
         public var daklUnlabelledImages: Int?
+        /// The ensemble's weight of each member (as `members`), and the share
+        /// of them fitted against equal weights (0…1, chosen out of fold).
+        /// Absent from older daemons and models trained before.
+        public var weights: [Double]?
+        public var weightsFittedShare: Double?
         /// Whether the heads make the predictions (an older daemon's always did).
         public var isAdopted: Bool { adopted ?? true }
 
@@ -186,7 +191,8 @@ public struct LearningStatus: Codable, Sendable, Equatable {
                     excludedTinyImages: Int? = nil, zeroShotMeanCosine: Double? = nil, outOfFoldMeanCosine: Double? = nil,
                     outOfFoldZeroShotMeanCosine: Double? = nil, adopted: Bool? = nil, notAdoptedReason: String? = nil,
                     keywordsSource: String? = nil, daklCentroids: Int? = nil, daklDomain: String? = nil,
-                    daklUnlabelledImages: Int? = nil) {
+                    daklUnlabelledImages: Int? = nil, weights: [Double]? = nil, weightsFittedShare: Double? = nil) {
+            self.weights = weights; self.weightsFittedShare = weightsFittedShare
             self.keywordsSource = keywordsSource
             self.daklCentroids = daklCentroids; self.daklDomain = daklDomain; self.daklUnlabelledImages = daklUnlabelledImages
             self.trainedAt = trainedAt; self.examples = examples; self.validationMeanCosine = validationMeanCosine
@@ -206,6 +212,7 @@ public struct LearningStatus: Codable, Sendable, Equatable {
             case outOfFoldMeanCosine = "out_of_fold_mean_cosine", outOfFoldZeroShotMeanCosine = "out_of_fold_zero_shot_mean_cosine"
             case keywordsSource = "keywords_source"
             case daklCentroids = "dakl_centroids", daklDomain = "dakl_domain", daklUnlabelledImages = "dakl_unlabelled_images"
+            case weights, weightsFittedShare = "weights_fitted_share"
         }
     }
 

@@ -171,6 +171,24 @@ struct Failed: ParsableCommand {
 }
 
 extension Status {
+    /// The ensemble's heaviest members and how much of the fitted weights it keeps.
+    static func ensembleLine(_ run: LearningStatus.Run) -> String? {
+        guard let weights = run.weights, weights.count == run.members.count else { return nil }
+        let top = zip(run.members, weights).filter { $0.1 >= 0.005 }.sorted { $0.1 > $1.1 }.prefix(4)
+            .map { "\($0.0) \(String(format: "%.2f", $0.1))" }.joined(separator: ", ")
+        let share = run.weightsFittedShare.map { String(format: "weights %.0f %% fitted, %.0f %% equal", $0 * 100, (1 - $0) * 100) }
+        return [share, "heaviest: " + top].compactMap { $0 }.joined(separator: "; ")
+    }
+
+    /// Where DAKL's k-means ran, when DAKL is a member.
+    static func daklLine(_ run: LearningStatus.Run) -> String? {
+        guard let centroids = run.daklCentroids else { return nil }
+        let images = run.daklUnlabelledImages ?? 0
+        return run.daklDomain == "unlabelled"
+            ? "\(centroids) centroids over \(images) unlabelled images (the target domain)"
+            : "\(centroids) centroids over the training rows (\(images) unlabelled images, too few for the target domain)"
+    }
+
     /// The learning state in words: the run going on, the last one's numbers, its error.
     static func learningRows(_ l: LearningStatus?) -> [[String]] {
         guard let l else { return [] }
@@ -186,6 +204,8 @@ extension Status {
                                     + (run.zeroShotMeanCosine.map { String(format: ", zero-shot %.3f", $0) } ?? "") + ")"])
             if let reason = run.notAdoptedReason { rows.append(["predictions", reason]) }
             if run.isAdopted { rows.append(["keywords", run.keywordsSource == "zero_shot" ? "zero-shot classes (the MLC head did not beat word frequency)" : "MLC head"]) }
+            if let ensemble = ensembleLine(run) { rows.append(["ensemble", ensemble]) }
+            if let dakl = daklLine(run) { rows.append(["DAKL", dakl]) }
         } else if rows.isEmpty {
             rows.append(["learning", "not trained yet (zero-shot predictions; `revsdctl train`)"])
         }

@@ -56,6 +56,8 @@ struct Train: ParsableCommand {
             keywords: \(run?.keywordsSource ?? "mlc")
             """)
         if let reason = run?.notAdoptedReason { print(reason) }
+        if let run, let ensemble = Status.ensembleLine(run) { print("ensemble: \(ensemble)") }
+        if let run, let dakl = Status.daklLine(run) { print("DAKL: \(dakl)") }
     }
 }
 

@@ -114,18 +114,57 @@ final class EnsembleFoldsTests: XCTestCase {
         // Prompts stay in one fold.
         for g in 0..<run.groups.count { XCTAssertEqual(Set((0..<run.n).filter { run.groups.ids[$0] == g }.map { run.fold[$0] }).count, 1) }
         XCTAssertGreaterThan(Set(run.fold).count, 1)
-        for member in [EnsembleMember.head(encoder: "enc", .knn), .head(encoder: "enc", .ridge)] {
-            let c = EnsembleWeights.cosines(try XCTUnwrap(run.outOfFold[member]), data.targets, dimension: m)
+        // Under `mlpFoldRefitLimit` rows the MLP is refitted per fold too, and speaks on every row.
+        XCTAssertLessThanOrEqual(run.n, options.mlpFoldRefitLimit)
+        for member in [EnsembleMember.head(encoder: "enc", .knn), .head(encoder: "enc", .ridge), .head(encoder: "enc", .mlp)] {
+            let p = try XCTUnwrap(run.outOfFold[member])
+            for i in 0..<run.n { XCTAssert(p[(i * m)..<((i + 1) * m)].contains { $0 != 0 }, "\(member) has no prediction for row \(i)") }
+            let c = EnsembleWeights.cosines(p, data.targets, dimension: m)
             XCTAssertLessThan(c.max() ?? 1, 0.9, "\(member) saw its own prompt")
         }
         // The same 1-NN, fitted on every row, predicts each row exactly: the planted leak is detectable.
         let (fx, fy, count) = run.groups.means(features: x, targets: data.targets, rows: Array(0..<run.n))
         let leaked = KNNRegressor(features: fx, targets: fy, count: count, k: 1).predict(x)
         XCTAssertGreaterThan(EnsembleWeights.meanCosine(leaked, data.targets, dimension: m), 0.99)
-        // The MLP member speaks on validation rows only.
-        let mlp = try XCTUnwrap(run.outOfFold[.head(encoder: "enc", .mlp)])
-        for i in 0..<run.n where !run.mask[i] { XCTAssert(mlp[(i * m)..<((i + 1) * m)].allSatisfy { $0 == 0 }) }
         XCTAssertEqual(run.outOfFold[.zeroShot], data.zeroShot)
+
+        // Above the limit, the MLP member speaks on validation rows only.
+        options.mlpFoldRefitLimit = run.n - 1
+        var large = try TrainingRun(data: data, options: options, progress: { _, _ in true })
+        try large.trainHeads(of: "enc")
+        try large.predictOutOfFold()
+        let mlp = try XCTUnwrap(large.outOfFold[.head(encoder: "enc", .mlp)])
+        for i in 0..<large.n where !large.mask[i] { XCTAssert(mlp[(i * m)..<((i + 1) * m)].allSatisfy { $0 == 0 }) }
+        for i in 0..<large.n where large.mask[i] { XCTAssert(mlp[(i * m)..<((i + 1) * m)].contains { $0 != 0 }) }
+    }
+
+    func testWeightsFittedOnAFewPromptsAreShrunkTowardEqualWhenThatScoresBetterOutOfFold() throws {
+        // Two members equally good and independent: any fitted split between
+        // them is noise, and equal weights (averaging their errors) score best.
+        var rng = SeededGenerator(seed: 21)
+        func r() -> Float { Float(Double(rng.next() % 2000) / 1000 - 1) }
+        let prompts = 30, m = 16
+        var data = TrainingSet()
+        for i in 0..<prompts {
+            let t = Self.unit((0..<m).map { _ in r() }, m)
+            data.ids.append(Int64(i + 1)); data.contentHashes.append("\(i)")
+            data.prompts.append("subject \(i)"); data.promptKeys.append("subject \(i)")
+            data.targets += t
+            data.zeroShot += Self.unit(t.map { $0 + 0.6 * r() }, m)
+        }
+        data.features["enc"] = (0..<(prompts * 4)).map { _ in r() }
+        var run = try TrainingRun(data: data, options: Self.options, progress: { _, _ in true })
+        run.outOfFold = [.zeroShot: data.zeroShot, .dakl: Self.unit(data.targets.map { $0 + 0.6 * r() }, m)]
+        let members: [EnsembleMember] = [.zeroShot, .dakl]
+        let fit = run.ensembleWeights(for: members)
+        XCTAssertLessThan(fit.share, 1, "weights \(fit.weights)")
+        XCTAssertLessThan(abs(fit.weights[0] - fit.weights[1]), abs(run.outOfFoldWeights(for: members)[0] - run.outOfFoldWeights(for: members)[1]) + 1e-6)
+        XCTAssertEqual(fit.weights.reduce(0, +), 1, accuracy: 1e-5)
+        // One member truly better: its fitted weight is kept (share 1 or close).
+        run.outOfFold[.dakl] = Self.unit(data.targets.map { $0 + 0.05 * r() }, m)
+        let better = run.ensembleWeights(for: members)
+        XCTAssertGreaterThan(better.weights[1], 0.8, "\(better)")
+        XCTAssertGreaterThanOrEqual(better.share, 0.75)
     }
 
     func testTheWeightsPreferTheTrulyBetterMemberAndZeroShotIsOne() throws {

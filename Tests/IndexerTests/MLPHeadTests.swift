@@ -228,6 +228,36 @@ final class MLPHeadTests: XCTestCase {
         XCTAssertNotEqual(a.head, c.head)
     }
 
+    func testARunOfFixedEpochsReplaysTheEarlyStoppedRunOnTheSameRows() throws {
+        // The ensemble's per-fold refits replay a run for the epochs its early
+        // stopping chose: on the same rows that must be the same head, to the bit,
+        // with and without the curriculum; and no validation rows are needed.
+        let train = PlantedData(count: 150, inputs: 8, outputs: 16, words: 4, seed: 8)
+        let valid = PlantedData(count: 40, inputs: 8, outputs: 16, words: 4, seed: 9)
+        var config = MLPConfig(hidden: [32], outputs: 16, dropout: 0.2, learningRate: 3e-3, batchSize: 16, maxEpochs: 40, patience: 3, seed: 10)
+        config.initialOutputBias = [Float](repeating: 0.1, count: 16)
+        let stopped = try MLPTrainer.train(try train.examples(150), validation: try valid.examples(40), vocabularySize: 4, config: config)
+        XCTAssertTrue(stopped.stoppedEarly, "the planted run must stop early for the replay to mean something: \(stopped.epochs) epochs")
+        XCTAssertGreaterThan(stopped.epochs, stopped.bestEpoch)
+        let replay = try MLPTrainer.train(try train.examples(150), vocabularySize: 4, config: config, epochs: stopped.bestEpoch)
+        XCTAssertEqual(replay.head, stopped.head)
+        XCTAssertEqual(replay.bestEpoch, stopped.bestEpoch)
+        XCTAssertTrue(replay.validationCosine.isNaN)
+        let longer = try MLPTrainer.train(try train.examples(150), vocabularySize: 4, config: config, epochs: stopped.bestEpoch + 1)
+        XCTAssertNotEqual(longer.head, stopped.head)
+
+        let cl = try MLPTrainer.trainWithCurriculum(try train.examples(150), validation: try valid.examples(40), vocabularySize: 4, config: config)
+        let curriculum = Curriculum(scores: cl.difficulty)
+        let clReplay = try MLPTrainer.train(try train.examples(150), vocabularySize: 4, config: config, curriculum: curriculum,
+                                            epochs: cl.curriculum.bestEpoch)
+        XCTAssertEqual(clReplay.head, cl.curriculum.head)
+
+        // Zero epochs: the initial parameters (the mean-target start).
+        let none = try MLPTrainer.train(try train.examples(150), vocabularySize: 4, config: config, epochs: 0)
+        XCTAssertEqual(none.epochs, 0)
+        XCTAssertEqual(none.steps, 0)
+    }
+
     func testEvalModeIsPerRowAndATrailingSingleExampleJoinsTheLastBatch() throws {
         XCTAssertEqual(MLPTrainer.stepsPerEpoch(count: 65, batchSize: 64), 1)
         XCTAssertEqual(MLPTrainer.batchEnd(start: 0, count: 65, batchSize: 64), 65)
