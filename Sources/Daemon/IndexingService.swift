@@ -74,6 +74,18 @@ public final class IndexingService: Sendable {
         store.observeSearchRows { [search = self.search] change in Self.apply(change, to: search) }
     }
 
+    /// Runs `first` on this thread and `second` on another, and returns
+    /// when both are done (with `first`'s error, if any).
+    static func sideBySide(_ first: () throws -> Void, _ second: @escaping @Sendable () -> Void) rethrows {
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread { second(); done.signal() }
+        thread.name = "revsd-start"
+        thread.stackSize = 8 << 20
+        thread.start()
+        defer { done.wait() }
+        try first()
+    }
+
     public var processedSinceStart: Int { state.withLock { $0.processedSinceStart } }
     public var failuresSinceStart: Int { state.withLock { $0.failuresSinceStart } }
     public var analysedSinceStart: Int { state.withLock { $0.analysedSinceStart } }
@@ -88,16 +100,19 @@ public final class IndexingService: Sendable {
         for p in try store.recoverInterruptedAnalyses() {
             logger.error("gave up analysing a file that stopped the daemon repeatedly", metadata: ["path": "\(p)"])
         }
-        try loadSearchMatrix()
         let all = Array(Set(folders + (try store.watches()))).sorted()
         // The index holds what the watched folders hold: records of a folder
         // no longer watched (a restart without its --watch, a configuration
         // edited while stopped) go, as `watch rm` and a reload drop them.
+        // First, so that the matrix and the prompt bank load without them.
         let dropped = try store.removeRecords(outside: all)
         if dropped > 0 {
             logger.notice("dropped the records of folders no longer watched", metadata: ["records": "\(dropped)", "watched": "\(all)"])
         }
-        learner?.prepare()
+        // The search matrix and the learner's model and prompt bank are
+        // independent reads of the index, seconds each at a million images
+        // (bench/RESULTS.md, "scale"): they load side by side.
+        try Self.sideBySide({ try loadSearchMatrix() }, { [learner] in learner?.prepare() })
         // A folder missing now (an unmounted disk) is a warning, not a
         // reason to stay down: it is watched for its return, its records kept.
         for root in all { try addRoot(root, persist: false, allowMissing: true) }
