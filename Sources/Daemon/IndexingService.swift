@@ -229,8 +229,17 @@ public final class IndexingService: Sendable {
             if let k = known[key], k.size == st.size, k.mtimeNs == st.mtimeNs { continue }
             if Self.looksLikeImage(f) { queue.append(f) }
         }
-        for key in known.keys where !present.contains(key) {
-            try store.remove(path: key.path)
+        let gone = known.keys.filter { !present.contains($0) }.map(\.path).sorted()
+        if files.isEmpty && !gone.isEmpty {
+            // An empty folder where the index holds images: most often a disk
+            // not mounted on its mount point. Its records stay (dropping them
+            // would lose every analysis of a library that comes back); a file
+            // that appears is indexed as usual, and `reindex` drops the rest.
+            logger.warning("watched folder is empty but the index holds images from it; keeping them (revsdctl reindex FOLDER drops them)",
+                           metadata: ["folder": "\(root)", "images": "\(gone.count)"])
+        } else if !gone.isEmpty {
+            let n = try store.remove(files: gone)
+            logger.info("dropped the records of files gone while not watched", metadata: ["folder": "\(root)", "records": "\(n)"])
         }
         try store.enqueue(queue, reason: "reconcile")
         if !queue.isEmpty { signal.signal() }

@@ -14,6 +14,13 @@ public enum Paths {
         return p[p.index(p.startIndex, offsetBy: r.count)] == UInt8(ascii: "/")
     }
 
+    /// The folder holding `path` (`/a/b/c.png` → `/a/b`, `/c.png` → `/`), bytes kept as they are.
+    public static func parent(of path: String) -> String {
+        let bytes = Array(path.utf8)
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return "." }
+        return slash == 0 ? "/" : String(decoding: bytes[..<slash], as: UTF8.self)
+    }
+
     /// `path` moved along with its ancestor `old` to `new` (`/a/b/c` from
     /// `/a/b` to `/x` is `/x/c`); nil when `path` is not `old` or under it.
     public static func relocated(_ path: String, from old: String, to new: String) -> String? {

@@ -56,13 +56,20 @@ extension IndexStore {
     /// left alone: removals are the watcher's (the delete or move event, or
     /// the reconciliation after an overflow), because a file missing at its
     /// path may have moved with its folder, whose event is still on its way.
-    /// The job completes, or, when its path changed meanwhile, is queued
-    /// again under the new one.
+    /// Except for a reindex, where the user asked for the disk's word: the
+    /// record of a file missing from a folder that is still there goes (a
+    /// file moved on its own is queued at its destination, which has no
+    /// record); when the folder is not there either, it may have moved,
+    /// and the record waits for its event as above. The job completes, or,
+    /// when its path changed meanwhile, is queued again under the new one.
     @discardableResult
     public func settleMissing(_ job: Job) throws -> Commit {
         try write { db in
             guard let current = try Self.currentPath(of: job, db) else { return .dropped }
             if current != job.path { try Self.retry(jobID: job.id, db); return .retried }
+            if job.isReindex, (try? Syscalls.status(Paths.parent(of: job.path)))?.kind == .directory {
+                try db.execute(sql: "DELETE FROM image WHERE path = ?", arguments: [job.path])
+            }
             try Self.complete(jobID: job.id, db)
             return .dropped
         }

@@ -190,6 +190,29 @@ extension IndexStore {
         }
     }
 
+    /// Files that are gone (exactly these paths, not what is under them),
+    /// `batch` to a transaction: a folder reconciled at start may have lost
+    /// a million, and one commit each took 8 ms (bench/RESULTS.md, scale).
+    /// Returns how many records went.
+    @discardableResult
+    public func remove(files paths: [String], batch: Int = 5_000) throws -> Int {
+        var n = 0
+        for lo in stride(from: 0, to: paths.count, by: max(1, batch)) {
+            let chunk = paths[lo..<min(paths.count, lo + max(1, batch))]
+            n += try write { db in
+                var removed = 0
+                let image = try db.makeStatement(sql: "DELETE FROM image WHERE path = ?")
+                let job = try db.makeStatement(sql: "DELETE FROM job WHERE path = ?")
+                for p in chunk {
+                    try image.execute(arguments: [p]); removed += db.changesCount
+                    try job.execute(arguments: [p])
+                }
+                return removed
+            }
+        }
+        return n
+    }
+
     /// A file (or a folder's worth of files) is gone.
     @discardableResult
     public func remove(path: String) throws -> Int {

@@ -139,6 +139,37 @@ final class DaemonWatchingTests: XCTestCase {
         XCTAssertEqual(s["watches"] as? [String], [disk, h.watch].sorted())
     }
 
+    func testFilesGoneWhileStoppedGoAtStartButAnEmptiedFolderKeepsItsImagesUntilReindex() throws {
+        // A folder that lost some files while the daemon was down loses their
+        // records at start; one that is empty (a disk not mounted on its mount
+        // point) keeps them, says so, and `reindex` drops them.
+        _ = try installedPromptEncoderFolder()
+        let h = try DaemonHarness()
+        let names = ["a.png", "b.jpg", "c.jpg"]
+        for (i, n) in names.enumerated() { try copy(DaemonIntegrationTests.unique[i], to: h.watch + "/" + n) }
+        try h.start()
+        try h.waitForIndex(3)
+        h.kill(SIGTERM)
+        try FileManager.default.removeItem(atPath: h.watch + "/a.png")
+        try h.start()
+        try waitUntil(timeout: 30, "the deleted file's record goes") { (try? h.status())?["indexed"] as? Int == 2 }
+        XCTAssertNil(try record(h, h.watch + "/a.png"))
+        XCTAssertEqual(try record(h, h.watch + "/b.jpg")?.status, .indexed)
+        h.kill(SIGTERM)
+
+        for n in names.dropFirst() { try FileManager.default.removeItem(atPath: h.watch + "/" + n) }
+        try h.start()
+        try waitUntil(timeout: 30, "the daemon warns") { h.logText.contains("watched folder is empty but the index holds images from it") }
+        XCTAssertEqual(try h.status()["indexed"] as? Int, 2, "an empty folder's records are kept")
+        XCTAssertEqual(try record(h, h.watch + "/c.jpg")?.status, .indexed)
+        let log = h.logText.split(separator: "\n").filter { $0.contains("watched folder is empty") }
+        XCTAssertEqual(log.count, 1, "\(log)")
+        XCTAssert(log[0].contains(h.watch) && log[0].contains("images=2"), "\(log[0])")
+        _ = try h.call(["op": "reindex", "path": h.watch])
+        try waitUntil(timeout: 60, "reindex drops the records of files that are not there") { (try? h.status())?["indexed"] as? Int == 0 }
+        XCTAssertNil(try record(h, h.watch + "/c.jpg"))
+    }
+
     func testAFileNamedLikeAnImageThatIsNotOneIsRecordedFailedAndListed() throws {
         _ = try installedPromptEncoderFolder()
         let h = try DaemonHarness()

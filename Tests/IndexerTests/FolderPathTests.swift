@@ -63,6 +63,15 @@ final class FolderPathTests: XCTestCase {
         XCTAssertEqual(try paths(s, [id]), [Array("/out/z.png".utf8)])
     }
 
+    func testTheParentOfAPathKeepsItsBytes() {
+        XCTAssertEqual(Paths.parent(of: "/a/b/c.png"), "/a/b")
+        XCTAssertEqual(Paths.parent(of: "/c.png"), "/")
+        XCTAssertEqual(Paths.parent(of: "c.png"), ".")
+        let nfd = "/Cafe\u{301}/x.png"
+        XCTAssert(Paths.parent(of: nfd).utf8.elementsEqual("/Cafe\u{301}".utf8))
+        XCTAssertFalse(Paths.parent(of: nfd).utf8.elementsEqual("/Caf\u{E9}".utf8))
+    }
+
     func testAFolderIsNotAPrefixOfItsSiblings() throws {
         let s = try store()
         let inside = try s.store(file("/a/b/x.png"))

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 @testable import Daemon
 @testable import Metadata
@@ -164,6 +165,24 @@ final class IndexStoreTests: XCTestCase {
         try s.store(file("/b/uno.png.bak", hash: "h4"))
         XCTAssertEqual(try s.remove(path: "/b/uno.png"), 1)
         XCTAssertNotNil(try s.image(path: "/b/uno.png.bak"))
+    }
+
+    func testGoneFilesAreRemovedExactlyInBatchesWithTheirJobs() throws {
+        let s = try store()
+        for i in 0..<7 { try s.store(file("/a/\(i).png", hash: "h\(i)")) }
+        try s.store(file("/a/1.png.bak", hash: "hb"))
+        try s.store(file("/a/1.png/inside.png", hash: "hi"))   // a folder named like the file is not the file
+        try s.enqueue(["/a/2.png", "/a/6.png"], reason: "changed")
+        let changes = Mutex<[Int64]>([])
+        s.observeSearchRows { change in changes.withLock { $0 += change.ids } }
+        // Batches of 2: four transactions, and a path not indexed counts nothing.
+        XCTAssertEqual(try s.remove(files: ["/a/1.png", "/a/2.png", "/a/3.png", "/a/9.png", "/a/4.png", "/a/5.png"], batch: 2), 5)
+        for i in 1...5 { XCTAssertNil(try s.image(path: "/a/\(i).png")) }
+        for p in ["/a/0.png", "/a/6.png", "/a/1.png.bak", "/a/1.png/inside.png"] { XCTAssertNotNil(try s.image(path: p), p) }
+        XCTAssertEqual(try s.counts().indexed, 4)
+        XCTAssertEqual(try s.queuedCount(), 1, "the removed file's job went, the other stays")
+        XCTAssertEqual(Set(changes.withLock { $0 }).count, 5, "every removal reached the search matrix")
+        XCTAssertEqual(try s.remove(files: []), 0)
     }
 
     func testFailuresAreRecordedWithTheirError() throws {

@@ -142,6 +142,26 @@ final class JobCommitTests: XCTestCase {
         XCTAssertEqual(try paths(s), [dir.path("G/x.png")], "not dropped before its folder's move arrived")
     }
 
+    /// A reindex of a file missing from a folder that is still there: the
+    /// user asked for the disk's word, and the record goes with the job.
+    func testAReindexDropsTheRecordOfAFileGoneFromItsFolder() throws {
+        let s = try store()
+        let p = dir.write("A/x.png", "pixels"), q = dir.write("A/y.png", "other")
+        try s.store(try result(p)); try s.store(try result(q))
+        try s.enqueueReindex(under: nil, files: [])
+        try FileManager.default.removeItem(atPath: p)
+        for job in try s.claimJobs(limit: 2) {
+            if job.path == p { XCTAssertEqual(try s.settleMissing(job), .dropped) } else { try s.finish(job) }
+        }
+        XCTAssertEqual(try paths(s), [q])
+        // Not a reindex: the record is the watcher's.
+        try s.enqueue([q], reason: "changed")
+        try FileManager.default.removeItem(atPath: q)
+        let job = try XCTUnwrap(try s.claimJobs(limit: 2).first { $0.path == q })
+        XCTAssertEqual(try s.settleMissing(job), .dropped)
+        XCTAssertEqual(try paths(s), [q])
+    }
+
     /// A file moved onto a path that has a job of its own: the destination's
     /// job goes with its file (before, the UNIQUE job path made the move fail).
     func testAMoveOntoAQueuedPathReplacesItsJob() throws {
