@@ -39,6 +39,9 @@ public final class IndexingService: Sendable {
 
     struct State {
         var roots: [String] = []
+        /// Folders watched but not yet listed and reconciled (`prepare` with
+        /// `scanning: false`; `followChanges` scans them).
+        var unscanned: [String] = []
         /// Work loop health for the watchdog: last time a worker made progress or went idle.
         var lastHeartbeat = ContinuousClock.now
         var lastPing: ContinuousClock.Instant?
@@ -93,8 +96,14 @@ public final class IndexingService: Sendable {
     // MARK: Lifecycle
 
     /// Recovers from a crash, loads the search matrix and the learned model,
-    /// watches and reconciles the folders. The loops start with their services.
-    public func prepare(watching folders: [String]) throws {
+    /// watches and reconciles the folders. The loops start with their
+    /// services. With `scanning` false the folders are checked and shown
+    /// as watched, and listed and reconciled once `followChanges` starts,
+    /// while the socket already answers from the index (at a million files
+    /// the listing and the stat of each took 10 s: bench/RESULTS.md, scale).
+    /// Nothing is missed meanwhile: a folder's watch is added before it is
+    /// listed, so a file is either listed or seen by its event.
+    public func prepare(watching folders: [String], scanning: Bool = true) throws {
         let givenUp = try store.recoverInterruptedJobs()
         for p in givenUp { logger.error("gave up on a file that stopped the daemon repeatedly", metadata: ["path": "\(p)"]) }
         for p in try store.recoverInterruptedAnalyses() {
@@ -115,7 +124,39 @@ public final class IndexingService: Sendable {
         try Self.sideBySide({ try loadSearchMatrix() }, { [learner] in learner?.prepare() })
         // A folder missing now (an unmounted disk) is a warning, not a
         // reason to stay down: it is watched for its return, its records kept.
-        for root in all { try addRoot(root, persist: false, allowMissing: true) }
+        if scanning {
+            for root in all { try addRoot(root, persist: false, allowMissing: true) }
+            try cleanThumbnails()
+        } else {
+            for root in all {
+                let kind = (try? Syscalls.status(root))?.kind
+                guard kind == .directory || kind == nil else { throw NotAFolder(path: root, exists: true) }
+            }
+            state.withLock { s in s.roots = Array(Set(s.roots + all)).sorted(); s.unscanned = all }
+        }
+    }
+
+    /// Lists and reconciles the folders `prepare` left unscanned, then
+    /// cleans the thumbnails (what the reconcile dropped, orphans, the bound).
+    func scanUnscanned() {
+        let roots = state.withLock { s in defer { s.unscanned = [] }; return s.unscanned }
+        guard !roots.isEmpty else { return }
+        while let hold = faults.holdScanWhile, FileManager.default.fileExists(atPath: hold), !signal.isStopping {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let t0 = ContinuousClock.now
+        for root in roots {
+            do { try scanRoot(root) } catch {
+                logger.error("cannot list a watched folder", metadata: ["folder": "\(root)", "error": "\(error)"])
+            }
+        }
+        logger.info("watched folders listed", metadata: ["folders": "\(roots.count)", "seconds": "\(String(format: "%.1f", (ContinuousClock.now - t0).seconds))"])
+        do { try cleanThumbnails() } catch {
+            logger.error("cannot clean the thumbnails", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func cleanThumbnails() throws {
         removeGoneThumbnails()
         if let thumbnails {
             // What a crash (or a race with a delete) left behind, then the bound.
@@ -145,6 +186,7 @@ public final class IndexingService: Sendable {
         let reader = watcher.start()
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { [watcher] in try await SupervisedLoops.run([reader]) { watcher.stop() } }
+            group.addTask { [self] in try await BlockingThread(name: "revsd-scan") { [self] in scanUnscanned() }.join() }
             // Ends when the reader does (the stream finishes).
             group.addTask { [self] in for await change in watcher.changes { apply(change) } }
         }

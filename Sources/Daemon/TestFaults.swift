@@ -13,17 +13,24 @@ public struct TestFaults: Sendable, Equatable {
     /// PATH exists, so that a test sees a file searchable and not yet
     /// analysed, changes it, or kills the daemon between the phases.
     public var holdAnalysisWhile: String?
+    /// REVSD_TEST_HOLD_SCAN_WHILE=PATH: the folders watched at start are
+    /// listed only once PATH is gone, so that a test sees the socket answer
+    /// before the listing.
+    public var holdScanWhile: String?
 
-    public init(failWorkerAfterFirstBatch: Bool = false, holdBatch: Duration? = nil, holdAnalysisWhile: String? = nil) {
+    public init(failWorkerAfterFirstBatch: Bool = false, holdBatch: Duration? = nil, holdAnalysisWhile: String? = nil,
+                holdScanWhile: String? = nil) {
         self.failWorkerAfterFirstBatch = failWorkerAfterFirstBatch
         self.holdBatch = holdBatch
         self.holdAnalysisWhile = holdAnalysisWhile
+        self.holdScanWhile = holdScanWhile
     }
 
     public static func from(environment env: [String: String]) -> TestFaults {
         TestFaults(failWorkerAfterFirstBatch: env["REVSD_TEST_FAIL_WORKER"] == "1",
                    holdBatch: env["REVSD_TEST_HOLD_BATCH_MS"].flatMap(Int.init).map { .milliseconds($0) },
-                   holdAnalysisWhile: env["REVSD_TEST_HOLD_ANALYSIS_WHILE"].flatMap { $0.isEmpty ? nil : $0 })
+                   holdAnalysisWhile: env["REVSD_TEST_HOLD_ANALYSIS_WHILE"].flatMap { $0.isEmpty ? nil : $0 },
+                   holdScanWhile: env["REVSD_TEST_HOLD_SCAN_WHILE"].flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// What the injected fault throws.

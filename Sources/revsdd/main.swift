@@ -114,7 +114,8 @@ struct Revsdd: AsyncParsableCommand {
                                           thumbnails: ThumbnailCache(directory: c.stateDirectory + "/thumbnails",
                                                                      limitBytes: Int64(c.thumbnailCacheMiB) << 20),
                                           logger: logger, onProgress: progress)
-            try service.prepare(watching: c.watch)
+            // The folders are listed once the services run: the socket answers from the index meanwhile.
+            try service.prepare(watching: c.watch, scanning: false)
         } catch { throw fail("\(error)") }
 
         let listener: UnixSocket

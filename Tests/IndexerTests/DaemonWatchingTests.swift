@@ -139,6 +139,25 @@ final class DaemonWatchingTests: XCTestCase {
         XCTAssertEqual(s["watches"] as? [String], [disk, h.watch].sorted())
     }
 
+    func testTheSocketAnswersBeforeTheWatchedFoldersAreListed() throws {
+        // At a million files the listing takes seconds: the index answers meanwhile.
+        _ = try installedPromptEncoderFolder()
+        let h = try DaemonHarness()
+        try copy(DaemonIntegrationTests.unique[0], to: h.watch + "/a.png")
+        let hold = h.dir.path("hold-scan")
+        FileManager.default.createFile(atPath: hold, contents: nil)
+        try h.start(extraEnvironment: ["REVSD_TEST_HOLD_SCAN_WHILE": hold])
+        let s = try h.status()
+        XCTAssertEqual(s["watches"] as? [String], [h.watch], "the folder is shown as watched")
+        XCTAssertEqual(s["indexed"] as? Int, 0)
+        XCTAssertEqual(s["queued"] as? Int, 0, "not listed yet")
+        // A file written before the listing is found by it.
+        try copy(DaemonIntegrationTests.unique[1], to: h.watch + "/b.jpg")
+        try FileManager.default.removeItem(atPath: hold)
+        try h.waitForIndex(2)
+        try waitUntil(timeout: 30, "the listing is logged") { h.logText.contains("watched folders listed") }
+    }
+
     func testFilesGoneWhileStoppedGoAtStartButAnEmptiedFolderKeepsItsImagesUntilReindex() throws {
         // A folder that lost some files while the daemon was down loses their
         // records at start; one that is empty (a disk not mounted on its mount
