@@ -145,7 +145,8 @@ public final class IndexingService: Sendable {
             Thread.sleep(forTimeInterval: 0.05)
         }
         let t0 = ContinuousClock.now
-        for root in roots {
+        // A reload meanwhile may have dropped a folder: not watched again.
+        for root in roots where watchRoots.contains(root) {
             do { try scanRoot(root) } catch {
                 logger.error("cannot list a watched folder", metadata: ["folder": "\(root)", "error": "\(error)"])
             }
