@@ -100,7 +100,7 @@ public final class IndexingService: Sendable {
     /// services. With `scanning` false the folders are checked and shown
     /// as watched, and listed and reconciled once `followChanges` starts,
     /// while the socket already answers from the index (at a million files
-    /// the listing and the stat of each took 10 s: bench/RESULTS.md, scale).
+    /// the listing and the stat of each took 10 s: bench/RESULTS.md, start).
     /// Nothing is missed meanwhile: a folder's watch is added before it is
     /// listed, so a file is either listed or seen by its event.
     public func prepare(watching folders: [String], scanning: Bool = true) throws {
@@ -120,7 +120,7 @@ public final class IndexingService: Sendable {
         }
         // The search matrix and the learner's model and prompt bank are
         // independent reads of the index, seconds each at a million images
-        // (bench/RESULTS.md, "scale"): they load side by side.
+        // (bench/RESULTS.md, "scale" and "start"): they load side by side.
         try Self.sideBySide({ try loadSearchMatrix() }, { [learner] in learner?.prepare() })
         // A folder missing now (an unmounted disk) is a warning, not a
         // reason to stay down: it is watched for its return, its records kept.
@@ -282,7 +282,7 @@ public final class IndexingService: Sendable {
                            metadata: ["folder": "\(root)", "images": "\(gone.count)"])
         } else if !gone.isEmpty {
             let n = try store.remove(files: gone)
-            logger.info("dropped the records of files gone while not watched", metadata: ["folder": "\(root)", "records": "\(n)"])
+            logger.info("dropped the records of files no longer there", metadata: ["folder": "\(root)", "records": "\(n)"])
         }
         try store.enqueue(queue, reason: "reconcile")
         if !queue.isEmpty { signal.signal() }

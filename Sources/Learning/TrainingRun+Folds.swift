@@ -63,10 +63,12 @@ extension TrainingRun {
 
     /// (n, dim): every row predicted by encoder `e`'s MLP head `technique`
     /// trained again without the row's fold (`MLPMember.refit`), on the
-    /// standardised features of the main run (`zTrain`, `zVal`). The keyword
-    /// head's words come from the main run's vocabulary and the curriculum's
-    /// order from its difficulty scores: neither carries a target of the
-    /// held-out fold into its fit beyond that ordering.
+    /// standardised features of the main run (`zTrain`, `zVal`). Like ridge's
+    /// penalty and k-NN's k, what the refits share with the main run was
+    /// chosen with rows of every fold: the epochs (on validation), the
+    /// keyword vocabulary (from the training prompts) and the curriculum's
+    /// order (the main run's difficulty scores). Those are settings and an
+    /// order, not a fit: no refit's weights see the rows it predicts.
     func mlpOutOfFold(_ e: String, _ technique: Technique, runs: MLPMember.Runs, zTrain: [Float], zVal: [Float], inputs d: Int) throws -> [Float] {
         var z = [Float](repeating: 0, count: n * d)
         for (i, r) in trainIdx.enumerated() { for j in 0..<d { z[r * d + j] = zTrain[i * d + j] } }

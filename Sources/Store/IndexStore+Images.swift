@@ -192,7 +192,8 @@ extension IndexStore {
 
     /// Files that are gone (exactly these paths, not what is under them),
     /// `batch` to a transaction: a folder reconciled at start may have lost
-    /// a million, and one commit each took 8 ms (bench/RESULTS.md, scale).
+    /// a million, and one commit each made 10,000 of them take 20 s
+    /// (bench/RESULTS.md, start).
     /// Returns how many records went.
     @discardableResult
     public func remove(files paths: [String], batch: Int = 5_000) throws -> Int {
