@@ -111,7 +111,8 @@ extension LearningService {
                                daklDomain: m.dakl == nil ? nil : (m.report.daklDomain ?? .training).rawValue,
                                daklUnlabelledImages: m.dakl == nil ? nil : m.report.daklUnlabelledImages,
                                weights: m.weights.count == m.members.count ? m.weights.map(Double.init) : nil,
-                               weightsFittedShare: m.report.ensembleShare.map(Double.init))
+                               weightsFittedShare: m.report.ensembleShare.map(Double.init),
+                               domainSimilarity: m.report.domainSimilarity.map(Double.init))
         }
         return LearningStatus(state: state, lastRun: run, promptBank: bank.count, lastError: lastError)
     }

@@ -55,6 +55,16 @@ public struct KNNRegressor: Sendable {
         return outs
     }
 
+    /// Per query (rows, d), its cosine to the nearest stored row.
+    public func nearestSimilarities(_ queries: [Float]) -> [Float] {
+        let rows = queries.count / dimension
+        var out = [Float](repeating: -1, count: rows)
+        NearestRows.scan(queries: Self.normalizedRows(queries, dimension), matrix: features, count: count, dimension: dimension, k: 1) { r, best in
+            if let first = best.first { out[r] = first.1 }
+        }
+        return out
+    }
+
     /// The same neighbours with another k (no copy of the stored rows).
     public func with(k newK: Int) -> KNNRegressor {
         var copy = self

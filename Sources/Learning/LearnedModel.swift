@@ -49,6 +49,10 @@ public struct LearnedModel: Sendable {
         public var ensemble: [Float] = []
         /// MLC probabilities (rows, vocabulary), averaged over the encoders.
         public var keywordProbabilities: [Float] = []
+        /// Per row, whether it lies outside the labelled library's domain
+        /// (`TrainingReport.domainSimilarity`): its ensemble is then its
+        /// zero-shot prediction. Empty when not measured.
+        public var outsideDomain: [Bool] = []
     }
 
     /// Predicts from `features` (encoder → (rows, d)) and, for the
@@ -100,6 +104,21 @@ public struct LearnedModel: Sendable {
             out.ensemble = baseEnsemble
         }
         if keywordHeads > 0 { out.keywordProbabilities = keywordSum.map { $0 / Float(keywordHeads) } }
+        if let threshold = report.domainSimilarity, let z = out.members[.zeroShot] {
+            // An image farther from every labelled prompt than the library's own images are from each other's.
+            var near = [Float](repeating: 0, count: rows), measured = 0
+            for e in encoders {
+                guard let h = heads[e], let x = features[e], x.count == rows * h.ridge.inputs else { continue }
+                for (r, s) in h.knn.nearestSimilarities(x).enumerated() { near[r] += s }
+                measured += 1
+            }
+            if measured > 0 {
+                out.outsideDomain = near.map { $0 / Float(measured) < threshold }
+                for r in 0..<rows where out.outsideDomain[r] {
+                    for j in 0..<dimension { out.ensemble[r * dimension + j] = z[r * dimension + j] }
+                }
+            }
+        }
         return out
     }
 
@@ -195,6 +214,10 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     /// weights (0…1, chosen nested out of fold, `TrainingRun.ensembleWeights`;
     /// nil: models trained before, as fitted).
     public var ensembleShare: Float?
+    /// The feature cosine to the nearest labelled prompt below which an
+    /// image keeps its zero-shot prediction (`TrainingRun.domainThreshold`;
+    /// nil: models trained before, or without zero-shot predictions).
+    public var domainSimilarity: Float?
     /// Seconds spent per technique (summed over encoders).
     public var seconds: [String: Double]
     public var daklGamma: Float?

@@ -40,6 +40,9 @@ struct TrainingRun {
     var validationPredictions: [EnsembleMember: [Float]] = [:]
     /// (n, dim) out-of-fold predictions of each member (`TrainingRun+Folds`).
     var outOfFold: [EnsembleMember: [Float]] = [:]
+    /// Per labelled row, its feature cosine to the nearest training prompt
+    /// of the other folds (the mean over encoders; `domainThreshold`).
+    var outOfFoldSimilarity: [Float]
     /// The members of the last weights fitted (`ensembleWeights`) and their per-fold weights.
     var fitted: (members: [EnsembleMember], folds: [[Float]])?
     /// Per row, its fold by prompt; how many folds.
@@ -87,6 +90,7 @@ struct TrainingRun {
         EnsembleWeights.normalizeRows(&mean, dim)
         meanTarget = mean
         difficulty = [Float](repeating: 0, count: n)
+        outOfFoldSimilarity = [Float](repeating: 0, count: n)
         (fold, folds) = Self.folds(groups, count: options.alignmentFolds)
         hasZeroShot = data.zeroShot.count == data.targets.count
         if hasZeroShot { validationPredictions[.zeroShot] = LibraryTrainer.rows(data.zeroShot, valIdx, dim) }
@@ -334,6 +338,7 @@ struct TrainingRun {
         model.report.keywordsMLCPrecision = keywords.mlcPrecision
         model.report.keywordsPriorPrecision = keywords.priorPrecision
         model.report.decideAdoption(margin: options.adoptionMargin)
+        model.report.domainSimilarity = domainThreshold()
         model.report.members = model.members.map(\.name)
         model.report.weights = model.weights
         model.report.seconds = meter.seconds

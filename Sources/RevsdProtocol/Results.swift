@@ -183,6 +183,10 @@ public struct LearningStatus: Codable, Sendable, Equatable {
         /// Absent from older daemons and models trained before.
         public var weights: [Double]?
         public var weightsFittedShare: Double?
+        /// The feature cosine to the nearest labelled prompt below which an
+        /// image keeps its zero-shot prediction (outside the labelled
+        /// library's domain). Absent from older daemons and models trained before.
+        public var domainSimilarity: Double?
         /// Whether the heads make the predictions (an older daemon's always did).
         public var isAdopted: Bool { adopted ?? true }
 
@@ -191,8 +195,9 @@ public struct LearningStatus: Codable, Sendable, Equatable {
                     excludedTinyImages: Int? = nil, zeroShotMeanCosine: Double? = nil, outOfFoldMeanCosine: Double? = nil,
                     outOfFoldZeroShotMeanCosine: Double? = nil, adopted: Bool? = nil, notAdoptedReason: String? = nil,
                     keywordsSource: String? = nil, daklCentroids: Int? = nil, daklDomain: String? = nil,
-                    daklUnlabelledImages: Int? = nil, weights: [Double]? = nil, weightsFittedShare: Double? = nil) {
-            self.weights = weights; self.weightsFittedShare = weightsFittedShare
+                    daklUnlabelledImages: Int? = nil, weights: [Double]? = nil, weightsFittedShare: Double? = nil,
+                    domainSimilarity: Double? = nil) {
+            self.weights = weights; self.weightsFittedShare = weightsFittedShare; self.domainSimilarity = domainSimilarity
             self.keywordsSource = keywordsSource
             self.daklCentroids = daklCentroids; self.daklDomain = daklDomain; self.daklUnlabelledImages = daklUnlabelledImages
             self.trainedAt = trainedAt; self.examples = examples; self.validationMeanCosine = validationMeanCosine
@@ -212,7 +217,7 @@ public struct LearningStatus: Codable, Sendable, Equatable {
             case outOfFoldMeanCosine = "out_of_fold_mean_cosine", outOfFoldZeroShotMeanCosine = "out_of_fold_zero_shot_mean_cosine"
             case keywordsSource = "keywords_source"
             case daklCentroids = "dakl_centroids", daklDomain = "dakl_domain", daklUnlabelledImages = "dakl_unlabelled_images"
-            case weights, weightsFittedShare = "weights_fitted_share"
+            case weights, weightsFittedShare = "weights_fitted_share", domainSimilarity = "domain_similarity"
         }
     }
 

@@ -199,6 +199,39 @@ final class EnsembleFoldsTests: XCTestCase {
                              EnsembleWeights.meanCosine(without, data.targets, dimension: dim) + 0.2, "the prediction uses the zero-shot rows")
     }
 
+    func testAnImageFartherFromEveryLabelledPromptThanTheLibraryKeepsItsZeroShotPrediction() throws {
+        // The library's features live in one region; images of another
+        // region (another source) were never measured and keep zero-shot.
+        // The library's features fill the first half of each vector, the other source's the second half.
+        var data = Self.planted(prompts: 40, zeroShotNoise: 1)
+        let d = 20
+        func half(_ x: [Float], first: Bool) -> [Float] {
+            x.enumerated().map { i, v in ((i % d) < d / 2) == first ? v : 0 }
+        }
+        let original = data.features
+        data.features = original.mapValues { half($0, first: true) }
+        let model = try LibraryTrainer(options: Self.options).train(data).model
+        let threshold = try XCTUnwrap(model.report.domainSimilarity)
+        let n = data.count, m = 16
+        // The library's own rows: inside (their nearest prompt is their own, cosine ≈ 1).
+        let inside = model.predict(features: data.features, rows: n, zeroShot: data.zeroShot)
+        XCTAssertEqual(inside.outsideDomain.filter { $0 }.count, 0)
+        XCTAssertNotEqual(inside.ensemble, EnsembleFoldsTests.unit(data.zeroShot, m))
+        // Features of another region: orthogonal to every library row (cosine 0, below the threshold).
+        XCTAssertGreaterThan(threshold, 0)
+        let far = original.mapValues { half($0, first: false) }
+        let outside = model.predict(features: far, rows: n, zeroShot: data.zeroShot)
+        XCTAssertEqual(outside.outsideDomain.filter { $0 }.count, n, "threshold \(threshold)")
+        let z = EnsembleFoldsTests.unit(data.zeroShot, m)
+        for i in 0..<(n * m) { XCTAssertEqual(outside.ensemble[i], z[i], accuracy: 1e-6) }
+        // Without zero-shot predictions there is nothing to fall back on: the heads answer.
+        XCTAssertEqual(model.predict(features: far, rows: n).outsideDomain, [])
+        // It survives saving.
+        let dir = TemporaryDirectory(), path = dir.path("heads.safetensors")
+        try model.save(to: path)
+        XCTAssertEqual(try LearnedModel(path: path).report.domainSimilarity, threshold)
+    }
+
     // MARK: Storage
 
     func testTheZeroShotMemberSurvivesSaveAndAModelSavedBeforeItStillLoads() throws {
