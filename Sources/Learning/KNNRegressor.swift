@@ -36,12 +36,19 @@ public struct KNNRegressor: Sendable {
     /// Predictions for several k at once (one similarity pass, the largest k
     /// neighbours kept): one (rows, outputs) matrix per k.
     public func predict(_ queries: [Float], ks requested: [Int]) -> [[Float]] {
+        predictWithNearest(queries, ks: requested).predictions
+    }
+
+    /// `predict` with each query's cosine to its nearest stored row, from the same pass.
+    public func predictWithNearest(_ queries: [Float], ks requested: [Int]? = nil) -> (predictions: [[Float]], nearest: [Float]) {
         let rows = queries.count / dimension
-        let ks = requested.map { max(1, min($0, count)) }
+        let ks = (requested ?? [k]).map { max(1, min($0, count)) }
         let kMax = ks.max() ?? 1
         let q = Self.normalizedRows(queries, dimension)
         var outs = ks.map { _ in [Float](repeating: 0, count: rows * outputs) }
+        var nearest = [Float](repeating: -1, count: rows)
         NearestRows.scan(queries: q, matrix: features, count: count, dimension: dimension, k: kMax) { r, best in
+            if let first = best.first { nearest[r] = first.1 }
             for (which, k) in ks.enumerated() {
                 outs[which].withUnsafeMutableBufferPointer { out in
                     for (i, s) in best.prefix(k) {
@@ -52,17 +59,7 @@ public struct KNNRegressor: Sendable {
                 }
             }
         }
-        return outs
-    }
-
-    /// Per query (rows, d), its cosine to the nearest stored row.
-    public func nearestSimilarities(_ queries: [Float]) -> [Float] {
-        let rows = queries.count / dimension
-        var out = [Float](repeating: -1, count: rows)
-        NearestRows.scan(queries: Self.normalizedRows(queries, dimension), matrix: features, count: count, dimension: dimension, k: 1) { r, best in
-            if let first = best.first { out[r] = first.1 }
-        }
-        return out
+        return (outs, nearest)
     }
 
     /// The same neighbours with another k (no copy of the stored rows).

@@ -70,6 +70,8 @@ public struct LearnedModel: Sendable {
         let m = vocabulary.words.count
         var keywordSum = [Float](repeating: 0, count: rows * m)
         var keywordHeads = 0
+        // Per row, the feature cosine to the nearest labelled prompt summed over encoders (the k-NN heads' pass).
+        var near = [Float](repeating: 0, count: rows), measured = 0
         for e in encoders {
             guard let h = heads[e], let x = features[e], x.count == rows * h.ridge.inputs else { continue }
             var ridge = h.ridge.predict(x)
@@ -88,7 +90,10 @@ public struct LearnedModel: Sendable {
                     keywordHeads += 1
                 }
             }
-            let knn = h.knn.predict(x)
+            let (knns, nearest) = h.knn.predictWithNearest(x)
+            let knn = knns[0]
+            for r in 0..<rows { near[r] += nearest[r] }
+            measured += 1
             out.members[.head(encoder: e, .knn)] = knn
             out.techniques[HeadVariant(encoder: e, head: .knn, technique: .knn)] = knn
         }
@@ -106,12 +111,6 @@ public struct LearnedModel: Sendable {
         if keywordHeads > 0 { out.keywordProbabilities = keywordSum.map { $0 / Float(keywordHeads) } }
         if let threshold = report.domainSimilarity, let z = out.members[.zeroShot] {
             // An image farther from every labelled prompt than the library's own images are from each other's.
-            var near = [Float](repeating: 0, count: rows), measured = 0
-            for e in encoders {
-                guard let h = heads[e], let x = features[e], x.count == rows * h.ridge.inputs else { continue }
-                for (r, s) in h.knn.nearestSimilarities(x).enumerated() { near[r] += s }
-                measured += 1
-            }
             if measured > 0 {
                 out.outsideDomain = near.map { $0 / Float(measured) < threshold }
                 for r in 0..<rows where out.outsideDomain[r] {

@@ -47,9 +47,8 @@ extension TrainingRun {
                 var p = try RidgeRegressor(x: xTrain, y: yTrain, count: train.count, alpha: h.ridgeAlpha, weights: weights).predict(xTest)
                 EnsembleWeights.normalizeRows(&p, dim)
                 let (fx, fy, count) = groups.means(features: xTrain, targets: yTrain, rows: train)
-                let fitted = KNNRegressor(features: fx, targets: fy, count: count, k: h.knn.k)
-                let q = fitted.predict(xTest)
-                let near = fitted.nearestSimilarities(xTest)
+                let (qs, near) = KNNRegressor(features: fx, targets: fy, count: count, k: h.knn.k).predictWithNearest(xTest)
+                let q = qs[0]
                 for (i, r) in test.enumerated() {
                     for j in 0..<dim { ridge[r * dim + j] = p[i * dim + j]; knn[r * dim + j] = q[i * dim + j] }
                     outOfFoldSimilarity[r] += near[i] / Float(encoders.count)
