@@ -24,9 +24,7 @@ enum MLPMember {
         let dim = y.count / max(n, 1)
         var config = MLPConfig.sized(inputs: d, examples: n, seed: options.seed)
         config.outputs = dim
-        var mean = [Float](repeating: 0, count: dim)
-        for r in 0..<n { for j in 0..<dim { mean[j] += y[r * dim + j] / Float(max(n, 1)) } }
-        config.initialOutputBias = mean
+        config.initialOutputBias = meanRow(y, rows: n, dimension: dim)
         if let cap = options.maxEpochs { config.maxEpochs = min(config.maxEpochs, cap) }
         let training = try MLPExamples(x: x, y: y, count: n, keywords: words)
         let validation = try MLPExamples(x: validationX, y: validationY, count: validationRows.count)
@@ -71,14 +69,18 @@ enum MLPMember {
         let n = words.count
         var config = runs.config
         if technique == .vanilla { config.mlcWeight = 0 }
-        let dim = config.outputs
-        var mean = [Float](repeating: 0, count: dim)
-        for r in 0..<n { for j in 0..<dim { mean[j] += y[r * dim + j] / Float(max(n, 1)) } }
-        config.initialOutputBias = mean
+        config.initialOutputBias = meanRow(y, rows: n, dimension: config.outputs)
         let training = try MLPExamples(x: x, y: y, count: n, keywords: words)
         let curriculum = technique == .curriculum
             ? Curriculum(scores: difficulty, fractions: options.curriculumFractions.map(Double.init)) : nil
         return try MLPTrainer.train(training, vocabularySize: technique == .vanilla ? 0 : vocabularySize, config: config,
                                     curriculum: curriculum, epochs: runs.epochs[technique] ?? 0).head
+    }
+
+    /// The mean of (rows, dimension) targets: where a head starts (its output bias).
+    static func meanRow(_ y: [Float], rows n: Int, dimension dim: Int) -> [Float] {
+        var mean = [Float](repeating: 0, count: dim)
+        for r in 0..<n { for j in 0..<dim { mean[j] += y[r * dim + j] / Float(max(n, 1)) } }
+        return mean
     }
 }
