@@ -32,21 +32,20 @@ public struct ImagePreprocessing: Sendable, Equatable {
             newH = resizeShortSide
             newW = Int(Double(resizeShortSide) * Double(w) / Double(h))
         }
-        let rgb = PILResample.bicubic(image, width: newW, height: newH, precision: resampling)
         // torchvision CenterCrop rounds half to even, as Python's round().
         let top = Int((Double(newH - cropSize) / 2).rounded(cropRounding))
         let left = Int((Double(newW - cropSize) / 2).rounded(cropRounding))
+        // Only the pixels the crop keeps are resized; a crop larger than the
+        // image pads with zeros (as torchvision does).
+        let rows = max(0, top)..<min(newH, top + cropSize), columns = max(0, left)..<min(newW, left + cropSize)
+        guard !rows.isEmpty, !columns.isEmpty else { return [UInt8](repeating: 0, count: cropSize * cropSize * 3) }
+        let region = PILResample.bicubic(image, width: newW, height: newH, columns: columns, rows: rows, precision: resampling)
+        if rows.count == cropSize && columns.count == cropSize { return region }
         var out = [UInt8](repeating: 0, count: cropSize * cropSize * 3)
-        for y in 0..<cropSize {
-            let sy = y + top
-            for x in 0..<cropSize {
-                let sx = x + left
-                let d = (y * cropSize + x) * 3
-                // Crops larger than the image pad with zeros (torchvision pads with 0).
-                guard sy >= 0, sy < newH, sx >= 0, sx < newW else { continue }
-                let s = (sy * newW + sx) * 3
-                out[d] = rgb[s]; out[d + 1] = rgb[s + 1]; out[d + 2] = rgb[s + 2]
-            }
+        let rowBytes = columns.count * 3
+        for (j, sy) in rows.enumerated() {
+            let d = ((sy - top) * cropSize + (columns.lowerBound - left)) * 3
+            out.replaceSubrange(d..<(d + rowBytes), with: region[(j * rowBytes)..<((j + 1) * rowBytes)])
         }
         return out
     }
@@ -146,18 +145,35 @@ public enum PILResample {
         resample(image, width: outW, height: outH, precision: .pillow, channels: 4)
     }
 
-    /// The separable resize, keeping the first `channels` (3 or 4) of each RGBA pixel.
-    static func resample(_ image: RGBAImage, width outW: Int, height outH: Int, precision: Precision, channels: Int) -> [UInt8] {
+    /// The part `columns` × `rows` (output coordinates, inside
+    /// `outW` × `outH`) of the RGB resize: byte for byte that region of
+    /// `bicubic(image, width: outW, height: outH)`, at the cost of the
+    /// region only (each output pixel depends on its own taps alone), so a
+    /// centre crop does not pay for the resized pixels it throws away.
+    public static func bicubic(_ image: RGBAImage, width outW: Int, height outH: Int, columns: Range<Int>, rows: Range<Int>,
+                               precision: Precision = .pillow) -> [UInt8] {
+        resample(image, width: outW, height: outH, columns: columns, rows: rows, precision: precision, channels: 3)
+    }
+
+    /// The separable resize, keeping the first `channels` (3 or 4) of each
+    /// RGBA pixel, of the output region `columns` × `rows` (all of it by default).
+    static func resample(_ image: RGBAImage, width outW: Int, height outH: Int, columns: Range<Int>? = nil, rows: Range<Int>? = nil,
+                         precision: Precision, channels: Int) -> [UInt8] {
         precondition(channels == 3 || channels == 4, "3 or 4 channels")
+        let cols = columns ?? 0..<outW, outRows = rows ?? 0..<outH
+        precondition(cols.lowerBound >= 0 && cols.upperBound <= outW && outRows.lowerBound >= 0 && outRows.upperBound <= outH,
+                     "the region lies inside the output")
         let c = channels, alpha = channels == 4
         let (inW, inH) = (image.width, image.height)
-        // Horizontal pass over the rows the vertical pass will use.
+        let regionW = cols.count
+        guard regionW > 0, !outRows.isEmpty else { return [] }
+        // Horizontal pass over the input rows the region's vertical taps use.
         let vert = coefficients(inSize: inH, outSize: outH, precision: precision)
-        let firstRow = vert.bounds.first.map { $0.0 } ?? 0
-        let lastRow = vert.bounds.last.map { $0.0 + $0.1 } ?? 0
+        let firstRow = vert.bounds[outRows.lowerBound].0
+        let lastRow = outRows.map { vert.bounds[$0].0 + vert.bounds[$0].1 }.max() ?? firstRow
         let needH = outW != inW
-        let rows = lastRow - firstRow
-        var temp = [UInt8](repeating: 0, count: max(rows, 0) * outW * c)
+        let tempRows = lastRow - firstRow
+        var temp = [UInt8](repeating: 0, count: max(tempRows, 0) * regionW * c)
         image.pixels.withUnsafeBufferPointer { src in
             temp.withUnsafeMutableBufferPointer { dst in
                 if needH {
@@ -166,9 +182,9 @@ public enum PILResample {
                     let half = SIMD4<Int32>(repeating: Int32(1) << (bits - 1))
                     hor.taps.withUnsafeBufferPointer { taps in
                         let raw = UnsafeRawPointer(src.baseAddress!)
-                        for y in 0..<rows {
+                        for y in 0..<tempRows {
                             let row = (y + firstRow) * inW * 4
-                            for xx in 0..<outW {
+                            for (i, xx) in cols.enumerated() {
                                 let (xmin, n) = hor.bounds[xx]
                                 // The four channels of a pixel at once (alpha is dropped at the end for RGB).
                                 var acc = half
@@ -177,26 +193,29 @@ public enum PILResample {
                                     let p = raw.loadUnaligned(fromByteOffset: row + (x + xmin) * 4, as: SIMD4<UInt8>.self)
                                     acc &+= SIMD4<Int32>(truncatingIfNeeded: p) &* taps[k0 + x]
                                 }
-                                let d = (y * outW + xx) * c
+                                let d = (y * regionW + i) * c
                                 dst[d] = clip8(acc[0], bits: bits); dst[d + 1] = clip8(acc[1], bits: bits); dst[d + 2] = clip8(acc[2], bits: bits)
                                 if alpha { dst[d + 3] = clip8(acc[3], bits: bits) }
                             }
                         }
                     }
                 } else {
-                    for y in 0..<rows {
-                        for x in 0..<inW {
-                            let p = ((y + firstRow) * inW + x) * 4, d = (y * outW + x) * c
+                    for y in 0..<tempRows {
+                        for (i, x) in cols.enumerated() {
+                            let p = ((y + firstRow) * inW + x) * 4, d = (y * regionW + i) * c
                             for ch in 0..<c { dst[d + ch] = src[p + ch] }
                         }
                     }
                 }
             }
         }
-        if outH == inH { return temp }
+        if outH == inH {
+            // No vertical pass: the region's rows are the temp rows themselves.
+            return Array(temp[((outRows.lowerBound - firstRow) * regionW * c)..<((outRows.upperBound - firstRow) * regionW * c)])
+        }
         let bits = Int32(vert.bits), half = Int32(1) << (bits - 1)
-        var out = [UInt8](repeating: 0, count: outW * outH * c)
-        let width = outW * c
+        var out = [UInt8](repeating: 0, count: regionW * outRows.count * c)
+        let width = regionW * c
         // Row by row: each tap adds a whole input row to a row of sums
         // (contiguous, so the loop runs over vectors).
         var sums = [Int32](repeating: 0, count: width)
@@ -204,7 +223,7 @@ public enum PILResample {
             out.withUnsafeMutableBufferPointer { dst in
                 sums.withUnsafeMutableBufferPointer { acc in
                     vert.taps.withUnsafeBufferPointer { taps in
-                        for yy in 0..<outH {
+                        for (j, yy) in outRows.enumerated() {
                             let (ymin, n) = vert.bounds[yy]
                             let y0 = ymin - firstRow
                             for x in 0..<width { acc[x] = half }
@@ -213,7 +232,7 @@ public enum PILResample {
                                 let line = src.baseAddress! + (y + y0) * width
                                 for x in 0..<width { acc[x] &+= Int32(line[x]) &* k }
                             }
-                            let o = dst.baseAddress! + yy * width
+                            let o = dst.baseAddress! + j * width
                             for x in 0..<width { o[x] = clip8(acc[x], bits: bits) }
                         }
                     }

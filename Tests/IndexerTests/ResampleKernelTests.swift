@@ -65,4 +65,54 @@ final class ResampleKernelTests: XCTestCase {
                            "RGBA \(w)×\(h) → \(ow)×\(oh)")
         }
     }
+
+    /// A region of the resize is that region of the whole resize, byte for
+    /// byte: the centre crop of the encoders' preprocessing computes only
+    /// what it keeps.
+    func testARegionOfTheResizeIsThatRegionOfTheWholeResize() {
+        var rng = SystemRandomNumberGenerator()
+        let cases: [(Int, Int, Int, Int)] = [(512, 512, 256, 256), (517, 389, 274, 206), (64, 48, 299, 224),
+                                             (300, 7, 150, 7), (7, 300, 7, 150), (40, 40, 40, 40)]
+        for (w, h, ow, oh) in cases {
+            let pixels = (0..<(w * h * 4)).map { i in i % 5 == 0 ? UInt8(0) : UInt8.random(in: 0...255, using: &rng) }
+            let image = RGBAImage(width: w, height: h, pixels: pixels)
+            for precision in [PILResample.Precision.pillow, .torchvisionUInt8] {
+                let whole = PILResample.bicubic(image, width: ow, height: oh, precision: precision)
+                for _ in 0..<4 {
+                    let x0 = Int.random(in: 0..<ow, using: &rng), y0 = Int.random(in: 0..<oh, using: &rng)
+                    let columns = x0..<Int.random(in: (x0 + 1)...ow, using: &rng), rows = y0..<Int.random(in: (y0 + 1)...oh, using: &rng)
+                    let expected = rows.flatMap { y in whole[((y * ow + columns.lowerBound) * 3)..<((y * ow + columns.upperBound) * 3)] }
+                    XCTAssertEqual(PILResample.bicubic(image, width: ow, height: oh, columns: columns, rows: rows, precision: precision),
+                                   expected, "\(w)×\(h) → \(ow)×\(oh), columns \(columns), rows \(rows), \(precision)")
+                }
+            }
+        }
+    }
+
+    /// The encoders' resize-and-crop equals resizing the whole image and
+    /// cropping it (zeros where the crop is larger than the resized image).
+    func testTheCentreCropEqualsCroppingTheWholeResize() {
+        var rng = SystemRandomNumberGenerator()
+        for (w, h) in [(512, 512), (768, 512), (333, 999), (20, 10), (256, 256)] {
+            let image = RGBAImage(width: w, height: h, pixels: (0..<(w * h * 4)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            for prep in [ImagePreprocessing(resizeShortSide: 256, cropSize: 224, mean: [0, 0, 0], std: [1, 1, 1]),
+                         ImagePreprocessing(resizeShortSide: 224, cropSize: 224, mean: [0, 0, 0], std: [1, 1, 1], cropRounding: .towardZero),
+                         ImagePreprocessing(resizeShortSide: 200, cropSize: 240, mean: [0, 0, 0], std: [1, 1, 1])] {
+                let (newW, newH) = w <= h ? (prep.resizeShortSide, Int(Double(prep.resizeShortSide) * Double(h) / Double(w)))
+                                          : (Int(Double(prep.resizeShortSide) * Double(w) / Double(h)), prep.resizeShortSide)
+                let whole = PILResample.bicubic(image, width: newW, height: newH)
+                let top = Int((Double(newH - prep.cropSize) / 2).rounded(prep.cropRounding))
+                let left = Int((Double(newW - prep.cropSize) / 2).rounded(prep.cropRounding))
+                var expected = [UInt8](repeating: 0, count: prep.cropSize * prep.cropSize * 3)
+                for y in 0..<prep.cropSize {
+                    for x in 0..<prep.cropSize {
+                        let sy = y + top, sx = x + left
+                        guard sy >= 0, sy < newH, sx >= 0, sx < newW else { continue }
+                        for ch in 0..<3 { expected[(y * prep.cropSize + x) * 3 + ch] = whole[(sy * newW + sx) * 3 + ch] }
+                    }
+                }
+                XCTAssertEqual(prep.resizedCrop(image), expected, "\(w)×\(h), short side \(prep.resizeShortSide), crop \(prep.cropSize)")
+            }
+        }
+    }
 }
