@@ -139,6 +139,17 @@ public final class ImageAnalyzer: Sendable {
 
     func analyze(_ bytes: UnsafeRawBufferPointer, path: String, includeEmbedding: Bool, includeFeatures: Bool,
                  computeHash: Bool, sidecars: Bool, embedKnownPrompt: Bool, includeThumbnail: Bool) -> ImageAnalysis {
+        // One image's work counts as one user of the cores from its decode
+        // to its prediction, not only inside each forward pass.
+        Parallel.sharingCores {
+            analyzeSharingCores(bytes, path: path, includeEmbedding: includeEmbedding, includeFeatures: includeFeatures,
+                                computeHash: computeHash, sidecars: sidecars, embedKnownPrompt: embedKnownPrompt,
+                                includeThumbnail: includeThumbnail)
+        }
+    }
+
+    private func analyzeSharingCores(_ bytes: UnsafeRawBufferPointer, path: String, includeEmbedding: Bool, includeFeatures: Bool,
+                                     computeHash: Bool, sidecars: Bool, embedKnownPrompt: Bool, includeThumbnail: Bool) -> ImageAnalysis {
         var result = ImageAnalysis.failure(path: path, error: nil)
         guard bytes.count <= limits.maxFileBytes else {
             result.error = "\(ImageError.tooLarge(path: path, reason: "file is \(bytes.count) bytes, over the \(limits.maxFileBytes)-byte limit"))"

@@ -22,10 +22,27 @@ public enum Parallel {
     /// passes running at once (all of them when none is counted).
     public static var width: Int { max(1, cores / max(1, running.load(ordering: .relaxed))) }
 
-    /// Runs one forward pass counted among those that share the cores.
+    /// How deep the calling thread is inside `sharingCores` (a
+    /// thread-specific count: 0, the key's initial value, is outside).
+    private static let depthKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create")
+        return key
+    }()
+
+    /// Runs one forward pass, or a whole piece of work made of several
+    /// (an image's decode, resizes and encoders), counted among those that
+    /// share the cores: once, however deeply the calls nest on this thread.
+    /// Counting a whole analysis keeps the other worker's forward passes
+    /// from splitting onto the core this one is resizing on.
     public static func sharingCores<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        running.add(1, ordering: .relaxed)
-        defer { running.subtract(1, ordering: .relaxed) }
+        let depth = Int(bitPattern: pthread_getspecific(depthKey))
+        if depth == 0 { running.add(1, ordering: .relaxed) }
+        pthread_setspecific(depthKey, UnsafeRawPointer(bitPattern: depth + 1))
+        defer {
+            pthread_setspecific(depthKey, UnsafeRawPointer(bitPattern: depth))
+            if depth == 0 { running.subtract(1, ordering: .relaxed) }
+        }
         return try body()
     }
 
