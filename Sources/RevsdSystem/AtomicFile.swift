@@ -8,10 +8,15 @@ import Glibc
 /// (or the disk after a crash) sees the old content or the new one, never
 /// part of either. When a step fails, the temporary file is removed, the old
 /// file is left as it was, and the error names the call and the path.
+///
+/// `durable: false` skips both fsyncs, for files that can be made again
+/// (the thumbnail cache): readers still see the old or the new content, but
+/// after a crash the new name may hold an empty or partial file, which the
+/// owner must detect.
 public enum AtomicFile {
     /// Writes `bytes` as the new content of `path`.
-    public static func write(_ bytes: UnsafeRawBufferPointer, to path: String, mode: mode_t = 0o644) throws {
-        try write(to: path, mode: mode) { try $0.write(bytes) }
+    public static func write(_ bytes: UnsafeRawBufferPointer, to path: String, mode: mode_t = 0o644, durable: Bool = true) throws {
+        try write(to: path, mode: mode, durable: durable) { try $0.write(bytes) }
     }
 
     public static func write(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
@@ -21,13 +26,13 @@ public enum AtomicFile {
     /// Streams the new content of `path`: `body` writes it (in as many
     /// pieces as it likes) through the writer it is given. An error thrown
     /// by `body` leaves the old file in place and is rethrown.
-    public static func write(to path: String, mode: mode_t = 0o644, _ body: (Writer) throws -> Void) throws {
+    public static func write(to path: String, mode: mode_t = 0o644, durable: Bool = true, _ body: (Writer) throws -> Void) throws {
         let folder = Self.folder(of: path)
         let (temporary, fd) = try createTemporary(beside: path, mode: mode)
         var open = true
         do {
             try body(Writer(fd: fd, path: temporary))
-            try Syscalls.fsync(fd, path: temporary)
+            if durable { try Syscalls.fsync(fd, path: temporary) }
             Syscalls.close(fd)
             open = false
             try Syscalls.rename(temporary, path)
@@ -36,7 +41,7 @@ public enum AtomicFile {
             unlink(temporary)
             throw error
         }
-        try Syscalls.fsyncDirectory(folder)
+        if durable { try Syscalls.fsyncDirectory(folder) }
     }
 
     /// Where the new content goes before it is renamed into place.

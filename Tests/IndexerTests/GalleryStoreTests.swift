@@ -146,7 +146,7 @@ final class GalleryStoreTests: XCTestCase {
         let cache = ThumbnailCache(directory: dir.path("thumbnails"), limitBytes: 10_000)
         let hashes = ["a", "b", "c"].map { String(repeating: $0, count: 64) }
         for (i, h) in hashes.enumerated() {
-            try cache.store([UInt8](repeating: UInt8(i), count: 100), for: h)
+            try cache.store(Self.webpContainer(count: 100, fill: UInt8(i)), for: h)
             try Syscalls.setModificationTime(cache.path(for: h), seconds: 1_000 + i)
         }
         // Storing the third passed the bound: the oldest went at once.
@@ -158,12 +158,40 @@ final class GalleryStoreTests: XCTestCase {
         XCTAssertEqual(served.size, 100)
         Syscalls.close(served.fd)
         let d = String(repeating: "d", count: 64)
-        try cache.store([UInt8](repeating: 9, count: 100), for: d)
+        try cache.store(Self.webpContainer(count: 100, fill: 9), for: d)
         XCTAssertEqual(Set(cache.entries().map(\.hash)), [hashes[1], d])
         cache.remove(d)
         XCTAssertEqual(cache.entries().map(\.hash), [hashes[1]])
         XCTAssertEqual(try cache.removeOrphans { _ in [] }, 1)
         XCTAssertEqual(cache.entries(), [])
+    }
+
+    /// `count` bytes with a RIFF/WEBP header that states their length.
+    static func webpContainer(count: Int, fill: UInt8) -> [UInt8] {
+        let length = UInt32(count - 8)
+        return Array("RIFF".utf8) + (0..<4).map { UInt8(truncatingIfNeeded: length >> (8 * $0)) } + Array("WEBP".utf8)
+            + [UInt8](repeating: fill, count: count - 12)
+    }
+
+    /// Thumbnails are written without fsync: what a crash can leave (an
+    /// empty file, one cut short, or other bytes) is never served, and goes,
+    /// so it is made again.
+    func testATornThumbnailIsNotServedAndIsRemoved() throws {
+        let cache = ThumbnailCache(directory: dir.path("thumbnails"), limitBytes: 1 << 20)
+        let whole = Self.webpContainer(count: 300, fill: 7)
+        for (name, bytes) in [("empty", []), ("cut short", Array(whole.prefix(200))), ("too short for a header", Array(whole.prefix(10))),
+                              ("not WebP", [UInt8](repeating: 1, count: 300))] {
+            let h = String(repeating: "e", count: 64)
+            try cache.store(whole, for: h)
+            let served = try XCTUnwrap(cache.open(h), "a whole file is served")
+            XCTAssertEqual(served.size, 300)
+            Syscalls.close(served.fd)
+            try Data(bytes).write(to: URL(fileURLWithPath: cache.path(for: h)))
+            XCTAssertNil(cache.open(h), name)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: cache.path(for: h)), "\(name): removed, to be made again")
+        }
+        XCTAssertFalse(ThumbnailCache.isWholeWebP(header: Array(whole.prefix(12)), fileSize: 301), "a length that is not the file's")
+        XCTAssertTrue(ThumbnailCache.isWholeWebP(header: Array(whole.prefix(12)), fileSize: 300))
     }
 
     func testThumbnailCacheBoundIsConfigured() throws {
@@ -198,6 +226,7 @@ final class GalleryStoreTests: XCTestCase {
         let webp = try Thumbnail.webp(img, name: "t.png")
         XCTAssertEqual(Array(webp.prefix(4)), Array("RIFF".utf8))
         XCTAssertEqual(Array(webp[8..<12]), Array("WEBP".utf8))
+        XCTAssertTrue(ThumbnailCache.isWholeWebP(header: Array(webp.prefix(12)), fileSize: Int64(webp.count)), "what the cache serves")
         let back = try webp.withUnsafeBytes { raw in Result { () throws(ImageError) in try ImageDecoder.decode(raw, path: "t.webp") } }.get()
         XCTAssertEqual(back.image.width, 320)
         XCTAssertEqual(back.image.height, 160)
