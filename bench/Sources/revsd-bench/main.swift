@@ -228,5 +228,38 @@ func benchMiniLM() {
     let elapsed = clock.now - start
     let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     let rate = Double(done) / secs
-    print("{\"impl\":\"revsd\",\"batch\":\(batch),\"sentences\":\(done),\"seconds\":\(String(format: "%.3f", secs)),\"sentences_per_s\":\(String(format: "%.2f", rate)),\"threads\":\(Parallel.cores)}")
+    // The work a pass is: the multiply-adds of MiniLM's matrix products
+    // (per token per layer 4·H² + 2·H·I in the linear layers, 2·L·H in
+    // attention, over the L real tokens of each text: sequences are packed).
+    let config = encoder.model.config.transformer
+    let (H, I, layers) = (Double(config.hidden), Double(config.intermediate), Double(config.layers))
+    let lengths = texts.map { Double(encoder.tokenize($0).count) }
+    let tokensPerText = lengths.reduce(0, +) / Double(texts.count)
+    let macsPerText = lengths.reduce(0) { $0 + layers * ($1 * (4 * H * H + 2 * H * I) + 2 * $1 * $1 * H) } / Double(texts.count)
+    // What this machine's sgemm gives at the model's largest product shape
+    // (a batch of packed tokens × H by H × I), split over the cores as the model's are.
+    let gemmRate = sgemmRate(m: min(4096, Int(tokensPerText * Double(batch))), k: config.hidden, n: config.intermediate)
+    print("{\"impl\":\"revsd\",\"batch\":\(batch),\"sentences\":\(done),\"seconds\":\(String(format: "%.3f", secs)),\"sentences_per_s\":\(String(format: "%.2f", rate)),\"threads\":\(Parallel.cores),"
+          + "\"tokens_per_text\":\(String(format: "%.1f", tokensPerText)),\"gflop_per_text\":\(String(format: "%.3f", 2 * macsPerText / 1e9)),"
+          + "\"model_gflop_per_s\":\(String(format: "%.1f", rate * 2 * macsPerText / 1e9)),\"sgemm_gflop_per_s\":\(String(format: "%.1f", gemmRate)),"
+          + "\"ceiling_sentences_per_s\":\(String(format: "%.1f", gemmRate * 1e9 / (2 * macsPerText)))}")
+}
+
+/// GFLOP/s of C (m × n) = A (m × k) · Bᵀ (n × k) through `BLAS.gemm`, as
+/// the model's linear layers call it, repeated for at least 2 s.
+func sgemmRate(m: Int, k: Int, n: Int) -> Double {
+    let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k), b = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
+    let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+    defer { a.deallocate(); b.deallocate(); c.deallocate() }
+    for i in 0..<(m * k) { a[i] = Float(i % 13) / 13 - 0.5 }
+    for i in 0..<(n * k) { b[i] = Float(i % 7) / 7 - 0.5 }
+    BLAS.useCallerThreads
+    func once() {
+        BLAS.gemm(MatrixRef(a, rows: m, cols: k), MatrixRef(b, rows: n, cols: k), transposeB: true, MutableMatrixRef(c, rows: m, cols: n))
+    }
+    once()
+    var calls = 0
+    let start = clock.now
+    repeat { once(); calls += 1 } while (clock.now - start) < .seconds(2)
+    return Double(calls) * 2 * Double(m * k * n) / elapsedSeconds(since: start) / 1e9
 }
