@@ -12,13 +12,18 @@ public struct KNNRegressor: Sendable {
     public let outputs: Int
     public private(set) var k: Int
 
-    public init(features: [Float], targets: [Float], count n: Int, k: Int) {
+    /// `features` is taken over (scaled in place when the caller gives it
+    /// up with `consume`, instead of copied).
+    public init(features: consuming [Float], targets: [Float], count n: Int, k: Int) {
         precondition(n > 0 && features.count % n == 0 && targets.count % n == 0, "rows must match")
-        dimension = features.count / n
+        let d = features.count / n
+        dimension = d
         outputs = targets.count / n
         count = n
         self.k = max(1, min(k, n))
-        self.features = Self.normalizedRows(features, dimension)
+        var unit = features
+        VectorMath.l2NormalizeRows(&unit, cols: d)
+        self.features = unit
         self.targets = targets
     }
 

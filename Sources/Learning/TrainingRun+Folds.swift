@@ -42,12 +42,17 @@ extension TrainingRun {
             for f in 0..<folds {
                 let test = (0..<n).filter { fold[$0] == f }, train = (0..<n).filter { fold[$0] != f }
                 guard !test.isEmpty, train.count >= 2 else { continue }
-                let yTrain = LibraryTrainer.rows(data.targets, train, dim), weights = groups.weights(of: train)
-                let xTrain = LibraryTrainer.rows(x, train, d), xTest = LibraryTrainer.rows(x, test, d)
-                var p = try RidgeRegressor(x: xTrain, y: yTrain, count: train.count, alpha: h.ridgeAlpha, weights: weights).predict(xTest)
+                let xTest = LibraryTrainer.rows(x, test, d)
+                // The fold's training rows copied for the ridge alone (gone before the
+                // k-NN's group means, which read them in place): bounded memory at 100k rows.
+                var p = try {
+                    let xTrain = LibraryTrainer.rows(x, train, d), yTrain = LibraryTrainer.rows(data.targets, train, dim)
+                    return try RidgeRegressor(x: xTrain, y: yTrain, count: train.count, alpha: h.ridgeAlpha, weights: groups.weights(of: train))
+                        .predict(xTest)
+                }()
                 EnsembleWeights.normalizeRows(&p, dim)
-                let (fx, fy, count) = groups.means(features: xTrain, targets: yTrain, rows: train)
-                let (qs, near) = KNNRegressor(features: fx, targets: fy, count: count, k: h.knn.k).predictWithNearest(xTest)
+                let (fx, fy, count) = groups.means(ofRows: train, features: x, targets: data.targets, count: n)
+                let (qs, near) = KNNRegressor(features: consume fx, targets: fy, count: count, k: h.knn.k).predictWithNearest(xTest)
                 let q = qs[0]
                 for (i, r) in test.enumerated() {
                     for j in 0..<dim { ridge[r * dim + j] = p[i * dim + j]; knn[r * dim + j] = q[i * dim + j] }

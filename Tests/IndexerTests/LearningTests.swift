@@ -65,6 +65,11 @@ final class LearningTests: XCTestCase {
         XCTAssertEqual(Set(mapping.values.map { $0.first! }).count, 4)
         XCTAssertEqual(KMeans(points: points, count: 400, k: 4, seed: 7).assignments, km.assignments, "deterministic for a seed")
         XCTAssertEqual(KMeans(points: [1, 2], count: 1, k: 10).k, 1, "k is capped by n")
+        // The products a block of rows at a time (here 3 rows, and a last block of 1), as at 100k rows: the same clustering.
+        let blocked = KMeans(points: points, count: 400, k: 4, seed: 7, maxIterations: 50, tolerance: 0, productFloats: 12)
+        XCTAssertEqual(blocked.assignments, km.assignments)
+        XCTAssertEqual(blocked.centroids, km.centroids)
+        XCTAssertEqual(blocked.iterations, km.iterations)
     }
 
     func testKNNAveragesTheNearestTargets() {

@@ -3,6 +3,7 @@ import Inference
 import SyntheticImages
 import Learning
 import RevsdSystem
+import Synchronization
 
 /// The whole library trainer on synthetic labelled rows of a real shape, for
 /// training time per technique and peak memory:
@@ -62,7 +63,15 @@ func benchTrain() {
     options.maxEpochs = argument("--max-epochs", args).flatMap(Int.init)
     let start = clock.now
     do {
-        let result = try LibraryTrainer(options: options).train(data)
+        // --trace: each phase as it starts, with the time and the RSS then, on stderr.
+        let trace = args.contains("--trace")
+        let seen = Mutex<String>("")
+        let result = try LibraryTrainer(options: options).train(data) { phase, _ in
+            if trace, seen.withLock({ last in defer { last = phase }; return last != phase }) {
+                FileHandle.standardError.write("\(String(format: "%.1f", elapsedSeconds(since: start))) s  \(phase)  RSS \(String(format: "%.0f", residentMiB())) MiB\n".data(using: .utf8)!)
+            }
+            return true
+        }
         let total = elapsedSeconds(since: start)
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
