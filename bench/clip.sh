@@ -52,9 +52,15 @@ key = lambda x: (x["what"], x["batch"])
 def best(lines):
     out = {}
     for x in map(json.loads, filter(None, lines.splitlines())):
+        if x["what"] == "flops":
+            continue
         if key(x) not in out or x["images_per_s"] > out[key(x)]["images_per_s"]:
             out[key(x)] = x
     return out
+flops = {}
+for x in map(json.loads, filter(None, r.splitlines())):
+    if x["what"] == "flops" and (x["batch"] not in flops or x["sgemm_gflop_per_s"] > flops[x["batch"]]["sgemm_gflop_per_s"]):
+        flops[x["batch"]] = x
 r, p = best(r), best(p)
 t = p[("model", 1)]
 print("## CLIP ViT-B/32 vision tower: images per second\n")
@@ -69,5 +75,14 @@ for k, label in [(("model", 1), "model only, batch 1 (preprocessed tensor in, `i
                  (("file", 1), "from the file, batch 1 (decode, CLIPImageProcessor, model)"),
                  (("model", 8), "model only, batch 8")]:
     print(f"| {label} | {r[k]['images_per_s']:.1f} | {p[k]['images_per_s']:.1f} | {r[k]['images_per_s'] / p[k]['images_per_s']:.2f}× |")
+if flops:
+    print("\nThe work against what this machine's sgemm gives (`revsd-bench clip` prints it: multiply-adds per image from the shape, "
+          "sgemm through revsd's BLAS entry point at the tower's largest product, the batch's tokens × 768 by 768 × 3072, best of the rounds):\n")
+    print("| batch | GFLOP per image | revsd GFLOP/s | PyTorch GFLOP/s | sgemm GFLOP/s | images/s if every FLOP ran at sgemm's rate | 1.2× PyTorch needs |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for b, f in sorted(flops.items()):
+        g = f["gflop_per_image"]
+        print(f"| {b} | {g:.2f} | {r[('model', b)]['images_per_s'] * g:.0f} | {p[('model', b)]['images_per_s'] * g:.0f} | {f['sgemm_gflop_per_s']:.0f} "
+              f"| {f['ceiling_images_per_s']:.1f} | {1.2 * p[('model', b)]['images_per_s']:.1f} images/s, {1.2 * p[('model', b)]['images_per_s'] * g:.0f} GFLOP/s |")
 print("\nReproduce: `bench/clip.sh [seconds]` (REVSD_BENCH_PYTHON=/path/to/python to use an existing environment with torch and transformers).")
 PY

@@ -126,7 +126,23 @@ func benchCLIP() {
             i += chunk.count
         }
     } while elapsedSeconds(since: start) < seconds
-    report("model", done, elapsedSeconds(since: start))
+    let modelSeconds = elapsedSeconds(since: start)
+    report("model", done, modelSeconds)
+    if let v = encoder.model.vision {
+        // The work an image is: per token per layer 4·H² + 2·H·I multiply-adds
+        // in the linear layers and 2·T·H in attention, over T = 1 + grid²
+        // tokens; the patch embedding, grid² · 3·p² · H; the projection, P · H.
+        let c = v.config
+        let (H, I, L) = (Double(c.hiddenSize), Double(c.intermediateSize), Double(c.numHiddenLayers))
+        let grid = Double(c.imageSize / c.patchSize), T = 1 + grid * grid
+        let macs = L * (T * (4 * H * H + 2 * H * I) + 2 * T * T * H) + grid * grid * 3 * Double(c.patchSize * c.patchSize) * H
+            + Double(v.projectionDim) * H
+        // sgemm at the tower's largest product (the batch's tokens × H by H × I).
+        let rate = sgemmRate(m: Int(T) * batch, k: c.hiddenSize, n: c.intermediateSize)
+        print("{\"impl\":\"revsd\",\"what\":\"flops\",\"batch\":\(batch),\"gflop_per_image\":\(String(format: "%.3f", 2 * macs / 1e9)),"
+              + "\"model_gflop_per_s\":\(String(format: "%.1f", Double(done) / modelSeconds * 2 * macs / 1e9)),\"sgemm_gflop_per_s\":\(String(format: "%.1f", rate)),"
+              + "\"ceiling_images_per_s\":\(String(format: "%.2f", rate * 1e9 / (2 * macs)))}")
+    }
     if batch == 1 {
         done = 0
         start = clock.now
