@@ -169,8 +169,10 @@ public enum PILResample {
         guard regionW > 0, !outRows.isEmpty else { return [] }
         // Horizontal pass over the input rows the region's vertical taps use.
         let vert = coefficients(inSize: inH, outSize: outH, precision: precision)
+        // The taps' windows move forward with the output row: the region's first
+        // and last rows bound the input rows it reads.
         let firstRow = vert.bounds[outRows.lowerBound].0
-        let lastRow = outRows.map { vert.bounds[$0].0 + vert.bounds[$0].1 }.max() ?? firstRow
+        let lastRow = vert.bounds[outRows.upperBound - 1].0 + vert.bounds[outRows.upperBound - 1].1
         let needH = outW != inW
         let tempRows = lastRow - firstRow
         var temp = [UInt8](repeating: 0, count: max(tempRows, 0) * regionW * c)

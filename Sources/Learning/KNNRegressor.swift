@@ -21,16 +21,14 @@ public struct KNNRegressor: Sendable {
         outputs = targets.count / n
         count = n
         self.k = max(1, min(k, n))
-        var unit = features
-        VectorMath.l2NormalizeRows(&unit, cols: d)
-        self.features = unit
+        self.features = Self.normalizedRows(consume features, d)
         self.targets = targets
     }
 
-    static func normalizedRows(_ x: [Float], _ d: Int) -> [Float] {
-        var out = x
-        VectorMath.l2NormalizeRows(&out, cols: d)
-        return out
+    /// `x`'s rows scaled to unit length (in place when the caller gives `x` up).
+    static func normalizedRows(_ x: consuming [Float], _ d: Int) -> [Float] {
+        VectorMath.l2NormalizeRows(&x, cols: d)
+        return x
     }
 
     /// Unit-length predictions for `queries` (rows, d): (rows, outputs).

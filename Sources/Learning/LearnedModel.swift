@@ -109,13 +109,11 @@ public struct LearnedModel: Sendable {
             out.ensemble = baseEnsemble
         }
         if keywordHeads > 0 { out.keywordProbabilities = keywordSum.map { $0 / Float(keywordHeads) } }
-        if let threshold = report.domainSimilarity, let z = out.members[.zeroShot] {
-            // An image farther from every labelled prompt than the library's own images are from each other's.
-            if measured > 0 {
-                out.outsideDomain = near.map { $0 / Float(measured) < threshold }
-                for r in 0..<rows where out.outsideDomain[r] {
-                    for j in 0..<dimension { out.ensemble[r * dimension + j] = z[r * dimension + j] }
-                }
+        // An image farther from every labelled prompt than the library's own images are from each other's.
+        if let threshold = report.domainSimilarity, let z = out.members[.zeroShot], measured > 0 {
+            out.outsideDomain = near.map { $0 / Float(measured) < threshold }
+            for r in 0..<rows where out.outsideDomain[r] {
+                for j in 0..<dimension { out.ensemble[r * dimension + j] = z[r * dimension + j] }
             }
         }
         return out
