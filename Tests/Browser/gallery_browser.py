@@ -56,9 +56,17 @@ def png_with_parameters(path, text, size=96):
 
 
 def wait(what, timeout, check):
+    """Polls check() until it returns something true. Search as you type
+    replaces the grid under the test (a slow keystroke shows a prefix's
+    results first), so an element that went stale mid-check means
+    "not yet", not a failure."""
+    from selenium.common.exceptions import StaleElementReferenceException
     end = time.time() + timeout
     while time.time() < end:
-        r = check()
+        try:
+            r = check()
+        except StaleElementReferenceException:
+            r = None
         if r:
             return r
         time.sleep(0.2)
