@@ -20,6 +20,7 @@ ap.add_argument("--model", required=True, help="the all-MiniLM-L6-v2 folder (sen
 ap.add_argument("--work", required=True)
 ap.add_argument("--machine", default="")
 ap.add_argument("--commit", default="")
+ap.add_argument("--keep", default=None, help="folder to keep the index before and after training in, with each image's truth (for analysis)")
 ap.add_argument("--lexical-weights", default="0,0.1,0.2,0.3,0.5",
                 help="after training, the daemon is restarted with each [search] lexical_weight and measured again")
 a = ap.parse_args()
@@ -198,6 +199,16 @@ def main():
         try: daemon.wait(timeout=60)
         except subprocess.TimeoutExpired: daemon.kill()
 
+    def snapshot(name):
+        # A consistent copy of the live index (SQLite's backup API), and what the bench knows.
+        if not a.keep: return
+        os.makedirs(a.keep, exist_ok=True)
+        src = sqlite3.connect(os.path.join(a.work, "state", "index.sqlite"))
+        dst = sqlite3.connect(os.path.join(a.keep, f"{name}.sqlite"))
+        src.backup(dst); dst.close(); src.close()
+        json.dump({"items": {os.path.realpath(p): it for p, it in items.items()}, "queries": queries},
+                  open(os.path.join(a.keep, "truth.json"), "w"), ensure_ascii=False)
+
     daemon = start()
     sweep = {}
     try:
@@ -213,6 +224,7 @@ def main():
         known = {p: pr for p, pr in seen.items() if pr}
         labelled = set(known)
         runs = {"before": {q: revsd_search(q) for q, _, _ in queries}}
+        snapshot("before")
         log("training")
         t = time.time()
         tr = ctl("train", "--json", check=False)
@@ -226,6 +238,7 @@ def main():
                       f"members {', '.join(train.get('members') or [])})")
         log(f"train: {train_note}")
         runs["after"] = {q: revsd_search(q) for q, _, _ in queries}
+        snapshot("after")
         # The lexical weight, measured: the same index and model, one restart per weight.
         for w in [float(x) for x in a.lexical_weights.split(",") if x.strip()]:
             stop()
