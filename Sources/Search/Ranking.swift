@@ -7,26 +7,56 @@ import Foundation
 /// the truth for that file, so a labelled image is ranked by its known
 /// prompt alone and its prediction does not compete (a guess that happens to
 /// lie nearer the query must not lift it, nor a real prompt be outranked by
-/// its own image's guess); an unlabelled image is ranked by its prediction's
-/// cosine times `predictedWeight`, the cosine a prediction is expected to
-/// have to its true prompt (`SearchIndex.predictionAgreement`, or a trained
-/// model's validation score). A prediction near the library's mean lies at
-/// a moderate cosine from every query; weighted by how far predictions are
-/// from the truth, it no longer outranks a specific real match.
+/// its own image's guess). An unlabelled image is ranked by what its
+/// prediction says of its true prompt's cosine to the query: with ρ the
+/// cosine predictions are expected to have to their truth
+/// (`SearchIndex.predictionAgreement`, or a trained model's validation
+/// score), that cosine is ρ·c (c the prediction's cosine to the query)
+/// give or take √(1 − ρ²)·σ, σ the spread of the query's cosines over the
+/// library's known prompts (`SearchIndex.Rows.knownSpread`). The image is
+/// ranked one such step above its expectation:
+///
+///     score = ρ·c + √(1 − ρ²)·σ
+///
+/// A known prompt's cosine is certain, a prediction's is not, and a search
+/// is after the images that may well match: ranked by the expectation alone
+/// (ρ·c), a prediction could only come first where it is nearly certain,
+/// and relevant unlabelled images stayed out of the results (3 of 202 in
+/// the relevance bench, `bench/RESULTS.md`, which measures both). A
+/// prediction near the library's mean meets every query at a moderate c;
+/// it still ranks below a specific real match, whose cosine stands out of
+/// the spread by more than one step.
 public struct Ranking: Sendable, Equatable {
+    /// ρ: a prediction's cosine to the query counts ρ times.
     public var predictedWeight: Float
+    /// √(1 − ρ²): how many of the query's spreads (σ) a prediction is
+    /// lifted by; 0 for none (`.bestRow`, or a certain prediction).
+    public var predictedOptimism: Float
+    /// The lift of this query (`predictedOptimism` · σ), set by the index
+    /// for each search.
+    var predictedBonus: Float = 0
     public var knownPromptDecides: Bool
 
-    public init(predictedWeight: Float, knownPromptDecides: Bool) {
+    public init(predictedWeight: Float, predictedOptimism: Float = 0, knownPromptDecides: Bool) {
         self.predictedWeight = predictedWeight
+        self.predictedOptimism = predictedOptimism
         self.knownPromptDecides = knownPromptDecides
     }
 
     public static let bestRow = Ranking(predictedWeight: 1, knownPromptDecides: false)
 
-    /// Known prompts decide; predictions weighted by `confidence` (clamped to 0...1).
+    /// Known prompts decide; predictions ranked by ρ·c + √(1 − ρ²)·σ, ρ the
+    /// `confidence` (clamped to 0...1).
     public static func prompts(predictionConfidence confidence: Float) -> Ranking {
-        Ranking(predictedWeight: min(max(confidence, 0), 1), knownPromptDecides: true)
+        let rho = min(max(confidence, 0), 1)
+        return Ranking(predictedWeight: rho, predictedOptimism: (1 - rho * rho).squareRoot(), knownPromptDecides: true)
+    }
+
+    /// This ranking for a query whose cosines to the known prompts spread by `sigma`.
+    func forQuery(spread sigma: Float) -> Ranking {
+        var r = self
+        r.predictedBonus = predictedOptimism * sigma
+        return r
     }
 
     /// An image's score so far with one more of its rows (`cosine` to the
@@ -34,7 +64,7 @@ public struct Ranking: Sendable, Equatable {
     @inline(__always)
     func fold(_ current: (score: Float, kind: SearchIndex.RowKind?), kind: SearchIndex.RowKind, cosine: Float)
         -> (score: Float, kind: SearchIndex.RowKind?) {
-        let score = kind == .predicted ? predictedWeight * cosine : cosine
+        let score = kind == .predicted ? predictedWeight * cosine + predictedBonus : cosine
         if knownPromptDecides {
             if kind == .knownPrompt { return (score, kind) }
             return current.kind == .knownPrompt ? current : (score, kind)

@@ -120,6 +120,7 @@ extension SearchIndex.Rows {
     mutating func search(_ query: [Float], k: Int, allowed: Set<Int64>?, ranking: Ranking) -> [SearchIndex.Hit] {
         let n = rowCount, d = dimension
         guard n > 0 else { return [] }
+        let ranking = ranking.predictedOptimism > 0 ? ranking.forQuery(spread: knownSpread(query)) : ranking
         if vectors.isApproximate {
             return vectors.approximateSearch(query, k: k, allowed: allowed, ranking: ranking, owners: rowOwner, kinds: rowKind,
                                              slotIDs: slotIDs, slotOf: slotOf, rowsOfSlot: rowsOfSlot)
@@ -156,5 +157,30 @@ extension SearchIndex.Rows {
             best.insert(id, score, kind)
         }
         return best.items
+    }
+}
+
+extension SearchIndex.Rows {
+    /// σ of `Ranking`: the standard deviation of the query's cosine to the
+    /// known-prompt rows, over an even sample of at most `sample` rows of
+    /// the index (the rows as held: codes decoded in a large index); 0 with
+    /// fewer than two known prompts.
+    func knownSpread(_ query: [Float], sample: Int = 4096) -> Float {
+        let d = dimension, step = max(1, rowCount / max(1, sample))
+        var v = [Float](repeating: 0, count: d)
+        var sum: Double = 0, squares: Double = 0, n = 0
+        v.withUnsafeMutableBufferPointer { out in
+            query.withUnsafeBufferPointer { q in
+                for r in stride(from: 0, to: rowCount, by: step) where rowKind[r] == .knownPrompt {
+                    vectors.decode(r, 1, into: out.baseAddress!)
+                    var dot: Float = 0
+                    for j in 0..<d { dot += out[j] * q[j] }
+                    sum += Double(dot); squares += Double(dot) * Double(dot); n += 1
+                }
+            }
+        }
+        guard n >= 2 else { return 0 }
+        let mean = sum / Double(n)
+        return Float(max(0, squares / Double(n) - mean * mean).squareRoot())
     }
 }

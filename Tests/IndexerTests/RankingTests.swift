@@ -4,7 +4,9 @@ import XCTest
 
 /// Issue #12, ranking: a labelled image is ranked by the prompt it carries
 /// (its prediction does not compete); an unlabelled one by its prediction,
-/// weighted by the cosine predictions are expected to have to the truth.
+/// by what it says of its true prompt's cosine to the query: ρ·c, lifted by
+/// one step of its uncertainty, √(1 − ρ²)·σ (σ: the query's spread over the
+/// known prompts).
 final class RankingTests: XCTestCase {
     /// A unit vector at cosine `c` to e0, in the e0/e(axis) plane.
     func at(_ c: Float, axis: Int, d: Int = 8) -> [Float] {
@@ -32,7 +34,10 @@ final class RankingTests: XCTestCase {
         XCTAssertEqual(ranked.map(\.id), [1, 2, 3])
         XCTAssertEqual(ranked.map(\.kind), [.knownPrompt, .predicted, .knownPrompt])
         XCTAssertEqual(ranked[0].score, 0.437, accuracy: 1e-5, "the horse by its prompt, not its guess")
-        XCTAssertEqual(ranked[1].score, 0.5 * 0.446, accuracy: 1e-5, "a guess weighted by its confidence")
+        // σ over the known prompts' cosines to the query (0.437 and 0.1).
+        let sigma: Float = (0.437 - 0.1) / 2
+        XCTAssertEqual(ranked[1].score, 0.5 * 0.446 + (1 - 0.25 as Float).squareRoot() * sigma, accuracy: 1e-5,
+                       "a guess: its expected cosine to the truth, one step of its uncertainty above")
         XCTAssertEqual(ranked[2].score, 0.1, accuracy: 1e-5, "a labelled image's prediction never lifts it")
         // Filters apply as before.
         XCTAssertEqual(index.search(query, k: 3, allowed: [2, 3], ranking: .prompts(predictionConfidence: 0.5)).map(\.id), [2, 3])
@@ -60,9 +65,13 @@ final class RankingTests: XCTestCase {
         for _ in 0..<20 {
             let q = unit()
             var perImage: [Int64: (score: Float, kind: SearchIndex.RowKind?)] = [:]
+            let cosines = held.ids.indices.map { i in zip(held.vectors[(i * d)..<(i * d + d)], q).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
+            let known = zip(cosines, held.kinds).filter { $0.1 == .knownPrompt }.map { Double($0.0) }
+            let mean = known.reduce(0, +) / Double(known.count)
+            let sigma = Float((known.reduce(0) { $0 + $1 * $1 } / Double(known.count) - mean * mean).squareRoot())
             for (i, (id, kind)) in zip(held.ids, held.kinds).enumerated() {
-                let cos = zip(held.vectors[(i * d)..<(i * d + d)], q).reduce(Float(0)) { $0 + $1.0 * $1.1 }
-                let s = kind == .knownPrompt ? cos : 0.6 * cos
+                let cos = cosines[i]
+                let s = kind == .knownPrompt ? cos : 0.6 * cos + 0.8 * sigma
                 if kind == .knownPrompt || perImage[id]?.kind != .knownPrompt { perImage[id] = (s, kind) }
             }
             let expected = perImage.sorted { $0.value.score > $1.value.score || ($0.value.score == $1.value.score && $0.key < $1.key) }.prefix(10)
@@ -71,6 +80,31 @@ final class RankingTests: XCTestCase {
             XCTAssertEqual(got.map(\.kind), expected.map(\.value.kind))
             for (g, e) in zip(got, expected) { XCTAssertEqual(g.score, e.value.score, accuracy: 2e-3) }
         }
+    }
+
+    /// The lift is the query's own: the same guess rises where the known
+    /// prompts spread widely about the query, not where they all meet it
+    /// alike; a certain prediction (ρ = 1) is not lifted, and `.bestRow`
+    /// never is.
+    func testAPredictionIsLiftedByOneStepOfTheQuerysSpread() {
+        let index = SearchIndex(dimension: 8)
+        index.set(1, kind: .predicted, vector: at(0.4, axis: 1))
+        // Known prompts at cosines 0.2 and 0.6 to e0, both at 0.0 to e5.
+        index.set(2, kind: .knownPrompt, vector: at(0.2, axis: 2))
+        index.set(3, kind: .knownPrompt, vector: at(0.6, axis: 3))
+        let wide = at(1, axis: 1)   // e0
+        var narrow = [Float](repeating: 0, count: 8); narrow[0] = 0.4; narrow[5] = (1 - 0.16 as Float).squareRoot()
+        func score(_ q: [Float], _ ranking: Ranking) -> Float? { index.search(q, k: 3, allowed: nil, ranking: ranking).first { $0.id == 1 }?.score }
+        let rho: Float = 0.6, lift: Float = 0.8   // √(1 − 0.36)
+        // e0: the guess at 0.4, the prompts at 0.2 / 0.6 (σ 0.2).
+        XCTAssertEqual(score(wide, .prompts(predictionConfidence: rho)) ?? 0, rho * 0.4 + lift * 0.2, accuracy: 1e-5)
+        // The narrow query meets the guess at 0.16 and both prompts at 0.08 / 0.24 (σ 0.08).
+        XCTAssertEqual(score(narrow, .prompts(predictionConfidence: rho)) ?? 0, rho * 0.16 + lift * 0.08, accuracy: 1e-5)
+        XCTAssertEqual(score(wide, .prompts(predictionConfidence: 1)) ?? 0, 0.4, accuracy: 1e-5, "a certain prediction: its cosine")
+        XCTAssertEqual(score(wide, .bestRow) ?? 0, 0.4, accuracy: 1e-5)
+        // One known prompt: no spread to measure, no lift.
+        index.remove(3)
+        XCTAssertEqual(score(wide, .prompts(predictionConfidence: rho)) ?? 0, rho * 0.4, accuracy: 1e-5)
     }
 
     func testPredictionAgreementIsTheMeanCosineOfPredictionsToKnownPrompts() {

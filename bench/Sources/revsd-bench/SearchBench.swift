@@ -26,6 +26,10 @@ import SyntheticImages
 /// loading, `rss_trimmed_mib` after malloc_trim (the heap the generator's
 /// chunks freed, handed back), `rss_before_mib` before the first row
 /// (encoder, centres, truth): the index holds about trimmed − before.
+/// `ranked_scan_p50_ms`: the scan alone under the daemon's ranking
+/// (`Ranking.prompts`, which also measures the query's spread over the
+/// known prompts), beside `weighted_scan_p50_ms` (the same without that
+/// lift) and `scan_p50_ms` (each image its best row).
 /// `--dump DIR` also writes the rows and queries as raw little-endian files
 /// for bench/search_candidates.py (pred.f32/ids, known.f32/ids, tq.f32 = text
 /// queries, pq.f32 = prompt-like queries; (count, 384) float32, int64 ids).
@@ -111,11 +115,25 @@ func benchSearch() {
             filtered[j].append(elapsedSeconds(since: start) * 1000)
         }
     }
+    // The daemon's ranking (known prompts decide, predictions lifted by the
+    // query's spread over the known prompts, `Ranking.prompts`): search alone.
+    // Beside it, the same without the lift (predictions weighted only), alternated.
+    var ranked: [Double] = [], weighted: [Double] = []
+    let daemonRanking = Ranking.prompts(predictionConfidence: 0.45)
+    let weightOnly = Ranking(predictedWeight: 0.45, knownPromptDecides: true)
+    for q in textQueries.prefix(100) {
+        var start = clock.now
+        _ = index.search(q, k: k, allowed: nil, ranking: daemonRanking)
+        ranked.append(elapsedSeconds(since: start) * 1000)
+        start = clock.now
+        _ = index.search(q, k: k, allowed: nil, ranking: weightOnly)
+        weighted.append(elapsedSeconds(since: start) * 1000)
+    }
     func pct(_ a: [Double], _ p: Double) -> Double { let s = a.sorted(); return s[min(s.count - 1, Int(Double(s.count) * p))] }
     func f(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }
     print("{\"n\":\(images),\"rows\":\(rows),\"queries\":\(queries),\"p50_ms\":\(f(pct(total, 0.5))),\"p99_ms\":\(f(pct(total, 0.99))),"
         + "\"scan_p50_ms\":\(f(pct(scan, 0.5))),\"scan_p99_ms\":\(f(pct(scan, 0.99))),"
-        + "\"filtered_10pc_p50_ms\":\(f(pct(filtered[0], 0.5))),\"filtered_1pc_p50_ms\":\(f(pct(filtered[1], 0.5))),"
+        + "\"filtered_10pc_p50_ms\":\(f(pct(filtered[0], 0.5))),\"filtered_1pc_p50_ms\":\(f(pct(filtered[1], 0.5))),\"ranked_scan_p50_ms\":\(f(pct(ranked, 0.5))),\"weighted_scan_p50_ms\":\(f(pct(weighted, 0.5))),"
         + "\"recall_at_10\":\(f(recall / Double(queries), 4)),\"recall_at_10_prompts\":\(f(promptRecall / Double(queries), 4)),"
         + "\"rss_mib\":\(f(rssAfter, 0)),\"rss_trimmed_mib\":\(f(rssTrimmed, 0)),\"rss_before_mib\":\(f(rssBefore, 0)),\"load_s\":\(f(loadSeconds)),"
         + "\"truth_s\":\(f(truthSeconds)),\"setup_s\":\(f(setupSeconds, 1))}")
