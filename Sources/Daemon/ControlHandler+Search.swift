@@ -59,15 +59,27 @@ extension ControlHandler {
 
     /// The cosine an image's predicted prompt embedding is expected to have
     /// to its true prompt (`Ranking.prompts`): an adopted model's validation
-    /// score while it makes the predictions; before training, or when the
+    /// score while it makes the predictions, or its out-of-fold score over
+    /// every labelled prompt where validation held too few prompts to decide
+    /// its adoption (`TrainingReport.decidedOutOfFold`: 2 validation prompts
+    /// in the relevance bench's library); before training, or when the
     /// last run was not adopted (the predictions are zero-shot), how close the
     /// zero-shot predictions of the labelled images come to their prompts
     /// (they never saw them); 0.5 with fewer than 5 labelled images to
     /// measure on (then nearly every image is ranked by its prediction, and
     /// the weight hardly changes the order).
     func predictionConfidence() -> Float {
-        if let report = service.learner?.adoptedModel?.report, report.validationExamples > 0 { return report.ensembleCosine }
-        if let measured = service.search.predictionAgreement(), measured.images >= 5 { return measured.mean }
+        Self.predictionConfidence(adopted: service.learner?.adoptedModel?.report, agreement: { service.search.predictionAgreement() })
+    }
+
+    /// `predictionConfidence()` from an adopted model's report and the
+    /// index's measured agreement (asked for only when no report decides).
+    static func predictionConfidence(adopted report: TrainingReport?, agreement: () -> (mean: Float, images: Int)?) -> Float {
+        if let report {
+            if report.decidedOutOfFold, let outOfFold = report.outOfFoldCosine { return outOfFold }
+            if report.validationExamples > 0 { return report.ensembleCosine }
+        }
+        if let measured = agreement(), measured.images >= 5 { return measured.mean }
         return 0.5
     }
 }

@@ -171,4 +171,26 @@ final class AdoptionTests: XCTestCase {
             XCTAssert("\($0)".contains(":2: 'adoption_margin' must be a number from 0 to 2"), "\($0)")
         }
     }
+
+    /// What search weighs predictions by (`ControlHandler.predictionConfidence`):
+    /// the adopted model's validation score, its out-of-fold score where that
+    /// decided its adoption (too few validation prompts), and before
+    /// training the index's measured agreement (from 5 labelled images), else 0.5.
+    func testSearchWeighsPredictionsByTheScoreThatDecidedTheModel() {
+        var report = TrainingReport(trainedAt: Date(timeIntervalSince1970: 0), examples: 60, trainExamples: 50, validationExamples: 10,
+                                    rows: [], ensembleCosine: 0.47, constantCosine: 0.43, members: [], weights: [], seconds: [:],
+                                    daklGamma: nil, daklCentroids: 0, knnK: 5)
+        let measured: (mean: Float, images: Int)? = (0.41, 20)
+        var asked = false
+        report.validationPrompts = 40
+        report.outOfFoldCosine = 0.50; report.outOfFoldZeroShotCosine = 0.42
+        XCTAssertEqual(ControlHandler.predictionConfidence(adopted: report, agreement: { asked = true; return measured }), 0.47)
+        XCTAssertFalse(asked, "a model's own score decides")
+        report.validationPrompts = 2   // adoption decided out of fold
+        XCTAssertTrue(report.decidedOutOfFold)
+        XCTAssertEqual(ControlHandler.predictionConfidence(adopted: report, agreement: { measured }), 0.50)
+        XCTAssertEqual(ControlHandler.predictionConfidence(adopted: nil, agreement: { measured }), 0.41)
+        XCTAssertEqual(ControlHandler.predictionConfidence(adopted: nil, agreement: { (0.41, 4) }), 0.5, "too few labelled images to measure")
+        XCTAssertEqual(ControlHandler.predictionConfidence(adopted: nil, agreement: { nil }), 0.5)
+    }
 }
