@@ -239,6 +239,7 @@ def main():
         log(f"train: {train_note}")
         runs["after"] = {q: revsd_search(q) for q, _, _ in queries}
         snapshot("after")
+        if a.keep: json.dump(train, open(os.path.join(a.keep, "train.json"), "w"))
         # The lexical weight, measured: the same index and model, one restart per weight.
         for w in [float(x) for x in a.lexical_weights.split(",") if x.strip()]:
             stop()

@@ -16,7 +16,7 @@ extension ControlHandler {
         let allowed: Set<Int64>? = r.hasFilter ? try service.store.filteredIDs(
             folder: r.folder.map(Self.standardized), hasPrompt: r.hasPrompt, since: r.since, until: r.until,
             model: r.model, text: r.text, maxAlignment: r.maxAlignment, tier: r.tier.map(Learning.Tier.init)) : nil
-        let ranking = Ranking.prompts(predictionConfidence: predictionConfidence())
+        let ranking = predictionRanking()
         let lexical = try lexicalEvidence(query, q, allowed: allowed)
         let hits = try distinctHits(k: r.k, allowed: allowed, ranking: ranking, groupingVariations: r.groupsVariations) {
             Self.fused(service.search.search(q, k: $0, allowed: allowed, ranking: ranking), lexical, weight: lexicalWeight)
@@ -57,29 +57,37 @@ extension ControlHandler {
         return out
     }
 
-    /// The cosine an image's predicted prompt embedding is expected to have
-    /// to its true prompt (`Ranking.prompts`): an adopted model's validation
-    /// score while it makes the predictions, or its out-of-fold score over
-    /// every labelled prompt where validation held too few prompts to decide
-    /// its adoption (`TrainingReport.decidedOutOfFold`: 2 validation prompts
-    /// in the relevance bench's library); before training, or when the
-    /// last run was not adopted (the predictions are zero-shot), how close the
-    /// zero-shot predictions of the labelled images come to their prompts
-    /// (they never saw them); 0.5 with fewer than 5 labelled images to
-    /// measure on (then nearly every image is ranked by its prediction, and
-    /// the weight hardly changes the order).
-    func predictionConfidence() -> Float {
-        Self.predictionConfidence(adopted: service.learner?.adoptedModel?.report, agreement: { service.search.predictionAgreement() })
+    /// How search ranks (`Ranking.prompts`): known prompts decide, and each
+    /// prediction weighs by the cosine predictions of its origin are
+    /// expected to have to their true prompt (`predictionConfidence`).
+    func predictionRanking() -> Ranking {
+        let c = Self.predictionConfidence(adopted: service.learner?.adoptedModel?.report, agreement: { service.search.predictionAgreement() })
+        return .prompts(learned: c.learned, zeroShot: c.zeroShot)
     }
 
-    /// `predictionConfidence()` from an adopted model's report and the
-    /// index's measured agreement (asked for only when no report decides).
-    static func predictionConfidence(adopted report: TrainingReport?, agreement: () -> (mean: Float, images: Int)?) -> Float {
+    /// The cosine a prediction is expected to have to its true prompt, for
+    /// learned and for zero-shot predictions. While an adopted model makes
+    /// the predictions: its validation score, or its out-of-fold score over
+    /// every labelled prompt where validation held too few prompts to decide
+    /// its adoption (`TrainingReport.decidedOutOfFold`: 2 validation prompts
+    /// in the relevance bench's library); and for the images that keep their
+    /// zero-shot prediction (outside what the heads were measured on), the
+    /// zero-shot prediction's score on the same rows (the model's own where
+    /// the report has none). Before training, or when the last run was not
+    /// adopted (every prediction is zero-shot), how close the zero-shot
+    /// predictions of the labelled images come to their prompts (they never
+    /// saw them; `agreement`, asked for only then), for both; 0.5 with fewer
+    /// than 5 labelled images to measure on (then nearly every image is
+    /// ranked by its prediction, and the weight hardly changes the order).
+    static func predictionConfidence(adopted report: TrainingReport?, agreement: () -> (mean: Float, images: Int)?)
+        -> (learned: Float, zeroShot: Float) {
         if let report {
-            if report.decidedOutOfFold, let outOfFold = report.outOfFoldCosine { return outOfFold }
-            if report.validationExamples > 0 { return report.ensembleCosine }
+            if report.decidedOutOfFold, let learned = report.outOfFoldCosine {
+                return (learned, report.outOfFoldZeroShotCosine ?? learned)
+            }
+            if report.validationExamples > 0 { return (report.ensembleCosine, report.zeroShotCosine ?? report.ensembleCosine) }
         }
-        if let measured = agreement(), measured.images >= 5 { return measured.mean }
-        return 0.5
+        if let measured = agreement(), measured.images >= 5 { return (measured.mean, measured.mean) }
+        return (0.5, 0.5)
     }
 }

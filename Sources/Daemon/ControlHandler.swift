@@ -129,7 +129,7 @@ public struct ControlHandler: Sendable {
               let v = embeddings[EmbeddingKind.searchPrompt] ?? embeddings[EmbeddingKind.knownPrompt] ?? embeddings[EmbeddingKind.predicted] else {
             throw ControlError(.notFound, "\(p) is not in the index")
         }
-        let ranking = Ranking.prompts(predictionConfidence: predictionConfidence())
+        let ranking = predictionRanking()
         // The image itself and its identical copies are not "similar": they are it.
         let hits = try distinctHits(k: r.k, allowed: nil, ranking: ranking, excludingContent: rec.contentHash, excludingID: rec.id) {
             service.search.search(v, k: $0, allowed: nil, ranking: ranking)
@@ -159,10 +159,9 @@ public struct ControlHandler: Sendable {
                 let variations = groupingVariations ? try service.store.images(prompts: top.compactMap { $0[0].prompt }) : [:]
                 return top.map { g in
                     let hit = found[g[0].id]
-                    let predicted = hit?.kind == .predicted
                     return SearchHit(g[0], score: hit.map { Double($0.score) }, otherPaths: Self.otherPaths(of: g[0], copies, allowed: allowed),
-                                     match: hit.map { _ in predicted ? .predicted : .prompt },
-                                     confidence: hit.map { _ in predicted ? Double(ranking.predictedWeight) : 1 },
+                                     match: hit.map { $0.kind.isPrediction ? .predicted : .prompt },
+                                     confidence: hit.map { Double(ranking.confidence(of: $0.kind)) },
                                      variations: Self.variations(of: g[0], variations, allowed: allowed))
                 }
             }

@@ -15,7 +15,7 @@ extension IndexingService {
     }
 
     static func row(_ r: SearchRow) -> SearchIndex.Row {
-        (r.id, r.kind == .predicted ? .predicted : .knownPrompt, r.vector)
+        (r.id, r.kind == .predicted ? (r.zeroShot ? .zeroShotPredicted : .predicted) : .knownPrompt, r.vector)
     }
 
     /// Loads the whole matrix from the index while no write can commit, in
@@ -27,12 +27,12 @@ extension IndexingService {
 
     /// The writer first, then the matrix's lock (the order in which a
     /// commit publishes its change): no query sees a partial matrix.
-    static func load(_ search: SearchIndex, from store: IndexStore) throws {
+    public static func load(_ search: SearchIndex, from store: IndexStore) throws {
         try store.withSearchMatrices(dimension: search.dimension) { read in
             try search.replaceAll { add in
-                for kind in IndexStore.searchKinds {
-                    let (ids, vectors) = try read(kind)
-                    add(kind == .predicted ? .predicted : .knownPrompt, ids, vectors)
+                for (kind, zeroShot) in IndexStore.searchMatrixParts {
+                    let (ids, vectors) = try read(kind, zeroShot)
+                    add(kind == .predicted ? (zeroShot ? .zeroShotPredicted : .predicted) : .knownPrompt, ids, vectors)
                 }
             }
         }

@@ -206,21 +206,24 @@ extension IndexingService {
     /// prompt's embeddings when the analysis made them, and features.
     func analysedFile(_ a: ImageAnalysis, path: String) -> IndexedFile {
         var vectors: [EmbeddingKind: [Float]] = [:]
-        var caption = a.caption, keywords = a.keywords
+        var caption = a.caption, keywords = a.keywords, origin = PredictionOrigin.zeroShot
         if let e = a.embedding { vectors[EmbeddingKind.predicted] = e }
         // After training, the learned ensemble replaces the zero-shot prediction.
         if a.error == nil, let learned = learner?.predict(features: a.features, zeroShot: a.embedding.map { ($0, a.keywords) }) {
             vectors[EmbeddingKind.predicted] = learned.embedding
             caption = learned.candidates.first?.prompt ?? caption
             keywords = learned.keywords
+            origin = learned.origin
         }
         if let k = a.knownPromptEmbedding { vectors[EmbeddingKind.knownPrompt] = k }
         if let k = a.searchPromptEmbedding { vectors[EmbeddingKind.searchPrompt] = k }
         for (model, f) in a.features { vectors[EmbeddingKind.features(model)] = f }
         if let p = a.pixelSignature { vectors[EmbeddingKind.pixels] = p }
-        return IndexedFile(path: path, contentHash: a.contentHash, size: Int64(a.size ?? 0), mtimeNs: 0,
-                           width: a.width, height: a.height, format: a.format?.rawValue, metadata: a.metadata,
-                           caption: caption, keywords: keywords, embeddings: vectors, error: a.error)
+        var file = IndexedFile(path: path, contentHash: a.contentHash, size: Int64(a.size ?? 0), mtimeNs: 0,
+                               width: a.width, height: a.height, format: a.format?.rawValue, metadata: a.metadata,
+                               caption: caption, keywords: keywords, embeddings: vectors, error: a.error)
+        file.predictionOrigin = origin
+        return file
     }
 
     static func seconds(_ d: Duration) -> Double {

@@ -349,8 +349,16 @@ public final class LearningService: Sendable {
         let captions = bank.nearest(out.ensemble, k: 1)
         return ids.enumerated().map { i, id in
             IndexStore.Prediction(id: id, embedding: Array(out.ensemble[(i * dim)..<((i + 1) * dim)]), caption: captions[i].first?.prompt,
-                                  keywords: Self.keywords(model, out.keywordProbabilities, row: i, zeroShot: zeroShot?[i].keywords))
+                                  keywords: Self.keywords(model, out.keywordProbabilities, row: i, zeroShot: zeroShot?[i].keywords),
+                                  origin: Self.origin(out, row: i))
         }
+    }
+
+    /// What made row `row` of a model's outputs: its zero-shot prediction
+    /// where the image lies outside what the heads were measured on
+    /// (`LearnedModel.Outputs.outsideDomain`), else the learned ensemble.
+    static func origin(_ out: LearnedModel.Outputs, row: Int) -> PredictionOrigin {
+        row < out.outsideDomain.count && out.outsideDomain[row] ? .zeroShot : .learned
     }
 
     /// Whether predicting with `model` needs the zero-shot prediction (a member, or the keywords' source).
@@ -367,17 +375,18 @@ public final class LearningService: Sendable {
     func zeroShotPredictions(features: [String: [Float]], ids: [Int64]) -> [IndexStore.Prediction] {
         guard let predictions = analyzer?.zeroShotPredictions(features: features, rows: ids.count) else { return [] }
         return zip(ids, predictions).map { id, p in
-            IndexStore.Prediction(id: id, embedding: p.embedding, caption: p.caption, keywords: p.keywords)
+            IndexStore.Prediction(id: id, embedding: p.embedding, caption: p.caption, keywords: p.keywords, origin: .zeroShot)
         }
     }
 
     /// The adopted model's prediction for one analysed file (nil without an
     /// adopted model or when the file lacks an encoder's features):
-    /// embedding, top-3 captions, keywords. `zeroShot`: the file's zero-shot
+    /// embedding, top-3 captions, keywords, and what made the embedding
+    /// (`origin(_:row:)`). `zeroShot`: the file's zero-shot
     /// embedding and keywords when the caller has them (analysis made them);
     /// else they are computed from `features`.
     public func predict(features: [String: [Float]], zeroShot given: (embedding: [Float], keywords: [String])? = nil)
-        -> (embedding: [Float], candidates: [PromptBank.Candidate], keywords: [String])? {
+        -> (embedding: [Float], candidates: [PromptBank.Candidate], keywords: [String], origin: PredictionOrigin)? {
         guard let model = adoptedModel, model.encoders.allSatisfy({ features[$0] != nil }) else { return nil }
         var zeroShot = given
         if zeroShot == nil, needsZeroShot(model), let p = analyzer?.zeroShotPredictions(features: features, rows: 1)?.first {
@@ -386,6 +395,6 @@ public final class LearningService: Sendable {
         let out = model.predict(features: features, rows: 1, zeroShot: zeroShot?.embedding)
         guard !out.ensemble.isEmpty else { return nil }
         return (out.ensemble, bank.nearest(out.ensemble, k: 3).first ?? [],
-                Self.keywords(model, out.keywordProbabilities, row: 0, zeroShot: zeroShot?.keywords))
+                Self.keywords(model, out.keywordProbabilities, row: 0, zeroShot: zeroShot?.keywords), Self.origin(out, row: 0))
     }
 }

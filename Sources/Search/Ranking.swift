@@ -26,36 +26,69 @@ import Foundation
 /// prediction near the library's mean meets every query at a moderate c;
 /// it still ranks below a specific real match, whose cosine stands out of
 /// the spread by more than one step.
+///
+/// Learned and zero-shot predictions each have their own ρ (after training,
+/// an image outside what the learned heads were measured on keeps its
+/// zero-shot prediction, which is no closer to its truth for that).
 public struct Ranking: Sendable, Equatable {
-    /// ρ: a prediction's cosine to the query counts ρ times.
+    /// ρ of a prediction: its cosine to the query counts ρ times.
     public var predictedWeight: Float
     /// √(1 − ρ²): how many of the query's spreads (σ) a prediction is
     /// lifted by; 0 for none (`.bestRow`, or a certain prediction).
     public var predictedOptimism: Float
-    /// The lift of this query (`predictedOptimism` · σ), set by the index
-    /// for each search.
-    var predictedBonus: Float = 0
+    /// The same for zero-shot predictions (`RowKind.zeroShotPredicted`).
+    public var zeroShotWeight: Float
+    public var zeroShotOptimism: Float
+    /// The lifts of this query (optimism · σ), set by the index for each search.
+    var predictedBonus: Float = 0, zeroShotBonus: Float = 0
     public var knownPromptDecides: Bool
 
     public init(predictedWeight: Float, predictedOptimism: Float = 0, knownPromptDecides: Bool) {
+        self.init(predictedWeight: predictedWeight, predictedOptimism: predictedOptimism,
+                  zeroShotWeight: predictedWeight, zeroShotOptimism: predictedOptimism, knownPromptDecides: knownPromptDecides)
+    }
+
+    public init(predictedWeight: Float, predictedOptimism: Float, zeroShotWeight: Float, zeroShotOptimism: Float, knownPromptDecides: Bool) {
         self.predictedWeight = predictedWeight
         self.predictedOptimism = predictedOptimism
+        self.zeroShotWeight = zeroShotWeight
+        self.zeroShotOptimism = zeroShotOptimism
         self.knownPromptDecides = knownPromptDecides
     }
 
     public static let bestRow = Ranking(predictedWeight: 1, knownPromptDecides: false)
 
     /// Known prompts decide; predictions ranked by ρ·c + √(1 − ρ²)·σ, ρ the
-    /// `confidence` (clamped to 0...1).
+    /// `confidence` (clamped to 0...1), the same for both origins.
     public static func prompts(predictionConfidence confidence: Float) -> Ranking {
-        let rho = min(max(confidence, 0), 1)
-        return Ranking(predictedWeight: rho, predictedOptimism: (1 - rho * rho).squareRoot(), knownPromptDecides: true)
+        prompts(learned: confidence, zeroShot: confidence)
+    }
+
+    /// Known prompts decide; learned predictions ranked with ρ = `learned`,
+    /// zero-shot ones with ρ = `zeroShot` (each clamped to 0...1).
+    public static func prompts(learned: Float, zeroShot: Float) -> Ranking {
+        let l = min(max(learned, 0), 1), z = min(max(zeroShot, 0), 1)
+        return Ranking(predictedWeight: l, predictedOptimism: (1 - l * l).squareRoot(),
+                       zeroShotWeight: z, zeroShotOptimism: (1 - z * z).squareRoot(), knownPromptDecides: true)
+    }
+
+    /// Whether a query's spread changes any score.
+    var liftsPredictions: Bool { predictedOptimism > 0 || zeroShotOptimism > 0 }
+
+    /// The ρ of a prediction of `kind`.
+    public func confidence(of kind: SearchIndex.RowKind) -> Float {
+        switch kind {
+        case .knownPrompt: return 1
+        case .predicted: return predictedWeight
+        case .zeroShotPredicted: return zeroShotWeight
+        }
     }
 
     /// This ranking for a query whose cosines to the known prompts spread by `sigma`.
     func forQuery(spread sigma: Float) -> Ranking {
         var r = self
         r.predictedBonus = predictedOptimism * sigma
+        r.zeroShotBonus = zeroShotOptimism * sigma
         return r
     }
 
@@ -64,7 +97,12 @@ public struct Ranking: Sendable, Equatable {
     @inline(__always)
     func fold(_ current: (score: Float, kind: SearchIndex.RowKind?), kind: SearchIndex.RowKind, cosine: Float)
         -> (score: Float, kind: SearchIndex.RowKind?) {
-        let score = kind == .predicted ? predictedWeight * cosine + predictedBonus : cosine
+        let score: Float
+        switch kind {
+        case .knownPrompt: score = cosine
+        case .predicted: score = predictedWeight * cosine + predictedBonus
+        case .zeroShotPredicted: score = zeroShotWeight * cosine + zeroShotBonus
+        }
         if knownPromptDecides {
             if kind == .knownPrompt { return (score, kind) }
             return current.kind == .knownPrompt ? current : (score, kind)
@@ -104,7 +142,7 @@ extension SearchIndex.Rows {
         var pairs: [(predicted: Int, known: Int)] = []
         for rows in rowsOfSlot where rows.count == 2 {
             let (a, b) = (rows[0], rows[1])
-            pairs.append(rowKind[a] == .predicted ? (a, b) : (b, a))
+            pairs.append(rowKind[a].isPrediction ? (a, b) : (b, a))
         }
         var value: (mean: Float, images: Int)?
         if !pairs.isEmpty {

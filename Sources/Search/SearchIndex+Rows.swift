@@ -16,7 +16,11 @@ extension SearchIndex.Rows {
         generation &+= 1
         let slot = slot(of: id)
         vector.withUnsafeBufferPointer { v in
-            if let r = rowsOfSlot[slot].first(where: { rowKind[$0] == kind }) { vectors.replace(r, with: v.baseAddress!) } else {
+            // A prediction replaces the image's prediction of either origin.
+            if let r = rowsOfSlot[slot].first(where: { rowKind[$0].isPrediction == kind.isPrediction }) {
+                vectors.replace(r, with: v.baseAddress!)
+                rowKind[r] = kind
+            } else {
                 rowsOfSlot[slot].append(rowCount)
                 rowCount += 1
                 rowOwner.append(Int32(slot)); rowKind.append(kind)
@@ -32,7 +36,10 @@ extension SearchIndex.Rows {
         var appended: [Int] = [], replaced: [(row: Int, source: Int)] = []
         for (i, id) in ids.enumerated() {
             let slot = slot(of: id)
-            if let r = rowsOfSlot[slot].first(where: { rowKind[$0] == kind }) { replaced.append((r, i)); continue }
+            if let r = rowsOfSlot[slot].first(where: { rowKind[$0].isPrediction == kind.isPrediction }) {
+                replaced.append((r, i)); rowKind[r] = kind
+                continue
+            }
             rowsOfSlot[slot].append(rowCount)
             rowCount += 1
             rowOwner.append(Int32(slot)); rowKind.append(kind)

@@ -56,12 +56,18 @@ public final class SearchIndex: Sendable {
         rows = Mutex(Rows(dimension: dimension, approximateAbove: approximateAbove))
     }
 
-    /// Which of an image's vectors a row holds: an image has at most one of each.
+    /// Which of an image's vectors a row holds: an image has at most one
+    /// prediction (of either origin) and one known prompt.
     public enum RowKind: UInt8, Sendable, CaseIterable {
-        /// The predicted prompt embedding.
+        /// The predicted prompt embedding: a learned model's (or of unknown origin).
         case predicted
         /// The embedding of the prompt the file carries.
         case knownPrompt
+        /// A zero-shot predicted prompt embedding (`Ranking` weighs it by
+        /// zero-shot's own confidence).
+        case zeroShotPredicted
+
+        public var isPrediction: Bool { self != .knownPrompt }
     }
 
     /// Adds `rows` of one kind (vectors of another dimension are skipped),
@@ -120,7 +126,7 @@ extension SearchIndex.Rows {
     mutating func search(_ query: [Float], k: Int, allowed: Set<Int64>?, ranking: Ranking) -> [SearchIndex.Hit] {
         let n = rowCount, d = dimension
         guard n > 0 else { return [] }
-        let ranking = ranking.predictedOptimism > 0 ? ranking.forQuery(spread: knownSpread(query)) : ranking
+        let ranking = ranking.liftsPredictions ? ranking.forQuery(spread: knownSpread(query)) : ranking
         if vectors.isApproximate {
             return vectors.approximateSearch(query, k: k, allowed: allowed, ranking: ranking, owners: rowOwner, kinds: rowKind,
                                              slotIDs: slotIDs, slotOf: slotOf, rowsOfSlot: rowsOfSlot)

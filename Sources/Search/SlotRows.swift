@@ -1,4 +1,4 @@
-/// The rows of one image, at most one of each `SearchIndex.RowKind` (two),
+/// The rows of one image, at most two (a prediction and a known prompt, `SearchIndex.RowKind`),
 /// held inline: an array per image cost about 64 B of heap each (60 MB at a
 /// million images, inside the index's memory goal); these are 12 B. Used as
 /// the array it replaces: iterate, `first(where:)`, `append`,
@@ -19,7 +19,7 @@ struct SlotRows: RandomAccessCollection, MutableCollection, ExpressibleByArrayLi
     }
 
     mutating func append(_ row: Int) {
-        precondition(n < 2, "an image has at most one row of each of the two kinds")
+        precondition(n < 2, "an image has at most two rows: a prediction and a known prompt")
         if n == 0 { first = Int32(row) } else { second = Int32(row) }
         n += 1
     }

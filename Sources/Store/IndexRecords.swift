@@ -48,6 +48,9 @@ public struct IndexedFile: Sendable {
     /// False for phase 1's result (metadata and known prompt, no pixels):
     /// storing it queues the image's analysis (IndexStore+Analysis).
     public var analysed = true
+    /// What made `embeddings[.predicted]` (nil: none made here; a reindex
+    /// that keeps the stored prediction of unchanged content keeps its origin).
+    public var predictionOrigin: PredictionOrigin?
 
     public init(path: String, contentHash: String?, size: Int64, mtimeNs: Int64, width: Int? = nil, height: Int? = nil,
                 format: String? = nil, metadata: GenerationMetadata? = nil, caption: String? = nil, keywords: [String] = [],
@@ -56,6 +59,18 @@ public struct IndexedFile: Sendable {
         self.width = width; self.height = height; self.format = format; self.metadata = metadata
         self.caption = caption; self.keywords = keywords; self.embeddings = embeddings; self.error = error
     }
+}
+
+/// What made an image's predicted prompt embedding (`image.predictionOrigin`):
+/// search weighs a prediction by how close predictions of its origin come to
+/// the truth. Images stored before the origin was recorded have none, and
+/// count as the current predictor's.
+public enum PredictionOrigin: String, Sendable, Equatable {
+    /// The zero-shot prediction (ImageNet classes and the prompt prior): before
+    /// training, or for an image outside what the learned heads were measured on.
+    case zeroShot = "zero-shot"
+    /// The learned ensemble's.
+    case learned
 }
 
 /// The vectors stored per image; `storageKey` is the `embedding.kind`

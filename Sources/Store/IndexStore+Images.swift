@@ -135,20 +135,23 @@ extension IndexStore {
         let prompt = f.metadata?.hasRealPrompt == true ? f.metadata?.prompt : nil
         try db.execute(sql: """
             INSERT INTO image (path, contentHash, size, mtimeNs, width, height, format, status, error, metadataJSON,
-                               prompt, searchText, negativePrompt, source, caption, keywordsJSON, indexedAt, analysed)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               prompt, searchText, negativePrompt, source, caption, keywordsJSON, indexedAt, analysed, predictionOrigin)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(path) DO UPDATE SET contentHash = excluded.contentHash, size = excluded.size,
                 mtimeNs = excluded.mtimeNs, width = excluded.width, height = excluded.height, format = excluded.format,
                 status = excluded.status, error = excluded.error, metadataJSON = excluded.metadataJSON,
                 prompt = excluded.prompt, searchText = excluded.searchText, negativePrompt = excluded.negativePrompt, source = excluded.source,
                 caption = excluded.caption, keywordsJSON = excluded.keywordsJSON, indexedAt = excluded.indexedAt,
                 analysed = excluded.analysed,
+                predictionOrigin = CASE WHEN excluded.predictionOrigin IS NOT NULL THEN excluded.predictionOrigin
+                                        WHEN contentHash IS excluded.contentHash THEN predictionOrigin END,
                 alignment = CASE WHEN contentHash IS excluded.contentHash AND prompt IS excluded.prompt THEN alignment END,
                 tier = CASE WHEN contentHash IS excluded.contentHash AND prompt IS excluded.prompt THEN tier END
             """, arguments: [f.path, f.contentHash, f.size, f.mtimeNs, f.width, f.height, f.format,
                              f.error == nil ? "indexed" : "failed", f.error, metadataJSON, prompt, prompt.map(PromptText.searchText),
                              f.metadata?.negativePrompt, f.metadata?.source, f.caption, keywordsJSON,
-                             Date().timeIntervalSince1970, f.analysed || f.error != nil])
+                             Date().timeIntervalSince1970, f.analysed || f.error != nil,
+                             f.embeddings[.predicted] == nil ? nil : f.predictionOrigin?.rawValue])
         let id = try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE path = ?", arguments: [f.path])!
         // Identical content is one example: a copy takes the alignment and
         // tier its twin was scored with (the same file content and prompt).

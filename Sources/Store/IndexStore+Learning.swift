@@ -188,8 +188,9 @@ extension IndexStore {
         public var embedding: [Float]
         public var caption: String?
         public var keywords: [String]
-        public init(id: Int64, embedding: [Float], caption: String?, keywords: [String]) {
-            self.id = id; self.embedding = embedding; self.caption = caption; self.keywords = keywords
+        public var origin: PredictionOrigin
+        public init(id: Int64, embedding: [Float], caption: String?, keywords: [String], origin: PredictionOrigin) {
+            self.id = id; self.embedding = embedding; self.caption = caption; self.keywords = keywords; self.origin = origin
         }
     }
 
@@ -201,7 +202,8 @@ extension IndexStore {
             var updated = Set<Int64>()
             for p in predictions {
                 let keywords = String(decoding: try JSONEncoder().encode(p.keywords), as: UTF8.self)
-                try db.execute(sql: "UPDATE image SET caption = ?, keywordsJSON = ? WHERE id = ?", arguments: [p.caption, keywords, p.id])
+                try db.execute(sql: "UPDATE image SET caption = ?, keywordsJSON = ?, predictionOrigin = ? WHERE id = ?",
+                               arguments: [p.caption, keywords, p.origin.rawValue, p.id])
                 guard db.changesCount > 0 else { continue }
                 try db.execute(sql: "INSERT OR REPLACE INTO embedding (imageId, kind, vector) VALUES (?, ?, ?)",
                                arguments: [p.id, EmbeddingKind.predicted, p.embedding.blob])

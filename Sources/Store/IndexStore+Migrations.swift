@@ -312,6 +312,12 @@ extension IndexStore {
             // every image (25.6 ms a status at 100k images, bench/RESULTS.md).
             try db.execute(sql: "CREATE INDEX image_failed_by_time ON image(indexedAt, id) WHERE status = 'failed'")
         }
+        m.registerMigration("v10: what made each prediction (image.predictionOrigin)") { db in
+            // Search weighs a zero-shot prediction by zero-shot's measured
+            // cosine to the truth, a learned one by the model's
+            // (`PredictionOrigin`); NULL for the predictions stored before.
+            try db.execute(sql: "ALTER TABLE image ADD COLUMN predictionOrigin TEXT")
+        }
         return m
     }
 }

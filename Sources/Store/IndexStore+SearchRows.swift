@@ -16,6 +16,8 @@ public struct SearchRow: Sendable, Equatable {
     public var id: Int64
     public var kind: EmbeddingKind
     public var vector: [Float]
+    /// For a prediction: whether it is zero-shot (`PredictionOrigin`).
+    public var zeroShot = false
 }
 
 /// The status counts and the distinct labelled contents, as `index_counts` holds them.
@@ -29,6 +31,14 @@ extension IndexStore {
     /// The kinds of row the search matrix holds: the prediction, and the
     /// known prompt as search meets it (`searchRowClause`).
     public static let searchKinds: [EmbeddingKind] = [.predicted, .searchPrompt]
+
+    /// The parts of the search matrix, read one at a time in bulk
+    /// (`withSearchMatrices`): learned predictions (and those of unknown
+    /// origin), zero-shot predictions, known prompts.
+    public static let searchMatrixParts: [(kind: EmbeddingKind, zeroShot: Bool)] =
+        [(.predicted, false), (.predicted, true), (.searchPrompt, false)]
+
+    static let zeroShotOrigin = "i.predictionOrigin = '\(PredictionOrigin.zeroShot.rawValue)'"
 
     /// The stored embeddings (`e`) a kind of search row is read from. A
     /// labelled image's row is its `prompt.search`; an image indexed before
@@ -80,12 +90,12 @@ extension IndexStore {
     static func searchRows(_ db: Database, onlyDirty: Bool) throws -> [SearchRow] {
         let clauses = searchKinds.map(searchRowClause)
         let sql = """
-            SELECT e.imageId, e.kind, e.vector FROM embedding e JOIN image i ON i.id = e.imageId
+            SELECT e.imageId, e.kind, e.vector, \(zeroShotOrigin) AS zeroShot FROM embedding e JOIN image i ON i.id = e.imageId
             WHERE i.status = 'indexed' AND (\(clauses.map(\.sql).joined(separator: " OR ")))
             """ + (onlyDirty ? " AND e.imageId IN (SELECT imageId FROM search_dirty)" : "")
         return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(clauses.flatMap(\.arguments))).compactMap { r in
             guard let kind: EmbeddingKind = r["kind"] else { return nil }
-            return SearchRow(id: r["imageId"], kind: kind, vector: [Float](blob: r["vector"]))
+            return SearchRow(id: r["imageId"], kind: kind, vector: [Float](blob: r["vector"]), zeroShot: kind == .predicted && (r["zeroShot"] as Bool?) == true)
         }
     }
 

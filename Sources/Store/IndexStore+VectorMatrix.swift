@@ -19,13 +19,15 @@ extension IndexStore {
     /// inside `body`, never around this call: a commit publishes its
     /// change to the index while holding the writer.
     public func withSearchMatrices(dimension: Int,
-                                   _ body: (_ read: (EmbeddingKind) throws -> (ids: [Int64], vectors: [Float])) throws -> Void) throws {
-        try write { db in try body { kind in try Self.searchMatrix(db, kind: kind, dimension: dimension) } }
+                                   _ body: (_ read: (EmbeddingKind, _ zeroShot: Bool) throws -> (ids: [Int64], vectors: [Float])) throws -> Void) throws {
+        try write { db in try body { kind, zeroShot in try Self.searchMatrix(db, kind: kind, zeroShot: zeroShot, dimension: dimension) } }
     }
 
-    static func searchMatrix(_ db: Database, kind: EmbeddingKind, dimension: Int) throws -> (ids: [Int64], vectors: [Float]) {
+    /// `zeroShot`, for predictions: the zero-shot ones, or the others.
+    static func searchMatrix(_ db: Database, kind: EmbeddingKind, zeroShot: Bool? = nil, dimension: Int) throws -> (ids: [Int64], vectors: [Float]) {
         let clause = searchRowClause(kind)
-        let from = "FROM embedding e JOIN image i ON i.id = e.imageId WHERE i.status = 'indexed' AND " + clause.sql
+        var from = "FROM embedding e JOIN image i ON i.id = e.imageId WHERE i.status = 'indexed' AND " + clause.sql
+        if kind == .predicted, let zeroShot { from += " AND (\(zeroShotOrigin)) IS \(zeroShot ? "TRUE" : "NOT TRUE")" }
         let count = try Int.fetchOne(db, sql: "SELECT count(*) " + from, arguments: StatementArguments(clause.arguments)) ?? 0
         var ids: [Int64] = [], vectors: [Float] = []
         ids.reserveCapacity(count); vectors.reserveCapacity(count * dimension)

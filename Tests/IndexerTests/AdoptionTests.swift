@@ -3,6 +3,7 @@ import XCTest
 @testable import Daemon
 @testable import Learning
 import RevsdProtocol
+import Store
 import RevsdSystem
 
 /// Issue #12: a model that loses to not learning must not replace it. The
@@ -172,25 +173,40 @@ final class AdoptionTests: XCTestCase {
         }
     }
 
-    /// What search weighs predictions by (`ControlHandler.predictionConfidence`):
-    /// the adopted model's validation score, its out-of-fold score where that
-    /// decided its adoption (too few validation prompts), and before
-    /// training the index's measured agreement (from 5 labelled images), else 0.5.
-    func testSearchWeighsPredictionsByTheScoreThatDecidedTheModel() {
+    /// What search weighs predictions by (`ControlHandler.predictionConfidence`),
+    /// learned and zero-shot: the adopted model's validation scores, its
+    /// out-of-fold ones where those decided its adoption (too few validation
+    /// prompts), and before training the index's measured agreement (from 5
+    /// labelled images) for both, else 0.5.
+    func testSearchWeighsPredictionsByTheScoresThatDecidedTheModel() {
         var report = TrainingReport(trainedAt: Date(timeIntervalSince1970: 0), examples: 60, trainExamples: 50, validationExamples: 10,
                                     rows: [], ensembleCosine: 0.47, constantCosine: 0.43, members: [], weights: [], seconds: [:],
                                     daklGamma: nil, daklCentroids: 0, knnK: 5)
         let measured: (mean: Float, images: Int)? = (0.41, 20)
         var asked = false
+        func confidence(_ r: TrainingReport?, _ a: (mean: Float, images: Int)? = measured) -> [Float] {
+            let c = ControlHandler.predictionConfidence(adopted: r, agreement: { asked = true; return a })
+            return [c.learned, c.zeroShot]
+        }
         report.validationPrompts = 40
+        XCTAssertEqual(confidence(report), [0.47, 0.47], "a model without a zero-shot score: its own for both")
+        report.zeroShotCosine = 0.39
         report.outOfFoldCosine = 0.50; report.outOfFoldZeroShotCosine = 0.42
-        XCTAssertEqual(ControlHandler.predictionConfidence(adopted: report, agreement: { asked = true; return measured }), 0.47)
-        XCTAssertFalse(asked, "a model's own score decides")
+        XCTAssertEqual(confidence(report), [0.47, 0.39])
+        XCTAssertFalse(asked, "a model's own scores decide")
         report.validationPrompts = 2   // adoption decided out of fold
         XCTAssertTrue(report.decidedOutOfFold)
-        XCTAssertEqual(ControlHandler.predictionConfidence(adopted: report, agreement: { measured }), 0.50)
-        XCTAssertEqual(ControlHandler.predictionConfidence(adopted: nil, agreement: { measured }), 0.41)
-        XCTAssertEqual(ControlHandler.predictionConfidence(adopted: nil, agreement: { (0.41, 4) }), 0.5, "too few labelled images to measure")
-        XCTAssertEqual(ControlHandler.predictionConfidence(adopted: nil, agreement: { nil }), 0.5)
+        XCTAssertEqual(confidence(report), [0.50, 0.42])
+        XCTAssertEqual(confidence(nil), [0.41, 0.41])
+        XCTAssertEqual(confidence(nil, (0.41, 4)), [0.5, 0.5], "too few labelled images to measure")
+        XCTAssertEqual(confidence(nil, nil), [0.5, 0.5])
+    }
+
+    /// A row the model leaves to zero-shot (outside its domain) is stored as zero-shot.
+    func testARowOutsideTheDomainIsAZeroShotPrediction() {
+        var out = LearnedModel.Outputs()
+        XCTAssertEqual(LearningService.origin(out, row: 0), .learned, "no domain rule: the ensemble's")
+        out.outsideDomain = [true, false]
+        XCTAssertEqual([0, 1].map { LearningService.origin(out, row: $0) }, [.zeroShot, .learned])
     }
 }

@@ -107,6 +107,35 @@ final class RankingTests: XCTestCase {
         XCTAssertEqual(score(wide, .prompts(predictionConfidence: rho)) ?? 0, rho * 0.4, accuracy: 1e-5)
     }
 
+    /// After training, an image outside what the learned heads were measured
+    /// on keeps its zero-shot prediction: it ranks with zero-shot's ρ, not
+    /// the model's; and an image's prediction is one row whichever made it.
+    func testAZeroShotPredictionRanksWithZeroShotsConfidence() {
+        let index = SearchIndex(dimension: 8)
+        let query = at(1, axis: 1)
+        index.set(1, kind: .predicted, vector: at(0.5, axis: 2))
+        index.set(2, kind: .zeroShotPredicted, vector: at(0.5, axis: 3))
+        index.set(3, kind: .knownPrompt, vector: at(0.3, axis: 4))
+        index.set(4, kind: .knownPrompt, vector: at(0.1, axis: 5))
+        let sigma: Float = 0.1   // the known prompts at 0.3 and 0.1
+        let ranking = Ranking.prompts(learned: 0.9, zeroShot: 0.4)
+        let hits = index.search(query, k: 4, allowed: nil, ranking: ranking)
+        XCTAssertEqual(hits.map(\.id), [1, 3, 2, 4])
+        XCTAssertEqual(hits[0].score, 0.9 * 0.5 + (1 - 0.81 as Float).squareRoot() * sigma, accuracy: 1e-5)
+        XCTAssertEqual(hits[2].score, 0.4 * 0.5 + (1 - 0.16 as Float).squareRoot() * sigma, accuracy: 1e-5)
+        XCTAssertEqual(hits.map(\.kind), [.predicted, .knownPrompt, .zeroShotPredicted, .knownPrompt])
+        XCTAssertEqual(hits.map { ranking.confidence(of: $0.kind) }, [0.9, 1, 0.4, 1])
+        // Retrained, image 2 is in the domain now: its learned prediction replaces the zero-shot one.
+        index.set(2, kind: .predicted, vector: at(0.5, axis: 3))
+        XCTAssertEqual(index.snapshot()[2].map { Set($0.keys) }, [.predicted])
+        index.set(3, kind: .zeroShotPredicted, vector: at(0.9, axis: 6))
+        XCTAssertEqual(index.snapshot()[3].map { Set($0.keys) }, [.knownPrompt, .zeroShotPredicted])
+        XCTAssertEqual(index.search(query, k: 4, allowed: nil, ranking: ranking).first { $0.id == 3 }?.kind, .knownPrompt,
+                       "a labelled image is ranked by its prompt, whatever made its prediction")
+        // The agreement measures both origins alike.
+        XCTAssertEqual(index.predictionAgreement(maxAge: .zero)?.images, 1)
+    }
+
     func testPredictionAgreementIsTheMeanCosineOfPredictionsToKnownPrompts() {
         let index = SearchIndex(dimension: 8)
         XCTAssertNil(index.predictionAgreement())

@@ -12,11 +12,14 @@ import GRDB
 final class SearchStoreInvariantTests: XCTestCase {
     let dir = TemporaryDirectory()
 
+    /// Its prediction zero-shot when `v` is negative (either origin, at random, as `v` is).
     func file(_ path: String, hash: String, prompt: String?, v: Float, error: String? = nil) -> IndexedFile {
         var e: [EmbeddingKind: [Float]] = [.predicted: [v, 1, 0], .features("enc"): [v, v, v]]
         if prompt != nil { e[.knownPrompt] = [0, v, 1] }
-        return IndexedFile(path: path, contentHash: hash, size: 10, mtimeNs: 1, metadata: prompt.map { GenerationMetadata(prompt: $0, source: "automatic1111", raw: $0) },
-                           caption: "c", embeddings: error == nil ? e : [:], error: error)
+        var f = IndexedFile(path: path, contentHash: hash, size: 10, mtimeNs: 1, metadata: prompt.map { GenerationMetadata(prompt: $0, source: "automatic1111", raw: $0) },
+                            caption: "c", embeddings: error == nil ? e : [:], error: error)
+        f.predictionOrigin = v < 0 ? .zeroShot : .learned
+        return f
     }
 
     func recount(_ s: IndexStore) throws -> (IndexCounts, Int) {
@@ -81,7 +84,8 @@ final class SearchStoreInvariantTests: XCTestCase {
             case 7:
                 what = "predictions"
                 let ids = try store.imageIDs(under: "/lib") + [999_999]
-                try store.updatePredictions(ids.map { IndexStore.Prediction(id: $0, embedding: [0, 0, v], caption: "p", keywords: []) })
+                try store.updatePredictions(ids.map { IndexStore.Prediction(id: $0, embedding: [0, 0, v], caption: "p", keywords: [],
+                                                                              origin: Bool.random(using: &rng) ? .zeroShot : .learned) })
             case 8: what = "outside roots"; try store.removeRecords(outside: ["/lib/sub"]); try store.removeRecords(outside: ["/lib"])
             case 9: what = "reindex"; try store.enqueueReindex(under: Bool.random(using: &rng) ? "/lib/sub" : nil, files: [p])
                 for j in try store.claimJobs(limit: 100) { try store.finish(j) }
@@ -126,6 +130,43 @@ final class SearchStoreInvariantTests: XCTestCase {
         XCTAssertEqual(rows.promptKeys, ["a castle", "a castle"])
         XCTAssertEqual(rows.widths, [1, 512]); XCTAssertEqual(rows.heights, [1, 768])
         XCTAssertEqual(rows.excludingTinyImages().excluded, 1)
+    }
+
+    /// What made a prediction travels with it: into the matrix as the row's
+    /// kind, through a restart's bulk load, and through a reindex of
+    /// unchanged content (phase 1 keeps the stored prediction, and its origin).
+    func testAPredictionsOriginFollowsItIntoTheMatrix() throws {
+        var store: IndexStore! = try IndexStore(path: dir.path("index.sqlite"))
+        let search = SearchIndex(dimension: 3)
+        store.observeSearchRows { IndexingService.apply($0, to: search) }
+        var zeroShot = file("/lib/z.png", hash: "hz", prompt: nil, v: 0.5)
+        zeroShot.predictionOrigin = .zeroShot
+        try store.store(zeroShot)
+        try store.store(file("/lib/l.png", hash: "hl", prompt: nil, v: 0.5))
+        let z = try XCTUnwrap(store.image(path: "/lib/z.png")).id, l = try XCTUnwrap(store.image(path: "/lib/l.png")).id
+        XCTAssertEqual(search.snapshot()[z].map { Array($0.keys) }, [.zeroShotPredicted])
+        XCTAssertEqual(search.snapshot()[l].map { Array($0.keys) }, [.predicted])
+        // Retrained: the learned model predicts z, and keeps zero-shot for l.
+        try store.updatePredictions([IndexStore.Prediction(id: z, embedding: [0, 1, 0], caption: nil, keywords: [], origin: .learned),
+                                     IndexStore.Prediction(id: l, embedding: [0, 0, 1], caption: nil, keywords: [], origin: .zeroShot)])
+        XCTAssertEqual(search.snapshot()[z].map { Array($0.keys) }, [.predicted])
+        XCTAssertEqual(search.snapshot()[l].map { Array($0.keys) }, [.zeroShotPredicted])
+        // Phase 1 of a reindex, the content unchanged: the stored prediction and its origin stay.
+        try store.enqueue(["/lib/l.png"], reason: "reindex")
+        try store.store(batch: try store.claimJobs(limit: 1).map { job in
+            var f = IndexedFile(path: job.path, contentHash: "hl", size: 10, mtimeNs: 1, embeddings: [.predicted: [0, 0, 1]])
+            f.analysed = false
+            return (f, job)
+        })
+        XCTAssertEqual(search.snapshot()[l].map { Array($0.keys) }, [.zeroShotPredicted])
+        // A restart loads the matrix in bulk, a part per origin.
+        store = nil
+        store = try IndexStore(path: dir.path("index.sqlite"))
+        let loaded = SearchIndex(dimension: 3)
+        try IndexingService.load(loaded, from: store)
+        XCTAssertEqual(loaded.snapshot()[z].map { Array($0.keys) }, [.predicted])
+        XCTAssertEqual(loaded.snapshot()[l].map { Array($0.keys) }, [.zeroShotPredicted])
+        XCTAssertEqual(try IndexingService.differences(between: loaded, and: store), [])
     }
 
     /// The case that broke (finding 1): a record dropped and stored again

@@ -1,3 +1,4 @@
+import Daemon
 import Foundation
 import GRDB
 import Inference
@@ -132,8 +133,7 @@ private func blob(_ matrix: [Float], row: Int, _ d: Int) -> Data {
 /// revsdd does it (IndexingService.prepare, then LearningService.prepare;
 /// the models aside): open and migrate (`IndexStore.init`), the crash
 /// recovery of jobs and analyses, the search matrix's bulk load
-/// (`withSearchMatrices` into `SearchIndex.replaceAll`, as
-/// `IndexingService.load`), the drop of records outside the watched folder
+/// (`IndexingService.load` itself), the drop of records outside the watched folder
 /// (`removeRecords(outside:)`), the prompt bank's labelled rows
 /// (`labelledRows(encoders: [], promptKeys: false)`, `LearningService.makeBank`) and the bank's
 /// build. Prints one JSON line of seconds.
@@ -150,16 +150,7 @@ func benchScaleStart() {
     let store = step("open_s") { try IndexStore(path: dbPath) }
     _ = step("recover_s") { (try store.recoverInterruptedJobs(), try store.recoverInterruptedAnalyses()) }
     let search = SearchIndex(dimension: d)
-    step("search_matrix_s") {
-        try store.withSearchMatrices(dimension: d) { read in
-            try search.replaceAll { add in
-                for kind in IndexStore.searchKinds {
-                    let (ids, vectors) = try read(kind)
-                    add(kind == .predicted ? .predicted : .knownPrompt, ids, vectors)
-                }
-            }
-        }
-    }
+    step("search_matrix_s") { try IndexingService.load(search, from: store) }
     let dropped = step("remove_outside_s") { try store.removeRecords(outside: [root]) }
     let labelled = step("labelled_rows_s") { try store.labelledRows(encoders: [], promptKeys: false) }
     let bank = step("bank_s") {
