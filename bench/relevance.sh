@@ -6,7 +6,8 @@
 # bench/relevance.py). With `record`, rewrites the relevance section of bench/RESULTS.md.
 #   bench/relevance.sh [record]
 # REVSD_RELEVANCE_NOTE=FILE: markdown added to the report before its last line (what a change
-# tried, measured by earlier runs).
+# tried, measured by earlier runs). REVSD_RELEVANCE_KEEP=DIR: keep the index before and after
+# training there, with each image's truth (bench/relevance_replay.py DIR replays ranking rules on it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fixtures=../shared/fixtures/sd-meta
@@ -25,7 +26,8 @@ work="$(mktemp -d /tmp/revsd-relevance.XXXXXX)"; trap 'rm -rf "$work"' EXIT
 "$bin/revsd-bench" synth --out "$work/synth" --count 40 --seed 7 --stripped >/dev/null
 "$venv/bin/python" bench/relevance.py --bin "$bin" --fixtures "$fixtures" --synth "$work/synth" \
     --queries bench/relevance_queries.tsv --model "$model" --work "$work" \
-    --machine "$(python3 bench/results.py --machine)" --commit "$(git rev-parse --short HEAD)" > "$work/report.md"
+    --machine "$(python3 bench/results.py --machine)" --commit "$(git rev-parse --short HEAD)" \
+    ${REVSD_RELEVANCE_KEEP:+--keep "$REVSD_RELEVANCE_KEEP"} > "$work/report.md"
 if [ -n "${REVSD_RELEVANCE_NOTE:-}" ]; then
     { sed '$d' "$work/report.md"; cat "$REVSD_RELEVANCE_NOTE"; echo; tail -n 1 "$work/report.md"; } > "$work/noted.md"
     mv "$work/noted.md" "$work/report.md"
