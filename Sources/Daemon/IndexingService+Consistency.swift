@@ -15,7 +15,12 @@ extension IndexingService {
     }
 
     static func row(_ r: SearchRow) -> SearchIndex.Row {
-        (r.id, r.kind == .predicted ? (r.zeroShot ? .zeroShotPredicted : .predicted) : .knownPrompt, r.vector)
+        (r.id, rowKind(r.kind, zeroShot: r.zeroShot), r.vector)
+    }
+
+    /// The matrix's kind of a stored search row.
+    static func rowKind(_ kind: EmbeddingKind, zeroShot: Bool) -> SearchIndex.RowKind {
+        kind == .predicted ? (zeroShot ? .zeroShotPredicted : .predicted) : .knownPrompt
     }
 
     /// Loads the whole matrix from the index while no write can commit, in
@@ -30,9 +35,10 @@ extension IndexingService {
     public static func load(_ search: SearchIndex, from store: IndexStore) throws {
         try store.withSearchMatrices(dimension: search.dimension) { read in
             try search.replaceAll { add in
-                for (kind, zeroShot) in IndexStore.searchMatrixParts {
-                    let (ids, vectors) = try read(kind, zeroShot)
-                    add(kind == .predicted ? (zeroShot ? .zeroShotPredicted : .predicted) : .knownPrompt, ids, vectors)
+                for kind in IndexStore.searchKinds {
+                    for part in try read(kind) {
+                        add(rowKind(kind, zeroShot: part.zeroShot), part.ids, part.vectors)
+                    }
                 }
             }
         }

@@ -23,9 +23,9 @@ import Foundation
 /// (ρ·c), a prediction could only come first where it is nearly certain,
 /// and relevant unlabelled images stayed out of the results (3 of 202 in
 /// the relevance bench, `bench/RESULTS.md`, which measures both). A
-/// prediction near the library's mean meets every query at a moderate c;
-/// it still ranks below a specific real match, whose cosine stands out of
-/// the spread by more than one step.
+/// prediction near the library's mean meets a query at about the known
+/// prompts' typical cosine m, and scores about ρ·m + √(1 − ρ²)·σ ≤ m + σ:
+/// below every real match that stands out of the spread by a step.
 ///
 /// Learned and zero-shot predictions each have their own ρ (after training,
 /// an image outside what the learned heads were measured on keeps its

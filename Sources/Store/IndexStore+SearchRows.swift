@@ -32,12 +32,6 @@ extension IndexStore {
     /// known prompt as search meets it (`searchRowClause`).
     public static let searchKinds: [EmbeddingKind] = [.predicted, .searchPrompt]
 
-    /// The parts of the search matrix, read one at a time in bulk
-    /// (`withSearchMatrices`): learned predictions (and those of unknown
-    /// origin), zero-shot predictions, known prompts.
-    public static let searchMatrixParts: [(kind: EmbeddingKind, zeroShot: Bool)] =
-        [(.predicted, false), (.predicted, true), (.searchPrompt, false)]
-
     static let zeroShotOrigin = "i.predictionOrigin = '\(PredictionOrigin.zeroShot.rawValue)'"
 
     /// The stored embeddings (`e`) a kind of search row is read from. A
