@@ -150,7 +150,7 @@ extension ControlHandler {
         result.prediction = .learned
         let candidates = l.bank.nearest(predicted, k: 3).first ?? []
         result.candidates = candidates.map(CaptionResult.Candidate.init)
-        result.confidence = Self.captionConfidence(candidates.first, report: model.report)
+        result.confidence = Self.captionConfidence(candidates.first, report: model.report, origin: rec.predictionOrigin)
         // As `caption` does: the zero-shot description beside a caption of
         // low confidence, recomputed from the stored features (the index
         // keeps only the learned caption).

@@ -6,6 +6,7 @@ import Inference
 import Analysis
 import Learning
 import RevsdProtocol
+import Store
 import RevsdSystem
 import Imaging
 
@@ -132,7 +133,7 @@ extension ControlHandler {
         // How close the caption is expected to come to the truth: its cosine
         // to the prediction, times how close predictions come (validation).
         let report = l.adoptedModel?.report
-        result.confidence = Self.captionConfidence(p.candidates.first, report: report)
+        result.confidence = Self.captionConfidence(p.candidates.first, report: report, origin: p.origin)
         // No better than predicting the library's mean prompt for every image:
         // the zero-shot description is given too.
         if zeroShot != result.caption,
@@ -151,11 +152,14 @@ extension ControlHandler {
     }
 
     /// How close a learned caption is expected to come to the truth: its
-    /// cosine to the prediction times how close the model's predictions come
-    /// on validation (nil without validation). `caption` and `image` both.
-    static func captionConfidence(_ caption: PromptBank.Candidate?, report: TrainingReport?) -> Double? {
+    /// cosine to the prediction times how close predictions of its origin
+    /// come (`predictionConfidence`: the model's, or zero-shot's for an image
+    /// outside what the heads were measured on; nil without validation).
+    /// `caption` and `image` both.
+    static func captionConfidence(_ caption: PromptBank.Candidate?, report: TrainingReport?, origin: PredictionOrigin?) -> Double? {
         guard let caption, let report, report.validationExamples > 0 else { return nil }
-        return Double(caption.cosine * report.ensembleCosine)
+        let expected = predictionConfidence(adopted: report, agreement: { nil })
+        return Double(caption.cosine * (origin == .zeroShot ? expected.zeroShot : expected.learned))
     }
 
     /// Whether the zero-shot description goes beside a learned caption: when

@@ -27,6 +27,8 @@ public struct ImageRecord: Sendable, Equatable {
     /// Its pixels are analysed (features, prediction, caption): false while
     /// only phase 1 (metadata, known prompt) is stored (IndexStore+Analysis).
     public var analysed: Bool = true
+    /// What made its stored prediction (nil: unknown, stored before v10).
+    public var predictionOrigin: PredictionOrigin?
     public var prompt: String? { metadata?.hasRealPrompt == true ? metadata?.prompt : nil }
 }
 

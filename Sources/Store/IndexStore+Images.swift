@@ -21,7 +21,8 @@ extension IndexStore {
             metadata: metadata, caption: row["caption"], keywords: keywords,
             indexedAt: Date(timeIntervalSince1970: row["indexedAt"]),
             alignment: (row["alignment"] as Double?).map(Float.init), tier: row["tier"],
-            analysed: (row["analysed"] as Int? ?? 1) != 0)
+            analysed: (row["analysed"] as Int? ?? 1) != 0,
+            predictionOrigin: (row["predictionOrigin"] as String?).flatMap(PredictionOrigin.init))
     }
 
     public func image(path: String) throws -> ImageRecord? {

@@ -3,6 +3,7 @@ import Inference
 import XCTest
 @testable import Analysis
 @testable import Daemon
+@testable import Learning
 @testable import Models
 
 /// `revsdctl caption` and the zero-shot prediction behind it.
@@ -147,5 +148,26 @@ final class CLIPEnsembleTests: XCTestCase {
         XCTAssertFalse(ControlHandler.alsoShowsZeroShot(confidence: 0.55, constantCosine: 0.42))
         XCTAssertTrue(ControlHandler.alsoShowsZeroShot(confidence: nil, constantCosine: 0.42))
         XCTAssertTrue(ControlHandler.alsoShowsZeroShot(confidence: 0.9, constantCosine: nil))
+    }
+
+    /// A caption's confidence is its cosine to the prediction times how close
+    /// predictions of its origin come: an image the model leaves to zero-shot
+    /// (outside its domain) gets zero-shot's score, not the model's, and so
+    /// the zero-shot description beside it.
+    func testACaptionOfAZeroShotPredictionHasZeroShotsConfidence() throws {
+        var report = TrainingReport(trainedAt: Date(timeIntervalSince1970: 0), examples: 500, trainExamples: 400, validationExamples: 100,
+                                    rows: [], ensembleCosine: 0.9, constantCosine: 0.42, members: [], weights: [], seconds: [:],
+                                    daklGamma: nil, daklCentroids: 0, knnK: 5)
+        report.validationPrompts = 60
+        report.zeroShotCosine = 0.38
+        let caption = PromptBank.Candidate(prompt: "a red cube", cosine: 0.8)
+        let learned = try XCTUnwrap(ControlHandler.captionConfidence(caption, report: report, origin: .learned))
+        let zeroShot = try XCTUnwrap(ControlHandler.captionConfidence(caption, report: report, origin: .zeroShot))
+        XCTAssertEqual(learned, 0.8 * 0.9, accuracy: 1e-6)
+        XCTAssertEqual(zeroShot, 0.8 * 0.38, accuracy: 1e-6)
+        XCTAssertEqual(try XCTUnwrap(ControlHandler.captionConfidence(caption, report: report, origin: nil)), learned, accuracy: 1e-9,
+                       "an unknown origin (stored before it was recorded): the model's")
+        XCTAssertFalse(ControlHandler.alsoShowsZeroShot(confidence: learned, constantCosine: 0.42))
+        XCTAssertTrue(ControlHandler.alsoShowsZeroShot(confidence: zeroShot, constantCosine: 0.42))
     }
 }
