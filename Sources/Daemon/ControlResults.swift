@@ -112,7 +112,15 @@ extension LearningService {
                                daklUnlabelledImages: m.dakl == nil ? nil : m.report.daklUnlabelledImages,
                                weights: m.weights.count == m.members.count ? m.weights.map(Double.init) : nil,
                                weightsFittedShare: m.report.ensembleShare.map(Double.init),
-                               domainSimilarity: m.report.domainSimilarity.map(Double.init))
+                               domainSimilarity: m.report.domainSimilarity.map(Double.init),
+                               outOfFoldConstantMeanCosine: m.report.outOfFoldConstantCosine.map(Double.init),
+                               encoders: m.report.encoderScores.map { scores in
+                                   scores.sorted { $0.key < $1.key }.map { e, s in
+                                       LearningStatus.EncoderScore(encoder: e, member: s.member, meanCosine: Double(s.cosine),
+                                                                   constantMeanCosine: Double(s.constant), zeroShotMeanCosine: s.zeroShot.map(Double.init))
+                                   }
+                               },
+                               leftOutEncoders: m.report.leftOutEncoders)
         }
         return LearningStatus(state: state, lastRun: run, promptBank: bank.count, lastError: lastError)
     }

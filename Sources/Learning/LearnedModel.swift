@@ -201,6 +201,30 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     /// to (nil: models trained before, or no zero-shot rows).
     public var outOfFoldCosine: Float?
     public var outOfFoldZeroShotCosine: Float?
+    /// The constant's, out of fold (each row predicted by the mean target
+    /// of the other folds; nil: models trained before).
+    public var outOfFoldConstantCosine: Float?
+    /// Out of fold, per encoder, its best member against the constant and
+    /// zero-shot on the same rows (`TrainingRun.encoderScores`), and the
+    /// encoders left out of the ensemble for beating neither (their
+    /// members weigh nothing). nil: models trained before.
+    public var encoderScores: [String: EncoderScore]?
+    public var leftOutEncoders: [String]?
+
+    /// An encoder's best member out of fold, and what not learning scores on its rows.
+    public struct EncoderScore: Sendable, Codable, Equatable {
+        public var member: String
+        public var cosine: Float
+        public var constant: Float
+        public var zeroShot: Float?
+
+        public init(member: String, cosine: Float, constant: Float, zeroShot: Float?) {
+            self.member = member; self.cosine = cosine; self.constant = constant; self.zeroShot = zeroShot
+        }
+
+        /// How far it is above the better of the constant and zero-shot.
+        public var margin: Float { cosine - max(constant, zeroShot ?? -.infinity) }
+    }
     /// Whether the model replaces the zero-shot predictions
     /// (`decideAdoption`; nil: models trained before, adopted).
     public var adopted: Bool?
@@ -237,11 +261,12 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     public var keywordSource: KeywordsSource { keywordsSource ?? .mlc }
 
     /// The adoption rule: a model that does not beat the zero-shot
-    /// prediction on validation by more than `margin` must not replace it
-    /// (unmeasured, without zero-shot predictions, it does).
-    public static func adopts(ensemble: Float, zeroShot: Float?, margin: Float) -> Bool {
+    /// prediction and the constant by more than `margin` must not replace
+    /// the zero-shot predictions (unmeasured, without zero-shot predictions,
+    /// it does, as against an unmeasured constant).
+    public static func adopts(ensemble: Float, zeroShot: Float?, constant: Float? = nil, margin: Float) -> Bool {
         guard let zeroShot else { return true }
-        return ensemble > zeroShot + margin
+        return ensemble > zeroShot + margin && ensemble > (constant ?? -.infinity) + margin
     }
 
     /// Below this many validation prompts the validation scores are too few
@@ -258,9 +283,9 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     /// with too few validation prompts, the out-of-fold scores.
     public mutating func decideAdoption(margin: Float) {
         if decidedOutOfFold, let learned = outOfFoldCosine {
-            adopted = Self.adopts(ensemble: learned, zeroShot: outOfFoldZeroShotCosine, margin: margin)
+            adopted = Self.adopts(ensemble: learned, zeroShot: outOfFoldZeroShotCosine, constant: outOfFoldConstantCosine, margin: margin)
         } else {
-            adopted = Self.adopts(ensemble: ensembleCosine, zeroShot: zeroShotCosine, margin: margin)
+            adopted = Self.adopts(ensemble: ensembleCosine, zeroShot: zeroShotCosine, constant: constantCosine, margin: margin)
         }
     }
 
@@ -271,13 +296,20 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     /// Why the model is not in use (nil when adopted).
     public var notAdoptedReason: String? {
         guard !isAdopted else { return nil }
-        if decidedOutOfFold, let learned = outOfFoldCosine, let zeroShot = outOfFoldZeroShotCosine {
-            return "kept the zero-shot predictions: the learned model (\(String(format: "%.3f", learned))) did not beat them "
-                + "(\(String(format: "%.3f", zeroShot))) out of fold over every labelled prompt "
-                + "(validation holds \(validationPrompts ?? 0) prompts, fewer than \(Self.minimumValidationPrompts))"
+        func f(_ x: Float) -> String { String(format: "%.3f", x) }
+        let learned: Float, zeroShot: Float?, constant: Float?, where_: String
+        if decidedOutOfFold, let l = outOfFoldCosine, let z = outOfFoldZeroShotCosine {
+            (learned, zeroShot, constant) = (l, z, outOfFoldConstantCosine)
+            where_ = "out of fold over every labelled prompt (validation holds \(validationPrompts ?? 0) prompts, fewer than \(Self.minimumValidationPrompts))"
+        } else {
+            guard let z = zeroShotCosine else { return nil }
+            (learned, zeroShot, constant, where_) = (ensembleCosine, z, constantCosine, "on validation")
         }
-        guard let zeroShotCosine else { return nil }
-        return "kept the zero-shot predictions: the learned model (\(String(format: "%.3f", ensembleCosine))) did not beat them "
-            + "(\(String(format: "%.3f", zeroShotCosine))) on validation"
+        if let zeroShot, learned > zeroShot, let constant, learned <= constant {
+            return "kept the zero-shot predictions: the learned model (\(f(learned))) did not beat the constant prediction "
+                + "(\(f(constant)), the library's mean prompt for every image) " + where_
+        }
+        return "kept the zero-shot predictions: the learned model (\(f(learned))) did not beat them (\(f(zeroShot ?? 0))) " + where_
     }
+
 }

@@ -203,9 +203,74 @@ extension TrainingRun {
     /// Each row's out-of-fold alignment: the cosine of an equal-weight ridge
     /// + k-NN ensemble (every encoder) fitted without its fold.
     func outOfFoldAlignment() -> [Float] {
+        if let alignmentBeforeGate { return alignmentBeforeGate }
         let members = encoders.flatMap { [EnsembleMember.head(encoder: $0, .ridge), .head(encoder: $0, .knn)] }.compactMap { outOfFold[$0] }
         guard !members.isEmpty else { return [Float](repeating: 0, count: n) }
         let p = EnsembleWeights.combine(members, weights: [Float](repeating: 1, count: members.count), dimension: dim)
         return EnsembleWeights.cosines(p, data.targets, dimension: dim)
+    }
+}
+
+// MARK: Encoders that lose to not learning
+
+extension TrainingRun {
+    /// Per row, the constant prediction of its fold: the normalised mean
+    /// target of the other folds' rows, each prompt weighing once.
+    func outOfFoldConstant() -> [Float] {
+        var out = [Float](repeating: 0, count: n * dim)
+        let rowWeights = groups.weights(of: Array(0..<n))
+        for f in 0..<folds {
+            var mean = [Float](repeating: 0, count: dim)
+            for r in 0..<n where fold[r] != f {
+                for j in 0..<dim { mean[j] += rowWeights[r] * data.targets[r * dim + j] }
+            }
+            mean = VectorMath.l2Normalized(mean)
+            for r in 0..<n where fold[r] == f { for j in 0..<dim { out[r * dim + j] = mean[j] } }
+        }
+        return out
+    }
+
+    /// The out-of-fold mean cosines that decide whether an encoder's heads
+    /// join the ensemble: per encoder its best member's, with the constant's
+    /// (`outOfFoldConstant`) and zero-shot's on the same rows (the rows the
+    /// member predicts: every row, or validation only for the MLPs of a large
+    /// library), each prompt weighing once. An encoder is kept when a member
+    /// beats both.
+    func encoderScores() -> [String: TrainingReport.EncoderScore] {
+        let constant = outOfFoldConstant()
+        let rowWeights = groups.weights(of: Array(0..<n))
+        var out: [String: TrainingReport.EncoderScore] = [:]
+        for e in encoders {
+            var best: TrainingReport.EncoderScore?
+            for member in EnsembleMember.base(e) {
+                guard let p = outOfFold[member] else { continue }
+                let rows = (0..<n).filter { r in p[(r * dim)..<((r + 1) * dim)].contains { $0 != 0 } }
+                guard !rows.isEmpty else { continue }
+                let w = rows.map { rowWeights[$0] }, y = LibraryTrainer.rows(data.targets, rows, dim)
+                func score(_ x: [Float]) -> Float { EnsembleWeights.meanCosine(LibraryTrainer.rows(x, rows, dim), y, dimension: dim, weights: w) }
+                let s = TrainingReport.EncoderScore(member: member.name, cosine: score(p), constant: score(constant),
+                                                    zeroShot: hasZeroShot ? score(data.zeroShot) : nil)
+                if best.map({ s.margin > $0.margin }) ?? true { best = s }
+            }
+            if let best { out[e] = best }
+        }
+        return out
+    }
+
+    /// Leaves out of the ensemble every encoder none of whose members beats
+    /// the constant and zero-shot out of fold (`encoderScores`): their
+    /// out-of-fold rows are cleared, so the weights, fitted and equal alike,
+    /// give their members nothing. Returns the scores and the encoders left out.
+    mutating func leaveOutEncodersThatLoseToNotLearning() -> (scores: [String: TrainingReport.EncoderScore], leftOut: [String]) {
+        let scores = encoderScores()
+        alignmentBeforeGate = outOfFoldAlignment()   // how well the heads predict each image, left out of the ensemble or not
+        var leftOut: [String] = []
+        for e in encoders where (scores[e]?.margin ?? 0) <= 0 {
+            leftOut.append(e)
+            for member in EnsembleMember.base(e) where outOfFold[member] != nil {
+                outOfFold[member] = [Float](repeating: 0, count: n * dim)
+            }
+        }
+        return (scores, leftOut)
     }
 }

@@ -43,6 +43,9 @@ struct TrainingRun {
     /// Per labelled row, its feature cosine to the nearest training prompt
     /// of the other folds (the mean over encoders; `domainThreshold`).
     var outOfFoldSimilarity: [Float]
+    /// Each row's out-of-fold alignment, taken before encoders were left out
+    /// of the ensemble (`leaveOutEncodersThatLoseToNotLearning`).
+    var alignmentBeforeGate: [Float]?
     /// The members of the last weights fitted (`ensembleWeights`) and their per-fold weights.
     var fitted: (members: [EnsembleMember], folds: [[Float]])?
     /// Per row, its fold by prompt; how many folds.
@@ -212,6 +215,9 @@ struct TrainingRun {
                                     distinctPrompts: groups.count, validationPrompts: groups.distinct(in: valIdx), excludedTinyImages: excludedTiny,
                                     rows: [], ensembleCosine: 0, constantCosine: 0, members: [], weights: [], seconds: [:],
                                     daklGamma: nil, daklCentroids: 0, knnK: 0), dimension: dim, zeroShotMember: hasZeroShot)
+        let gate = leaveOutEncodersThatLoseToNotLearning()
+        model.report.encoderScores = gate.scores
+        model.report.leftOutEncoders = gate.leftOut
         let fit = ensembleWeights(for: model.baseMembers)
         fitted = (model.baseMembers, fit.folds)
         model.baseWeights = fit.weights
@@ -330,6 +336,7 @@ struct TrainingRun {
             let weights = groups.weights(of: Array(0..<n))
             model.report.outOfFoldCosine = EnsembleWeights.meanCosine(nested, data.targets, dimension: dim, weights: weights)
             model.report.outOfFoldZeroShotCosine = EnsembleWeights.meanCosine(data.zeroShot, data.targets, dimension: dim, weights: weights)
+            model.report.outOfFoldConstantCosine = EnsembleWeights.meanCosine(outOfFoldConstant(), data.targets, dimension: dim, weights: weights)
         }
         let m = vocabulary.words.count
         let keywords = KeywordChoice.decide(probabilities: validationKeywords, truth: valIdx.map { LibraryTrainer.wordIndices(vocabulary, data.prompts[$0]) },

@@ -139,6 +139,24 @@ public struct LearningStatus: Codable, Sendable, Equatable {
 
     /// The last trained heads: when and on how much they were trained, how
     /// well, and whether they are in use (`adopted`).
+    /// One image encoder's best member out of fold, beside not learning.
+    public struct EncoderScore: Codable, Sendable, Equatable {
+        public var encoder: String
+        public var member: String
+        public var meanCosine: Double
+        public var constantMeanCosine: Double
+        public var zeroShotMeanCosine: Double?
+
+        public init(encoder: String, member: String, meanCosine: Double, constantMeanCosine: Double, zeroShotMeanCosine: Double?) {
+            self.encoder = encoder; self.member = member; self.meanCosine = meanCosine
+            self.constantMeanCosine = constantMeanCosine; self.zeroShotMeanCosine = zeroShotMeanCosine
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case encoder, member, meanCosine = "mean_cosine", constantMeanCosine = "constant_mean_cosine", zeroShotMeanCosine = "zero_shot_mean_cosine"
+        }
+    }
+
     public struct Run: Codable, Sendable, Equatable {
         /// Seconds since the epoch.
         public var trainedAt: Double
@@ -187,6 +205,14 @@ public struct LearningStatus: Codable, Sendable, Equatable {
         /// image keeps its zero-shot prediction (outside the labelled
         /// library's domain). Absent from older daemons and models trained before.
         public var domainSimilarity: Double?
+        /// Out of fold, the constant's mean cosine (adoption needs the
+        /// ensemble above it too); per image encoder, its best member
+        /// against the constant and zero-shot on the same rows, and the
+        /// encoders left out of the ensemble for beating neither (their
+        /// members weigh nothing). Absent from older daemons and models trained before.
+        public var outOfFoldConstantMeanCosine: Double?
+        public var encoders: [EncoderScore]?
+        public var leftOutEncoders: [String]?
         /// Whether the heads make the predictions (an older daemon's always did).
         public var isAdopted: Bool { adopted ?? true }
 
@@ -196,7 +222,9 @@ public struct LearningStatus: Codable, Sendable, Equatable {
                     outOfFoldZeroShotMeanCosine: Double? = nil, adopted: Bool? = nil, notAdoptedReason: String? = nil,
                     keywordsSource: String? = nil, daklCentroids: Int? = nil, daklDomain: String? = nil,
                     daklUnlabelledImages: Int? = nil, weights: [Double]? = nil, weightsFittedShare: Double? = nil,
-                    domainSimilarity: Double? = nil) {
+                    domainSimilarity: Double? = nil, outOfFoldConstantMeanCosine: Double? = nil, encoders: [EncoderScore]? = nil,
+                    leftOutEncoders: [String]? = nil) {
+            self.outOfFoldConstantMeanCosine = outOfFoldConstantMeanCosine; self.encoders = encoders; self.leftOutEncoders = leftOutEncoders
             self.weights = weights; self.weightsFittedShare = weightsFittedShare; self.domainSimilarity = domainSimilarity
             self.keywordsSource = keywordsSource
             self.daklCentroids = daklCentroids; self.daklDomain = daklDomain; self.daklUnlabelledImages = daklUnlabelledImages
@@ -218,6 +246,7 @@ public struct LearningStatus: Codable, Sendable, Equatable {
             case keywordsSource = "keywords_source"
             case daklCentroids = "dakl_centroids", daklDomain = "dakl_domain", daklUnlabelledImages = "dakl_unlabelled_images"
             case weights, weightsFittedShare = "weights_fitted_share", domainSimilarity = "domain_similarity"
+            case outOfFoldConstantMeanCosine = "out_of_fold_constant_mean_cosine", encoders, leftOutEncoders = "left_out_encoders"
         }
     }
 

@@ -180,6 +180,13 @@ extension Status {
         return [share, "heaviest: " + top].compactMap { $0 }.joined(separator: "; ")
     }
 
+    /// An image encoder out of fold: its best member against not learning, and whether it is in the ensemble.
+    static func encoderLine(_ e: LearningStatus.EncoderScore, leftOut: Bool) -> String {
+        let baselines = String(format: "constant %.3f", e.constantMeanCosine) + (e.zeroShotMeanCosine.map { String(format: ", zero-shot %.3f", $0) } ?? "")
+        return "\(e.encoder): " + String(format: "%.3f", e.meanCosine) + " out of fold (\(e.member); \(baselines))"
+            + (leftOut ? ": left out, it beats neither" : "")
+    }
+
     /// Where DAKL's k-means ran, when DAKL is a member.
     static func daklLine(_ run: LearningStatus.Run) -> String? {
         guard let centroids = run.daklCentroids else { return nil }
@@ -205,6 +212,7 @@ extension Status {
             if let reason = run.notAdoptedReason { rows.append(["predictions", reason]) }
             if run.isAdopted { rows.append(["keywords", run.keywordsSource == "zero_shot" ? "zero-shot classes (the MLC head did not beat word frequency)" : "MLC head"]) }
             if let ensemble = ensembleLine(run) { rows.append(["ensemble", ensemble]) }
+            for e in run.encoders ?? [] { rows.append(["encoder", encoderLine(e, leftOut: run.leftOutEncoders?.contains(e.encoder) == true)]) }
             if let dakl = daklLine(run) { rows.append(["DAKL", dakl]) }
         } else if rows.isEmpty {
             rows.append(["learning", "not trained yet (zero-shot predictions; `revsdctl train`)"])

@@ -72,7 +72,9 @@ final class AdoptionTests: XCTestCase {
         XCTAssertTrue(losing.decidedOutOfFold)
         let learned = try XCTUnwrap(losing.outOfFoldCosine), zeroShot = try XCTUnwrap(losing.outOfFoldZeroShotCosine)
         XCTAssertGreaterThan(zeroShot, 0.9)
-        XCTAssertLessThan(learned, zeroShot)
+        // Every encoder loses to zero-shot out of fold: all are left out, and the ensemble is zero-shot itself.
+        XCTAssertEqual(losing.leftOutEncoders, ["enc"])
+        XCTAssertEqual(learned, zeroShot, accuracy: 1e-5)
         XCTAssertEqual(losing.adopted, false)
         XCTAssert(losing.notAdoptedReason?.contains("out of fold over every labelled prompt (validation holds") == true, "\(losing)")
         let winning = try LibraryTrainer(options: Self.options).train(Self.planted(informativeFeatures: true, zeroShotNoise: 3, prompts: 40)).model.report
@@ -208,5 +210,45 @@ final class AdoptionTests: XCTestCase {
         XCTAssertEqual(LearningService.origin(out, row: 0), .learned, "no domain rule: the ensemble's")
         out.outsideDomain = [true, false]
         XCTAssertEqual([0, 1].map { LearningService.origin(out, row: $0) }, [.zeroShot, .learned])
+    }
+
+    /// Per encoder, out of fold: an encoder whose every member loses to the
+    /// constant and zero-shot (here random features beside informative
+    /// ones) is left out of the ensemble, its members weigh nothing, and
+    /// the report and status say so; the others stay.
+    func testAnEncoderThatLosesToNotLearningIsLeftOut() throws {
+        var data = Self.planted(informativeFeatures: true, zeroShotNoise: 3, prompts: 40)
+        var rng = SeededGenerator(seed: 5)
+        data.features["noise"] = (0..<(data.features["enc"]!.count)).map { _ in Float(Double(rng.next() % 2000) / 1000 - 1) }
+        let report = try LibraryTrainer(options: Self.options).train(data).model.report
+        XCTAssertEqual(report.leftOutEncoders, ["noise"])
+        let scores = try XCTUnwrap(report.encoderScores)
+        let enc = try XCTUnwrap(scores["enc"]), noise = try XCTUnwrap(scores["noise"])
+        XCTAssertGreaterThan(enc.margin, 0.2, "\(enc)")
+        XCTAssertLessThanOrEqual(noise.margin, 0, "\(noise)")
+        XCTAssertEqual(enc.constant, noise.constant, accuracy: 1e-4, "the constant on the same rows (every row, both ridges)")
+        for (member, weight) in zip(report.members, report.weights) where member.hasPrefix("noise/") {
+            XCTAssertEqual(weight, 0, "\(member) weighs nothing")
+        }
+        XCTAssertGreaterThan(zip(report.members, report.weights).filter { $0.0.hasPrefix("enc/") }.map(\.1).reduce(0, +), 0.5)
+        XCTAssertEqual(report.adopted, true)
+    }
+
+    /// Adoption: the ensemble must beat the constant (the library's mean
+    /// prompt for every image) as well as zero-shot.
+    func testAModelBelowTheConstantIsNotAdopted() {
+        XCTAssertTrue(TrainingReport.adopts(ensemble: 0.50, zeroShot: 0.40, constant: 0.45, margin: 0))
+        XCTAssertFalse(TrainingReport.adopts(ensemble: 0.50, zeroShot: 0.40, constant: 0.55, margin: 0))
+        XCTAssertFalse(TrainingReport.adopts(ensemble: 0.50, zeroShot: 0.55, constant: 0.45, margin: 0))
+        XCTAssertTrue(TrainingReport.adopts(ensemble: 0.50, zeroShot: 0.40, constant: nil, margin: 0), "a report without the constant measured")
+        var report = TrainingReport(trainedAt: Date(timeIntervalSince1970: 0), examples: 60, trainExamples: 50, validationExamples: 10,
+                                    rows: [], ensembleCosine: 0.50, constantCosine: 0.55, members: [], weights: [], seconds: [:],
+                                    daklGamma: nil, daklCentroids: 0, knnK: 5)
+        report.validationPrompts = 40
+        report.zeroShotCosine = 0.40
+        report.decideAdoption(margin: 0)
+        XCTAssertEqual(report.adopted, false)
+        XCTAssertEqual(report.notAdoptedReason, "kept the zero-shot predictions: the learned model (0.500) did not beat the constant prediction "
+                       + "(0.550, the library's mean prompt for every image) on validation")
     }
 }
