@@ -119,8 +119,7 @@ extension LearningService {
                                        LearningStatus.EncoderScore(encoder: e, member: s.member, meanCosine: Double(s.cosine),
                                                                    constantMeanCosine: Double(s.constant), zeroShotMeanCosine: s.zeroShot.map(Double.init))
                                    }
-                               },
-                               leftOutEncoders: m.report.leftOutEncoders)
+                               })
         }
         return LearningStatus(state: state, lastRun: run, promptBank: bank.count, lastError: lastError)
     }

@@ -205,11 +205,9 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     /// of the other folds; nil: models trained before).
     public var outOfFoldConstantCosine: Float?
     /// Out of fold, per encoder, its best member against the constant and
-    /// zero-shot on the same rows (`TrainingRun.encoderScores`), and the
-    /// encoders left out of the ensemble for beating neither (their
-    /// members weigh nothing). nil: models trained before.
+    /// zero-shot on the same rows (`TrainingRun.encoderScores`). nil: models
+    /// trained before.
     public var encoderScores: [String: EncoderScore]?
-    public var leftOutEncoders: [String]?
 
     /// An encoder's best member out of fold, and what not learning scores on its rows.
     public struct EncoderScore: Sendable, Codable, Equatable {

@@ -203,7 +203,6 @@ extension TrainingRun {
     /// Each row's out-of-fold alignment: the cosine of an equal-weight ridge
     /// + k-NN ensemble (every encoder) fitted without its fold.
     func outOfFoldAlignment() -> [Float] {
-        if let alignmentBeforeGate { return alignmentBeforeGate }
         let members = encoders.flatMap { [EnsembleMember.head(encoder: $0, .ridge), .head(encoder: $0, .knn)] }.compactMap { outOfFold[$0] }
         guard !members.isEmpty else { return [Float](repeating: 0, count: n) }
         let p = EnsembleWeights.combine(members, weights: [Float](repeating: 1, count: members.count), dimension: dim)
@@ -211,7 +210,7 @@ extension TrainingRun {
     }
 }
 
-// MARK: Encoders that lose to not learning
+// MARK: Encoders against not learning
 
 extension TrainingRun {
     /// Per row, the constant prediction of its fold: the normalised mean
@@ -230,12 +229,10 @@ extension TrainingRun {
         return out
     }
 
-    /// The out-of-fold mean cosines that decide whether an encoder's heads
-    /// join the ensemble: per encoder its best member's, with the constant's
-    /// (`outOfFoldConstant`) and zero-shot's on the same rows (the rows the
-    /// member predicts: every row, or validation only for the MLPs of a large
-    /// library), each prompt weighing once. An encoder is kept when a member
-    /// beats both.
+    /// Per encoder, out of fold: its best member's mean cosine, with the
+    /// constant's (`outOfFoldConstant`) and zero-shot's on the same rows (the
+    /// rows the member predicts: every row, or validation only for the MLPs
+    /// of a large library), each prompt weighing once.
     func encoderScores() -> [String: TrainingReport.EncoderScore] {
         let constant = outOfFoldConstant()
         let rowWeights = groups.weights(of: Array(0..<n))
@@ -257,20 +254,4 @@ extension TrainingRun {
         return out
     }
 
-    /// Leaves out of the ensemble every encoder none of whose members beats
-    /// the constant and zero-shot out of fold (`encoderScores`): their
-    /// out-of-fold rows are cleared, so the weights, fitted and equal alike,
-    /// give their members nothing. Returns the scores and the encoders left out.
-    mutating func leaveOutEncodersThatLoseToNotLearning() -> (scores: [String: TrainingReport.EncoderScore], leftOut: [String]) {
-        let scores = encoderScores()
-        alignmentBeforeGate = outOfFoldAlignment()   // how well the heads predict each image, left out of the ensemble or not
-        var leftOut: [String] = []
-        for e in encoders where (scores[e]?.margin ?? 0) <= 0 {
-            leftOut.append(e)
-            for member in EnsembleMember.base(e) where outOfFold[member] != nil {
-                outOfFold[member] = [Float](repeating: 0, count: n * dim)
-            }
-        }
-        return (scores, leftOut)
-    }
 }

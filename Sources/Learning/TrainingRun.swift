@@ -43,9 +43,6 @@ struct TrainingRun {
     /// Per labelled row, its feature cosine to the nearest training prompt
     /// of the other folds (the mean over encoders; `domainThreshold`).
     var outOfFoldSimilarity: [Float]
-    /// Each row's out-of-fold alignment, taken before encoders were left out
-    /// of the ensemble (`leaveOutEncodersThatLoseToNotLearning`).
-    var alignmentBeforeGate: [Float]?
     /// The members of the last weights fitted (`ensembleWeights`) and their per-fold weights.
     var fitted: (members: [EnsembleMember], folds: [[Float]])?
     /// Per row, its fold by prompt; how many folds.
@@ -215,9 +212,7 @@ struct TrainingRun {
                                     distinctPrompts: groups.count, validationPrompts: groups.distinct(in: valIdx), excludedTinyImages: excludedTiny,
                                     rows: [], ensembleCosine: 0, constantCosine: 0, members: [], weights: [], seconds: [:],
                                     daklGamma: nil, daklCentroids: 0, knnK: 0), dimension: dim, zeroShotMember: hasZeroShot)
-        let gate = leaveOutEncodersThatLoseToNotLearning()
-        model.report.encoderScores = gate.scores
-        model.report.leftOutEncoders = gate.leftOut
+        model.report.encoderScores = encoderScores()
         let fit = ensembleWeights(for: model.baseMembers)
         fitted = (model.baseMembers, fit.folds)
         model.baseWeights = fit.weights

@@ -206,13 +206,11 @@ public struct LearningStatus: Codable, Sendable, Equatable {
         /// library's domain). Absent from older daemons and models trained before.
         public var domainSimilarity: Double?
         /// Out of fold, the constant's mean cosine (adoption needs the
-        /// ensemble above it too); per image encoder, its best member
-        /// against the constant and zero-shot on the same rows, and the
-        /// encoders left out of the ensemble for beating neither (their
-        /// members weigh nothing). Absent from older daemons and models trained before.
+        /// ensemble above it too), and per image encoder its best member
+        /// against the constant and zero-shot on the same rows. Absent from
+        /// older daemons and models trained before.
         public var outOfFoldConstantMeanCosine: Double?
         public var encoders: [EncoderScore]?
-        public var leftOutEncoders: [String]?
         /// Whether the heads make the predictions (an older daemon's always did).
         public var isAdopted: Bool { adopted ?? true }
 
@@ -222,9 +220,8 @@ public struct LearningStatus: Codable, Sendable, Equatable {
                     outOfFoldZeroShotMeanCosine: Double? = nil, adopted: Bool? = nil, notAdoptedReason: String? = nil,
                     keywordsSource: String? = nil, daklCentroids: Int? = nil, daklDomain: String? = nil,
                     daklUnlabelledImages: Int? = nil, weights: [Double]? = nil, weightsFittedShare: Double? = nil,
-                    domainSimilarity: Double? = nil, outOfFoldConstantMeanCosine: Double? = nil, encoders: [EncoderScore]? = nil,
-                    leftOutEncoders: [String]? = nil) {
-            self.outOfFoldConstantMeanCosine = outOfFoldConstantMeanCosine; self.encoders = encoders; self.leftOutEncoders = leftOutEncoders
+                    domainSimilarity: Double? = nil, outOfFoldConstantMeanCosine: Double? = nil, encoders: [EncoderScore]? = nil) {
+            self.outOfFoldConstantMeanCosine = outOfFoldConstantMeanCosine; self.encoders = encoders
             self.weights = weights; self.weightsFittedShare = weightsFittedShare; self.domainSimilarity = domainSimilarity
             self.keywordsSource = keywordsSource
             self.daklCentroids = daklCentroids; self.daklDomain = daklDomain; self.daklUnlabelledImages = daklUnlabelledImages
@@ -246,7 +243,7 @@ public struct LearningStatus: Codable, Sendable, Equatable {
             case keywordsSource = "keywords_source"
             case daklCentroids = "dakl_centroids", daklDomain = "dakl_domain", daklUnlabelledImages = "dakl_unlabelled_images"
             case weights, weightsFittedShare = "weights_fitted_share", domainSimilarity = "domain_similarity"
-            case outOfFoldConstantMeanCosine = "out_of_fold_constant_mean_cosine", encoders, leftOutEncoders = "left_out_encoders"
+            case outOfFoldConstantMeanCosine = "out_of_fold_constant_mean_cosine", encoders
         }
     }
 

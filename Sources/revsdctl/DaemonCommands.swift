@@ -180,11 +180,10 @@ extension Status {
         return [share, "heaviest: " + top].compactMap { $0 }.joined(separator: "; ")
     }
 
-    /// An image encoder out of fold: its best member against not learning, and whether it is in the ensemble.
-    static func encoderLine(_ e: LearningStatus.EncoderScore, leftOut: Bool) -> String {
+    /// An image encoder out of fold: its best member against not learning.
+    static func encoderLine(_ e: LearningStatus.EncoderScore) -> String {
         let baselines = String(format: "constant %.3f", e.constantMeanCosine) + (e.zeroShotMeanCosine.map { String(format: ", zero-shot %.3f", $0) } ?? "")
         return "\(e.encoder): " + String(format: "%.3f", e.meanCosine) + " out of fold (\(e.member); \(baselines))"
-            + (leftOut ? ": left out, it beats neither" : "")
     }
 
     /// Where DAKL's k-means ran, when DAKL is a member.
@@ -212,7 +211,7 @@ extension Status {
             if let reason = run.notAdoptedReason { rows.append(["predictions", reason]) }
             if run.isAdopted { rows.append(["keywords", run.keywordsSource == "zero_shot" ? "zero-shot classes (the MLC head did not beat word frequency)" : "MLC head"]) }
             if let ensemble = ensembleLine(run) { rows.append(["ensemble", ensemble]) }
-            for e in run.encoders ?? [] { rows.append(["encoder", encoderLine(e, leftOut: run.leftOutEncoders?.contains(e.encoder) == true)]) }
+            for e in run.encoders ?? [] { rows.append(["encoder", encoderLine(e)]) }
             if let dakl = daklLine(run) { rows.append(["DAKL", dakl]) }
         } else if rows.isEmpty {
             rows.append(["learning", "not trained yet (zero-shot predictions; `revsdctl train`)"])
