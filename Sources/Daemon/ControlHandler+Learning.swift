@@ -131,7 +131,7 @@ extension ControlHandler {
         let zeroShot = result.caption
         result.caption = p.candidates.first?.prompt ?? result.caption
         // How close the caption is expected to come to the truth: its cosine
-        // to the prediction, times how close predictions come (validation).
+        // to the prediction, times how close predictions of its origin come.
         let report = l.adoptedModel?.report
         result.confidence = Self.captionConfidence(p.candidates.first, report: report, origin: p.origin)
         // No better than predicting the library's mean prompt for every image:

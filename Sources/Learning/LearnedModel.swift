@@ -309,5 +309,4 @@ public struct TrainingReport: Sendable, Codable, Equatable {
         }
         return "kept the zero-shot predictions: the learned model (\(f(learned))) did not beat them (\(f(zeroShot ?? 0))) " + where_
     }
-
 }

@@ -213,45 +213,47 @@ extension TrainingRun {
 // MARK: Encoders against not learning
 
 extension TrainingRun {
-    /// Per row, the constant prediction of its fold: the normalised mean
-    /// target of the other folds' rows, each prompt weighing once.
-    func outOfFoldConstant() -> [Float] {
-        var out = [Float](repeating: 0, count: n * dim)
+    /// Per row, the cosine to its target of its fold's constant prediction:
+    /// the normalised mean target of the other folds' rows, each prompt
+    /// weighing once (a mean per fold, not a row of it per row: bounded
+    /// memory at 100k rows).
+    func outOfFoldConstantCosines() -> [Float] {
         let rowWeights = groups.weights(of: Array(0..<n))
-        for f in 0..<folds {
-            var mean = [Float](repeating: 0, count: dim)
-            for r in 0..<n where fold[r] != f {
-                for j in 0..<dim { mean[j] += rowWeights[r] * data.targets[r * dim + j] }
+        var means = [[Float]](repeating: [Float](repeating: 0, count: dim), count: folds)
+        for r in 0..<n {
+            for f in 0..<folds where f != fold[r] {
+                for j in 0..<dim { means[f][j] += rowWeights[r] * data.targets[r * dim + j] }
             }
-            mean = VectorMath.l2Normalized(mean)
-            for r in 0..<n where fold[r] == f { for j in 0..<dim { out[r * dim + j] = mean[j] } }
         }
-        return out
+        means = means.map(VectorMath.l2Normalized)
+        return (0..<n).map { r in
+            EnsembleWeights.cosines(means[fold[r]], Array(data.targets[(r * dim)..<((r + 1) * dim)]), dimension: dim)[0]
+        }
     }
 
     /// Per encoder, out of fold: its best member's mean cosine, with the
-    /// constant's (`outOfFoldConstant`) and zero-shot's on the same rows (the
-    /// rows the member predicts: every row, or validation only for the MLPs
-    /// of a large library), each prompt weighing once.
+    /// constant's (`outOfFoldConstantCosines`) and zero-shot's on the same
+    /// rows (the rows the member predicts: every row, or validation only for
+    /// the MLPs of a large library), each prompt weighing once.
     func encoderScores() -> [String: TrainingReport.EncoderScore] {
-        let constant = outOfFoldConstant()
         let rowWeights = groups.weights(of: Array(0..<n))
+        let constant = outOfFoldConstantCosines()
+        let zeroShot = hasZeroShot ? EnsembleWeights.cosines(data.zeroShot, data.targets, dimension: dim) : nil
         var out: [String: TrainingReport.EncoderScore] = [:]
         for e in encoders {
             var best: TrainingReport.EncoderScore?
             for member in EnsembleMember.base(e) {
                 guard let p = outOfFold[member] else { continue }
                 let rows = (0..<n).filter { r in p[(r * dim)..<((r + 1) * dim)].contains { $0 != 0 } }
-                guard !rows.isEmpty else { continue }
-                let w = rows.map { rowWeights[$0] }, y = LibraryTrainer.rows(data.targets, rows, dim)
-                func score(_ x: [Float]) -> Float { EnsembleWeights.meanCosine(LibraryTrainer.rows(x, rows, dim), y, dimension: dim, weights: w) }
-                let s = TrainingReport.EncoderScore(member: member.name, cosine: score(p), constant: score(constant),
-                                                    zeroShot: hasZeroShot ? score(data.zeroShot) : nil)
+                let total = rows.reduce(Float(0)) { $0 + rowWeights[$1] }
+                guard total > 0 else { continue }
+                func mean(_ c: [Float]) -> Float { rows.reduce(Float(0)) { $0 + rowWeights[$1] * c[$1] } / total }
+                let s = TrainingReport.EncoderScore(member: member.name, cosine: mean(EnsembleWeights.cosines(p, data.targets, dimension: dim)),
+                                                    constant: mean(constant), zeroShot: zeroShot.map(mean))
                 if best.map({ s.margin > $0.margin }) ?? true { best = s }
             }
             if let best { out[e] = best }
         }
         return out
     }
-
 }

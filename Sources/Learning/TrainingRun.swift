@@ -331,7 +331,8 @@ struct TrainingRun {
             let weights = groups.weights(of: Array(0..<n))
             model.report.outOfFoldCosine = EnsembleWeights.meanCosine(nested, data.targets, dimension: dim, weights: weights)
             model.report.outOfFoldZeroShotCosine = EnsembleWeights.meanCosine(data.zeroShot, data.targets, dimension: dim, weights: weights)
-            model.report.outOfFoldConstantCosine = EnsembleWeights.meanCosine(outOfFoldConstant(), data.targets, dimension: dim, weights: weights)
+            let constant = outOfFoldConstantCosines(), total = weights.reduce(0, +)
+            model.report.outOfFoldConstantCosine = total > 0 ? zip(constant, weights).reduce(0) { $0 + $1.0 * $1.1 } / total : 0
         }
         let m = vocabulary.words.count
         let keywords = KeywordChoice.decide(probabilities: validationKeywords, truth: valIdx.map { LibraryTrainer.wordIndices(vocabulary, data.prompts[$0]) },

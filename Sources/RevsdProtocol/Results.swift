@@ -137,8 +137,6 @@ public struct LearningStatus: Codable, Sendable, Equatable {
         case predicting(done: Int, total: Int)
     }
 
-    /// The last trained heads: when and on how much they were trained, how
-    /// well, and whether they are in use (`adopted`).
     /// One image encoder's best member out of fold, beside not learning.
     public struct EncoderScore: Codable, Sendable, Equatable {
         public var encoder: String
@@ -157,6 +155,8 @@ public struct LearningStatus: Codable, Sendable, Equatable {
         }
     }
 
+    /// The last trained heads: when and on how much they were trained, how
+    /// well, and whether they are in use (`adopted`).
     public struct Run: Codable, Sendable, Equatable {
         /// Seconds since the epoch.
         public var trainedAt: Double

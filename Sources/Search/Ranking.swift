@@ -11,9 +11,9 @@ import Foundation
 /// prediction says of its true prompt's cosine to the query: with ρ the
 /// cosine predictions are expected to have to their truth
 /// (`SearchIndex.predictionAgreement`, or a trained model's held-out score:
-/// the daemon's `ControlHandler.predictionConfidence`), that cosine is ρ·c (c the prediction's cosine to the query)
-/// give or take √(1 − ρ²)·σ, σ the spread of the query's cosines over the
-/// library's known prompts (`SearchIndex.Rows.knownSpread`). The image is
+/// the daemon's `ControlHandler.predictionConfidence`), that cosine is ρ·c
+/// (c the prediction's cosine to the query) give or take √(1 − ρ²)·σ, σ the
+/// spread of the query's cosines over the library's known prompts (`SearchIndex.Rows.knownSpread`). The image is
 /// ranked one such step above its expectation:
 ///
 ///     score = ρ·c + √(1 − ρ²)·σ
