@@ -87,6 +87,64 @@ final class EnsembleFoldsTests: XCTestCase {
 
     // MARK: Folds
 
+    func testAPromptsOwnOutOfFoldPredictionsDoNotMoveWhenOnlyItsTargetsChange() throws {
+        // Structural, so it holds whatever a member can fit: a member fitted
+        // without a prompt's rows gives those rows the same prediction, to the
+        // bit, whatever their targets are. Two runs differ only in one
+        // prompt's targets; the settings chosen on validation are held equal
+        // (one ridge penalty, one k, capped epochs), and asserted so.
+        var rng = SeededGenerator(seed: 21)
+        func r() -> Float { Float(Double(rng.next() % 2000) / 1000 - 1) }
+        let prompts = 30, m = 16, d = 12
+        var data = TrainingSet()
+        var x: [Float] = []
+        let map = (0..<(m * d)).map { _ in r() }
+        let targets = (0..<prompts).map { _ in Self.unit((0..<m).map { _ in r() }, m) }
+        for i in 0..<(3 * prompts) {
+            let c = (i * 7) % prompts
+            data.ids.append(Int64(i + 1)); data.contentHashes.append("\(i)")
+            data.prompts.append("subject \(c)"); data.promptKeys.append("subject \(c)")
+            data.targets += targets[c]
+            x += (0..<d).map { j in (0..<m).reduce(Float(0)) { $0 + targets[c][$1] * map[$1 * d + j] } + 0.1 * r() }
+            data.zeroShot += Self.unit((0..<m).map { _ in r() }, m)
+        }
+        data.features["enc"] = x
+        var options = Self.options
+        options.knnKs = [5]   // 5 of the other prompts: a changed prompt is among some rows' neighbours (the control)
+        options.ridgeAlphas = [10]
+        options.maxEpochs = 4
+        func run(_ data: TrainingSet) throws -> TrainingRun {
+            var run = try TrainingRun(data: data, options: options, progress: { _, _ in true })
+            try run.trainHeads(of: "enc")
+            try run.predictOutOfFold()
+            return run
+        }
+        let a = try run(data)
+        // One prompt of the training rows and one of the validation rows, each given new targets.
+        for onValidation in [false, true] {
+            let row = try XCTUnwrap((0..<a.n).first { a.mask[$0] == onValidation })
+            let own = (0..<a.n).filter { a.groups.ids[$0] == a.groups.ids[row] }
+            var changed = data
+            let other = Self.unit((0..<m).map { _ in r() }, m)
+            for i in own { changed.targets.replaceSubrange((i * m)..<((i + 1) * m), with: other) }
+            let b = try run(changed)
+            XCTAssertEqual(b.heads["enc"]?.ensembleTechnique, a.heads["enc"]?.ensembleTechnique, "the same MLP joins in both runs")
+            XCTAssertEqual(b.heads["enc"]?.ridgeAlpha, a.heads["enc"]?.ridgeAlpha)
+            for member in [EnsembleMember.head(encoder: "enc", .knn), .head(encoder: "enc", .ridge), .head(encoder: "enc", .mlp)] {
+                let pa = try XCTUnwrap(a.outOfFold[member]), pb = try XCTUnwrap(b.outOfFold[member])
+                for i in own {
+                    XCTAssertEqual(Array(pa[(i * m)..<((i + 1) * m)]), Array(pb[(i * m)..<((i + 1) * m)]),
+                                   "\(member): row \(i)'s prediction moved with its own targets (validation prompt: \(onValidation))")
+                }
+                // The control: rows of the other folds were predicted by members
+                // fitted on the changed rows, so theirs do move.
+                let others = (0..<a.n).filter { a.fold[$0] != a.fold[row] }
+                XCTAssert(others.contains { i in pa[(i * m)..<((i + 1) * m)] != pb[(i * m)..<((i + 1) * m)] },
+                          "\(member): no other fold's prediction moved, so this test could not see a leak")
+            }
+        }
+    }
+
     func testOutOfFoldPredictionsNeverComeFromRowsOfTheSamePrompt() throws {
         // Every image of a prompt has the same features and the same target,
         // and prompts' targets are unrelated to each other: a member that saw
