@@ -173,12 +173,8 @@ public final class EfficientNetLite: Sendable {
             }
             let (o, p) = Self.samePadding(side, k: b.depthwise.k, stride: b.depthwise.stride)
             Self.depthwise(mid, side: side, conv: b.depthwise, out: o, pad: p, into: t2)
-            Self.pointwise(MatrixRef(t2, rows: o * o, cols: b.depthwise.cout), b.project, into: t1, relu6: false)
-            if b.residual {
-                let n = o * o * b.project.cout
-                let (xs, ts) = (x, t1)
-                Parallel.forEachChunk(n, minChunk: 4096) { r in for i in r { ts[i] += xs[i] } }
-            }
+            Self.pointwise(MatrixRef(t2, rows: o * o, cols: b.depthwise.cout), b.project,
+                           residual: b.residual ? UnsafePointer(x) : nil, into: t1, relu6: false)
             swap(&x, &t1)
             side = o
             channels = b.project.cout
@@ -210,36 +206,77 @@ public final class EfficientNetLite: Sendable {
         return logits
     }
 
-    /// y(P, Cout) = x(P, Cin)·Wᵀ + b, then ReLU6 if asked: the product, then
-    /// one pass that adds the bias and clamps (every channel count here is a
-    /// multiple of 4).
-    static func pointwise(_ x: MatrixRef, _ c: Conv, into y: UnsafeMutablePointer<Float>, relu6: Bool) {
+    /// y(P, Cout) = x(P, Cin)·Wᵀ + b (+ residual (P, Cout)), then ReLU6 if
+    /// asked. y is filled with the bias (and the residual) and the product
+    /// added onto it (beta = 1, so OpenBLAS does not zero y first), in blocks
+    /// of rows small enough to stay in L2 from the fill through the product
+    /// to the clamp: one trip through memory instead of three. A block is at
+    /// least 256 rows, so the weight OpenBLAS packs for each call is packed
+    /// at most once per 256 rows. `residual` must not alias y.
+    static func pointwise(_ x: MatrixRef, _ c: Conv, residual: UnsafePointer<Float>? = nil,
+                          into y: UnsafeMutablePointer<Float>, relu6: Bool) {
         let rows = x.rows, cout = c.cout
-        c.weight.withUnsafeBufferPointer { w in
-            BLAS.gemm(x, MatrixRef(w.baseAddress!, rows: cout, cols: x.cols), transposeB: true,
-                      MutableMatrixRef(y, rows: rows, cols: cout))
-        }
-        c.bias.withUnsafeBufferPointer { bb in
-            let bias = bb.baseAddress!
-            Parallel.forEachChunk(rows, minChunk: 64) { r in
-                for i in r {
-                    let row = y + i &* cout
-                    var j = 0
-                    while j &+ 4 <= cout {
-                        var v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD4<Float>.self)
-                              + UnsafeRawPointer(bias + j).loadUnaligned(as: SIMD4<Float>.self)
-                        if relu6 { v = Self.relu6(v) }
-                        UnsafeMutableRawPointer(row + j).storeBytes(of: v, as: SIMD4<Float>.self)
-                        j &+= 4
-                    }
-                    while j < cout {
-                        let v = row[j] + bias[j]
-                        row[j] = relu6 ? min(max(v, 0), 6) : v
-                        j &+= 1
+        let block = (max(256, (32 << 10) / cout) + 7) / 8 * 8
+        let blocks = (rows + block - 1) / block
+        c.weight.withUnsafeBufferPointer { wb in
+            c.bias.withUnsafeBufferPointer { bb in
+                let w = MatrixRef(wb.baseAddress!, rows: cout, cols: x.cols), bias = bb.baseAddress!
+                func rowsOf(_ r: Range<Int>, parallel: Bool) {
+                    let yr = y + r.lowerBound &* cout
+                    fill(yr, rows: r.count, cout: cout, bias: bias, residual: residual.map { $0 + r.lowerBound &* cout })
+                    BLAS.gemm(MatrixRef(x.pointer + r.lowerBound &* x.ld, rows: r.count, cols: x.cols, ld: x.ld), w, transposeB: true,
+                              MutableMatrixRef(yr, rows: r.count, cols: cout), beta: 1, parallel: parallel)
+                    if relu6 { clamp(yr, count: r.count &* cout) }
+                }
+                if blocks < 2 {
+                    rowsOf(0..<rows, parallel: true)
+                } else {
+                    Parallel.forEachChunk(blocks, minChunk: 1) { range in
+                        for b in range { rowsOf((b &* block)..<min(rows, (b &+ 1) &* block), parallel: false) }
                     }
                 }
             }
         }
+    }
+
+    /// Rows (rows, cout) of y set to the bias, plus the residual's rows if given.
+    @inline(__always)
+    static func fill(_ y: UnsafeMutablePointer<Float>, rows: Int, cout: Int, bias: UnsafePointer<Float>,
+                     residual: UnsafePointer<Float>?) {
+        // Vector loops rather than a copy call per row: rows are as short as 16 channels.
+        for r in 0..<rows {
+            let dst = y + r &* cout
+            var j = 0
+            if let residual {
+                let src = residual + r &* cout
+                while j &+ 4 <= cout {
+                    let v = UnsafeRawPointer(src + j).loadUnaligned(as: SIMD4<Float>.self)
+                          + UnsafeRawPointer(bias + j).loadUnaligned(as: SIMD4<Float>.self)
+                    UnsafeMutableRawPointer(dst + j).storeBytes(of: v, as: SIMD4<Float>.self)
+                    j &+= 4
+                }
+                while j < cout { dst[j] = src[j] + bias[j]; j &+= 1 }
+            } else {
+                while j &+ 4 <= cout {
+                    UnsafeMutableRawPointer(dst + j).storeBytes(of: UnsafeRawPointer(bias + j).loadUnaligned(as: SIMD4<Float>.self),
+                                                                as: SIMD4<Float>.self)
+                    j &+= 4
+                }
+                while j < cout { dst[j] = bias[j]; j &+= 1 }
+            }
+        }
+    }
+
+    /// ReLU6 in place over `count` floats.
+    @inline(__always)
+    static func clamp(_ y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i &+ 4 <= count {
+            let v = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD4<Float>.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: relu6(v), as: SIMD4<Float>.self)
+            i &+= 4
+        }
+        while i < count { y[i] = min(max(y[i], 0), 6); i &+= 1 }
     }
 
     /// Stem patches: row (oy, ox) holds input[c][oy·2+ky−pad][ox·2+kx−pad]
