@@ -136,6 +136,45 @@ extension MathKernelsTests {
     }
 }
 
+extension MathKernelsTests {
+    /// `linear` fills y with bias + residual (`BLAS.fillRow`) and adds the
+    /// product onto it: every combination (neither, bias, residual, both;
+    /// the residual y itself, as the transformer's residual adds do), at
+    /// widths that leave a tail past the four-lane loop, split over the
+    /// cores and not.
+    func testLinearAddsBiasAndResidualOntoTheProduct() {
+        var rng = SplitMix(seed: 11)
+        for (m, n, k) in [(3, 7, 5), (34, 37, 384), (70, 1154, 64)] {
+            let a = (0..<(m * k)).map { _ in rng.nextFloat() - 0.5 }
+            let w = (0..<(n * k)).map { _ in rng.nextFloat() - 0.5 }
+            let bias = (0..<n).map { _ in rng.nextFloat() }
+            let residual = (0..<(m * n)).map { _ in rng.nextFloat() * 4 - 2 }
+            let wt = FloatTensor(shape: [n, k], values: w), bt = FloatTensor(shape: [n], values: bias)
+            for (useBias, useResidual, inPlace) in [(false, false, false), (true, false, false), (false, true, false), (true, true, false),
+                                                    (false, true, true), (true, true, true)] {
+                var y = inPlace ? residual : [Float](repeating: .nan, count: m * n)
+                let separate = residual
+                a.withUnsafeBufferPointer { ap in
+                    separate.withUnsafeBufferPointer { rp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            let r: UnsafePointer<Float>? = useResidual ? (inPlace ? UnsafePointer(yp.baseAddress!) : rp.baseAddress!) : nil
+                            BLAS.linear(MatrixRef(ap.baseAddress!, rows: m, cols: k), weight: wt, bias: useBias ? bt : nil, residual: r,
+                                        into: MutableMatrixRef(yp.baseAddress!, rows: m, cols: n))
+                        }
+                    }
+                }
+                var worst = 0.0
+                for i in 0..<m { for j in 0..<n {
+                    var acc = (useBias ? Double(bias[j]) : 0) + (useResidual ? Double(residual[i * n + j]) : 0)
+                    for t in 0..<k { acc += Double(a[i * k + t]) * Double(w[j * k + t]) }
+                    worst = max(worst, abs(acc - Double(y[i * n + j])))
+                } }
+                XCTAssertLessThan(worst, 1e-3, "m=\(m) n=\(n) k=\(k) bias=\(useBias) residual=\(useResidual) in place=\(inPlace)")
+            }
+        }
+    }
+}
+
 /// A small deterministic generator for test data.
 struct SplitMix {
     var state: UInt64

@@ -223,7 +223,10 @@ public final class EfficientNetLite: Sendable {
                 let w = MatrixRef(wb.baseAddress!, rows: cout, cols: x.cols), bias = bb.baseAddress!
                 func rowsOf(_ r: Range<Int>, parallel: Bool) {
                     let yr = y + r.lowerBound &* cout
-                    fill(yr, rows: r.count, cout: cout, bias: bias, residual: residual.map { $0 + r.lowerBound &* cout })
+                    let res = residual.map { $0 + r.lowerBound &* cout }
+                    for row in 0..<r.count {
+                        BLAS.fillRow(yr + row &* cout, count: cout, bias: bias, residual: res.map { $0 + row &* cout })
+                    }
                     BLAS.gemm(MatrixRef(x.pointer + r.lowerBound &* x.ld, rows: r.count, cols: x.cols, ld: x.ld), w, transposeB: true,
                               MutableMatrixRef(yr, rows: r.count, cols: cout), beta: 1, parallel: parallel)
                     if relu6 { clamp(yr, count: r.count &* cout) }
@@ -235,34 +238,6 @@ public final class EfficientNetLite: Sendable {
                         for b in range { rowsOf((b &* block)..<min(rows, (b &+ 1) &* block), parallel: false) }
                     }
                 }
-            }
-        }
-    }
-
-    /// Rows (rows, cout) of y set to the bias, plus the residual's rows if given.
-    @inline(__always)
-    static func fill(_ y: UnsafeMutablePointer<Float>, rows: Int, cout: Int, bias: UnsafePointer<Float>,
-                     residual: UnsafePointer<Float>?) {
-        // Vector loops rather than a copy call per row: rows are as short as 16 channels.
-        for r in 0..<rows {
-            let dst = y + r &* cout
-            var j = 0
-            if let residual {
-                let src = residual + r &* cout
-                while j &+ 4 <= cout {
-                    let v = UnsafeRawPointer(src + j).loadUnaligned(as: SIMD4<Float>.self)
-                          + UnsafeRawPointer(bias + j).loadUnaligned(as: SIMD4<Float>.self)
-                    UnsafeMutableRawPointer(dst + j).storeBytes(of: v, as: SIMD4<Float>.self)
-                    j &+= 4
-                }
-                while j < cout { dst[j] = src[j] + bias[j]; j &+= 1 }
-            } else {
-                while j &+ 4 <= cout {
-                    UnsafeMutableRawPointer(dst + j).storeBytes(of: UnsafeRawPointer(bias + j).loadUnaligned(as: SIMD4<Float>.self),
-                                                                as: SIMD4<Float>.self)
-                    j &+= 4
-                }
-                while j < cout { dst[j] = bias[j]; j &+= 1 }
             }
         }
     }
