@@ -41,8 +41,8 @@ public final class DaemonRuntime: Sendable {
         Systemd.notify("STOPPING=1\nSTATUS=stopping: finishing the current files")
     }
 
-    func statusLine() -> String? {
-        guard let c = try? service.store.counts() else { return nil }
+    func statusLine() -> String {
+        let c = service.store.counts()
         let total = c.indexed + c.failed + c.queued
         let p = service.store.phaseCounts()
         var s = "indexed \(c.indexed)/\(total), \(c.failed) error\(c.failed == 1 ? "" : "s")"
@@ -59,7 +59,7 @@ public final class DaemonRuntime: Sendable {
 
     /// Sends STATUS= when it says something new.
     func sendStatus() {
-        guard let line = statusLine() else { return }
+        let line = statusLine()
         let send = status.withLock { s -> Bool in
             guard !s.stopping, line != s.last else { return false }
             s.last = line

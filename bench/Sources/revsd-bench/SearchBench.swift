@@ -149,7 +149,9 @@ struct RawDump {
     }
     func append<T>(_ name: String, _ values: [T]) {
         let url = folder.appendingPathComponent(name)
-        if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: url.path), !FileManager.default.createFile(atPath: url.path, contents: nil) {
+            die("\(url.path): cannot create")
+        }
         do {
             let h = try FileHandle(forWritingTo: url)
             defer { try? h.close() }
