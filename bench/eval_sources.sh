@@ -9,16 +9,21 @@
 # Does not write bench/RESULTS.md.
 #   bench/eval_sources.sh [library-front-ends, comma-separated; default enslo]
 # REVSD_CONFIGURATION=debug uses the debug build (the numbers are the same;
-# inference and learning are optimised in debug builds too).
+# inference and learning are optimised in debug builds too); REVSD_BIN=DIR
+# uses the revsdd and revsdctl there instead (an earlier build, to compare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sources="${1:-enslo}"
 configuration="${REVSD_CONFIGURATION:-release}"
 fixtures="../shared/fixtures/sd-meta"
 [ -f "$fixtures/expected.tsv" ] || { echo "bench/eval_sources.sh: $fixtures/expected.tsv is absent (the shared fixtures are needed)" >&2; exit 1; }
-swift build -c "$configuration" --product revsdd >/dev/null
-swift build -c "$configuration" --product revsdctl >/dev/null
-bin="$PWD/.build/$configuration"
+if [ -n "${REVSD_BIN:-}" ]; then
+  bin="$(cd "$REVSD_BIN" && pwd)"
+else
+  swift build -c "$configuration" --product revsdd >/dev/null
+  swift build -c "$configuration" --product revsdctl >/dev/null
+  bin="$PWD/.build/$configuration"
+fi
 "$bin/revsdctl" models fetch >/dev/null
 
 work="$(mktemp -d)"; trap 'kill "$(cat "$work/pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$work"' EXIT
