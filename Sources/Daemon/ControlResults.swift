@@ -119,7 +119,10 @@ extension LearningService {
                                        LearningStatus.EncoderScore(encoder: e, member: s.member, meanCosine: Double(s.cosine),
                                                                    constantMeanCosine: Double(s.constant), zeroShotMeanCosine: s.zeroShot.map(Double.init))
                                    }
-                               })
+                               },
+                               nearWeights: m.report.nearWeights.flatMap { $0.count == m.members.count ? $0.map(Double.init) : nil },
+                               nearSimilarity: m.report.nearSimilarity.map(Double.init),
+                               nearWeightsFittedShare: m.report.nearShare.map(Double.init))
         }
         return LearningStatus(state: state, lastRun: run, promptBank: bank.count, lastError: lastError)
     }

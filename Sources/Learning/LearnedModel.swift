@@ -53,6 +53,10 @@ public struct LearnedModel: Sendable {
         /// (`TrainingReport.domainSimilarity`): its ensemble is then its
         /// zero-shot prediction. Empty when not measured.
         public var outsideDomain: [Bool] = []
+        /// Per row, whether it lies near a labelled prompt
+        /// (`TrainingReport.nearSimilarity`): its ensemble then uses
+        /// `TrainingReport.nearWeights`. Empty when the model has none.
+        public var nearLibrary: [Bool] = []
     }
 
     /// Predicts from `features` (encoder → (rows, d)) and, for the
@@ -107,6 +111,18 @@ public struct LearnedModel: Sendable {
             out.ensemble = EnsembleWeights.combine(base + [d], weights: weights, dimension: dimension)
         } else {
             out.ensemble = baseEnsemble
+        }
+        // Images as near a labelled prompt as the library's nearest rows are to
+        // each other's: the weights fitted on those rows.
+        if let w = report.nearWeights, let threshold = report.nearSimilarity, w.count == members.count, measured > 0 {
+            let all = members.map { out.members[$0] ?? [Float](repeating: 0, count: rows * dimension) }
+            out.nearLibrary = near.map { $0 / Float(measured) >= threshold }
+            if out.nearLibrary.contains(true) {
+                let gated = EnsembleWeights.combine(all, weights: w, dimension: dimension)
+                for r in 0..<rows where out.nearLibrary[r] {
+                    for j in 0..<dimension { out.ensemble[r * dimension + j] = gated[r * dimension + j] }
+                }
+            }
         }
         if keywordHeads > 0 { out.keywordProbabilities = keywordSum.map { $0 / Float(keywordHeads) } }
         // An image farther from every labelled prompt than the library's own images are from each other's.
@@ -237,6 +253,16 @@ public struct TrainingReport: Sendable, Codable, Equatable {
     /// image keeps its zero-shot prediction (`TrainingRun.domainThreshold`;
     /// nil: models trained before, or without zero-shot predictions).
     public var domainSimilarity: Float?
+    /// Weights (`members` order) for images at least `nearSimilarity`
+    /// near a labelled prompt (the feature cosine of `domainSimilarity`):
+    /// fitted out of fold on the labelled rows that near another prompt's
+    /// images, shrunk toward `weights` by `nearShare` (chosen nested out of
+    /// fold, `TrainingRun.nearWeights`). nil: one set of weights for every
+    /// image (models trained before, or where the near rows' own weights did
+    /// no better out of fold).
+    public var nearWeights: [Float]?
+    public var nearSimilarity: Float?
+    public var nearShare: Float?
     /// Seconds spent per technique (summed over encoders).
     public var seconds: [String: Double]
     public var daklGamma: Float?

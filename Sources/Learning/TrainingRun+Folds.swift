@@ -174,6 +174,52 @@ extension TrainingRun {
         return (shrunk(outOfFoldWeights(for: members), best.share), perFold.map { shrunk($0, best.share) }, best.share)
     }
 
+    /// Share of labelled rows, the nearest to other prompts' images, whose
+    /// weights `nearWeights` fits: those at or above the median similarity.
+    static let nearQuantile: Float = 0.5
+
+    /// Weights for images near a labelled prompt. Folds split by prompt make
+    /// every row a new prompt, so the weights fitted on them serve images of
+    /// prompts the library lacks; a stripped seed variation of a library
+    /// prompt lies nearer, where the heads alone did better (bench/RESULTS.md,
+    /// quality: a held-out folder of library prompts, the ensemble 0.842
+    /// under every learned member's 0.847–0.860). So: the weights fitted on
+    /// the rows at least the median similarity to the nearest prompt of the
+    /// other folds (`outOfFoldSimilarity`), shrunk toward the global weights
+    /// by the share that scores best on those rows nested out of fold (each
+    /// fold scored with both fitted without it), the smaller share on a
+    /// tie. nil when that share is 0 (the near rows' own weights did no
+    /// better), weights are not fitted, or fewer than two prompts lie near.
+    func nearWeights(_ members: [EnsembleMember], global: [Float], folds foldWeights: [[Float]])
+        -> (similarity: Float, weights: [Float], share: Float)? {
+        guard options.fitEnsembleWeights, n >= LibraryTrainer.minimumExamples, foldWeights.count == folds else { return nil }
+        let sorted = outOfFoldSimilarity.sorted()
+        let threshold = sorted[min(sorted.count - 1, Int(Float(sorted.count) * Self.nearQuantile))]
+        let near = (0..<n).filter { outOfFoldSimilarity[$0] >= threshold }
+        guard groups.distinct(in: near) >= 2 else { return nil }
+        func shrunk(_ w: [Float], toward g: [Float], _ share: Float) -> [Float] { zip(w, g).map { share * $0 + (1 - share) * $1 } }
+        let perFold = (0..<folds).map { f -> [Float]? in
+            let train = near.filter { fold[$0] != f }
+            return train.isEmpty ? nil : outOfFoldWeights(for: members, rows: train)
+        }
+        let rowWeights = groups.weights(of: near)
+        var best: (share: Float, score: Float) = (0, -.infinity)
+        for share in Self.shrinkages {
+            var p = [Float](repeating: 0, count: near.count * dim)
+            for f in 0..<folds {
+                let test = near.indices.filter { fold[near[$0]] == f }
+                guard !test.isEmpty else { continue }
+                let w = perFold[f].map { shrunk($0, toward: foldWeights[f], share) } ?? foldWeights[f]
+                let c = EnsembleWeights.combine(members.map { LibraryTrainer.rows(outOfFold[$0]!, test.map { near[$0] }, dim) }, weights: w, dimension: dim)
+                for (i, t) in test.enumerated() { for j in 0..<dim { p[t * dim + j] = c[i * dim + j] } }
+            }
+            let score = EnsembleWeights.meanCosine(p, LibraryTrainer.rows(data.targets, near, dim), dimension: dim, weights: rowWeights)
+            if score > best.score + 1e-6 { best = (share, score) }
+        }
+        guard best.share > 0 else { return nil }
+        return (threshold, shrunk(outOfFoldWeights(for: members, rows: near), toward: global, best.share), best.share)
+    }
+
     /// (n, dim): each row's ensemble of the members' out-of-fold predictions
     /// with its fold's `foldWeights`.
     func nestedEnsemble(_ members: [EnsembleMember], weights: [[Float]]) -> [Float] {

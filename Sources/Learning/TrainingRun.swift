@@ -342,6 +342,11 @@ struct TrainingRun {
         model.report.keywordsPriorPrecision = keywords.priorPrecision
         model.report.decideAdoption(margin: options.adoptionMargin)
         model.report.domainSimilarity = domainThreshold()
+        if let near = nearWeights(model.members, global: model.weights, folds: foldWeights) {
+            model.report.nearSimilarity = near.similarity
+            model.report.nearWeights = near.weights
+            model.report.nearShare = near.share
+        }
         model.report.members = model.members.map(\.name)
         model.report.weights = model.weights
         model.report.seconds = meter.seconds

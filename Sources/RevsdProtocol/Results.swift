@@ -205,6 +205,14 @@ public struct LearningStatus: Codable, Sendable, Equatable {
         /// image keeps its zero-shot prediction (outside the labelled
         /// library's domain). Absent from older daemons and models trained before.
         public var domainSimilarity: Double?
+        /// The weights (as `members`) for images at least `nearSimilarity`
+        /// near a labelled prompt, fitted on the labelled rows that lie that
+        /// near another prompt's images, and the share of them kept against
+        /// `weights` (chosen out of fold). Absent when every image gets
+        /// `weights`, from older daemons and models trained before.
+        public var nearWeights: [Double]?
+        public var nearSimilarity: Double?
+        public var nearWeightsFittedShare: Double?
         /// Out of fold, the constant's mean cosine (adoption needs the
         /// ensemble above it too), and per image encoder its best member
         /// against the constant and zero-shot on the same rows. Absent from
@@ -220,8 +228,10 @@ public struct LearningStatus: Codable, Sendable, Equatable {
                     outOfFoldZeroShotMeanCosine: Double? = nil, adopted: Bool? = nil, notAdoptedReason: String? = nil,
                     keywordsSource: String? = nil, daklCentroids: Int? = nil, daklDomain: String? = nil,
                     daklUnlabelledImages: Int? = nil, weights: [Double]? = nil, weightsFittedShare: Double? = nil,
-                    domainSimilarity: Double? = nil, outOfFoldConstantMeanCosine: Double? = nil, encoders: [EncoderScore]? = nil) {
+                    domainSimilarity: Double? = nil, outOfFoldConstantMeanCosine: Double? = nil, encoders: [EncoderScore]? = nil,
+                    nearWeights: [Double]? = nil, nearSimilarity: Double? = nil, nearWeightsFittedShare: Double? = nil) {
             self.outOfFoldConstantMeanCosine = outOfFoldConstantMeanCosine; self.encoders = encoders
+            self.nearWeights = nearWeights; self.nearSimilarity = nearSimilarity; self.nearWeightsFittedShare = nearWeightsFittedShare
             self.weights = weights; self.weightsFittedShare = weightsFittedShare; self.domainSimilarity = domainSimilarity
             self.keywordsSource = keywordsSource
             self.daklCentroids = daklCentroids; self.daklDomain = daklDomain; self.daklUnlabelledImages = daklUnlabelledImages
@@ -244,6 +254,7 @@ public struct LearningStatus: Codable, Sendable, Equatable {
             case daklCentroids = "dakl_centroids", daklDomain = "dakl_domain", daklUnlabelledImages = "dakl_unlabelled_images"
             case weights, weightsFittedShare = "weights_fitted_share", domainSimilarity = "domain_similarity"
             case outOfFoldConstantMeanCosine = "out_of_fold_constant_mean_cosine", encoders
+            case nearWeights = "near_weights", nearSimilarity = "near_similarity", nearWeightsFittedShare = "near_weights_fitted_share"
         }
     }
 

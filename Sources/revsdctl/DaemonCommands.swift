@@ -180,6 +180,15 @@ extension Status {
         return [share, "heaviest: " + top].compactMap { $0 }.joined(separator: "; ")
     }
 
+    /// The weights of images near a labelled prompt, when they differ from the others'.
+    static func nearEnsembleLine(_ run: LearningStatus.Run) -> String? {
+        guard let weights = run.nearWeights, weights.count == run.members.count, let similarity = run.nearSimilarity else { return nil }
+        let top = zip(run.members, weights).filter { $0.1 >= 0.005 }.sorted { $0.1 > $1.1 }.prefix(4)
+            .map { "\($0.0) \(String(format: "%.2f", $0.1))" }.joined(separator: ", ")
+        let share = run.nearWeightsFittedShare.map { String(format: ", %.0f %% their own", $0 * 100) } ?? ""
+        return String(format: "images at feature cosine ≥ %.3f to a labelled prompt", similarity) + share + "; heaviest: " + top
+    }
+
     /// An image encoder out of fold: its best member against not learning.
     static func encoderLine(_ e: LearningStatus.EncoderScore) -> String {
         let baselines = String(format: "constant %.3f", e.constantMeanCosine) + (e.zeroShotMeanCosine.map { String(format: ", zero-shot %.3f", $0) } ?? "")
@@ -211,6 +220,7 @@ extension Status {
             if let reason = run.notAdoptedReason { rows.append(["predictions", reason]) }
             if run.isAdopted { rows.append(["keywords", run.keywordsSource == "zero_shot" ? "zero-shot classes (the MLC head did not beat word frequency)" : "MLC head"]) }
             if let ensemble = ensembleLine(run) { rows.append(["ensemble", ensemble]) }
+            if let near = nearEnsembleLine(run) { rows.append(["near library", near]) }
             for e in run.encoders ?? [] { rows.append(["encoder", encoderLine(e)]) }
             if let dakl = daklLine(run) { rows.append(["DAKL", dakl]) }
         } else if rows.isEmpty {

@@ -57,6 +57,7 @@ struct Train: ParsableCommand {
             """)
         if let reason = run?.notAdoptedReason { print(reason) }
         if let run, let ensemble = Status.ensembleLine(run) { print("ensemble: \(ensemble)") }
+        if let run, let near = Status.nearEnsembleLine(run) { print("near the library: \(near)") }
         if let run, let dakl = Status.daklLine(run) { print("DAKL: \(dakl)") }
     }
 }

@@ -294,6 +294,91 @@ final class EnsembleFoldsTests: XCTestCase {
         XCTAssertEqual(try LearnedModel(path: path).report.domainSimilarity, threshold)
     }
 
+    /// A library of two kinds of prompt, 2 images each: twins (pairs of
+    /// prompts a tag apart: nearly one target, features a linear map of it)
+    /// and singletons (features that say nothing of the target). The heads
+    /// predict a twin from its other half; nothing predicts a singleton but
+    /// zero-shot (the target plus `zeroShotNoise`). Also, per twin pair, one
+    /// more image of the first twin's prompt (a stripped seed variation),
+    /// as features, zero-shot row and target.
+    static func twinsAndSingletons(pairs: Int, singletons: Int, zeroShotNoise: Float, seed: UInt64 = 9)
+        -> (library: TrainingSet, variations: (features: [String: [Float]], zeroShot: [Float], targets: [Float], rows: Int)) {
+        var rng = SeededGenerator(seed: seed)
+        func r() -> Float { Float(Double(rng.next() % 2000) / 1000 - 1) }
+        let m = 16, d = 20
+        let map = (0..<(m * d)).map { _ in r() }
+        func mapped(_ t: [Float]) -> [Float] { (0..<d).map { j in (0..<m).reduce(Float(0)) { $0 + t[$1] * map[$1 * d + j] } + 0.02 * r() } }
+        var data = TrainingSet()
+        var a: [Float] = [], b: [Float] = []
+        var v = (features: ["a": [Float](), "b": [Float]()], zeroShot: [Float](), targets: [Float](), rows: 0)
+        func add(_ key: String, _ t: [Float], features: [Float]) {
+            data.ids.append(Int64(data.ids.count + 1))
+            data.contentHashes.append(SHA256.hex(string: "\(data.ids.count)"))
+            data.prompts.append(key); data.promptKeys.append(key)
+            data.targets += t
+            data.zeroShot += unit(t.map { $0 + zeroShotNoise * r() }, m)
+            a += features
+            b += (0..<d).map { _ in r() }
+        }
+        for p in 0..<pairs {
+            let centre = unit((0..<m).map { _ in r() }, m)
+            for twin in 0..<2 {
+                let t = unit(centre.map { $0 + 0.03 * r() }, m)
+                for _ in 0..<2 { add("twin \(p) \(twin)", t, features: mapped(t)) }
+                if twin == 0 {
+                    v.features["a"]! += mapped(t); v.features["b"]! += (0..<d).map { _ in r() }
+                    v.zeroShot += unit(t.map { $0 + zeroShotNoise * r() }, m); v.targets += t; v.rows += 1
+                }
+            }
+        }
+        for p in 0..<singletons {
+            let t = unit((0..<m).map { _ in r() }, m), x = (0..<d).map { _ in r() }
+            for _ in 0..<2 { add("singleton \(p)", t, features: x.map { $0 + 0.02 * r() }) }
+        }
+        data.features = ["a": a, "b": b]
+        return (data, v)
+    }
+
+    func testImagesNearALibraryPromptUseTheWeightsFittedOnTheLibrarysNearestRows() throws {
+        let (data, variations) = Self.twinsAndSingletons(pairs: 40, singletons: 80, zeroShotNoise: 0.8)
+        let model = try LibraryTrainer(options: Self.options).train(data).model
+        let near = try XCTUnwrap(model.report.nearWeights, "the near rows' own weights score better out of fold here")
+        XCTAssertNotNil(model.report.nearSimilarity)
+        XCTAssertGreaterThan(model.report.nearShare ?? 0, 0)
+        XCTAssertEqual(near.count, model.members.count)
+        let global = Dictionary(uniqueKeysWithValues: zip(model.members, model.weights))
+        let gated = Dictionary(uniqueKeysWithValues: zip(model.members, near))
+        // Near the library the heads beat zero-shot; over every row zero-shot carries the singletons.
+        XCTAssertLessThan(gated[.zeroShot] ?? 1, (global[.zeroShot] ?? 0) - 0.1, "global \(global), near \(gated)")
+        // A seed variation of a library prompt is predicted better with them than with the global weights alone.
+        var ungated = model
+        ungated.report.nearWeights = nil
+        let m = 16
+        let with = model.predict(features: variations.features, rows: variations.rows, zeroShot: variations.zeroShot).ensemble
+        let without = ungated.predict(features: variations.features, rows: variations.rows, zeroShot: variations.zeroShot).ensemble
+        XCTAssertGreaterThan(EnsembleWeights.meanCosine(with, variations.targets, dimension: m),
+                             EnsembleWeights.meanCosine(without, variations.targets, dimension: m) + 0.01)
+        let seen = model.predict(features: variations.features, rows: variations.rows, zeroShot: variations.zeroShot)
+        XCTAssertGreaterThan(seen.nearLibrary.filter { $0 }.count, variations.rows * 3 / 4, "variations of library prompts lie near")
+        // Images of no library prompt (singletons' features, reversed) keep the global weights, row by row.
+        let far = data.features.mapValues { Array($0.suffix(20 * 20).reversed()) }
+        let z = Array(data.zeroShot.suffix(m * 20))
+        let farOut = model.predict(features: far, rows: 20, zeroShot: z), farUngated = ungated.predict(features: far, rows: 20, zeroShot: z)
+        XCTAssertGreaterThan(farOut.nearLibrary.filter { !$0 }.count, 10)
+        for r in 0..<20 where !farOut.nearLibrary[r] {
+            XCTAssertEqual(Array(farOut.ensemble[(r * m)..<((r + 1) * m)]), Array(farUngated.ensemble[(r * m)..<((r + 1) * m)]))
+        }
+        // It survives saving.
+        let dir = TemporaryDirectory(), path = dir.path("heads.safetensors")
+        try model.save(to: path)
+        let loaded = try LearnedModel(path: path)
+        XCTAssertEqual(loaded.report.nearWeights, near)
+        // (To rounding: products split over the cores may sum in another order from one call to the next.)
+        let again = loaded.predict(features: variations.features, rows: variations.rows, zeroShot: variations.zeroShot).ensemble
+        XCTAssertEqual(again.count, with.count)
+        for (a, b) in zip(again, with) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+    }
+
     // MARK: Storage
 
     func testTheZeroShotMemberSurvivesSaveAndAModelSavedBeforeItStillLoads() throws {
