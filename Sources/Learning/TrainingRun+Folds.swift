@@ -162,7 +162,7 @@ extension TrainingRun {
         let measured = members.map { m in outOfFold[m]!.contains { $0 != 0 } }
         let count = max(1, measured.filter { $0 }.count)
         let equal = measured.map { $0 ? 1 / Float(count) : 0 }
-        func shrunk(_ w: [Float], _ share: Float) -> [Float] { zip(w, equal).map { share * $0 + (1 - share) * $1 } }
+        func shrunk(_ w: [Float], _ share: Float) -> [Float] { Self.shrunk(w, toward: equal, share) }
         let perFold = foldWeights(members)
         let rowWeights = groups.weights(of: Array(0..<n))
         var best: (share: Float, score: Float) = (0, -.infinity)
@@ -197,41 +197,38 @@ extension TrainingRun {
         let threshold = sorted[min(sorted.count - 1, Int(Float(sorted.count) * Self.nearQuantile))]
         let near = (0..<n).filter { outOfFoldSimilarity[$0] >= threshold }
         guard groups.distinct(in: near) >= 2 else { return nil }
-        func shrunk(_ w: [Float], toward g: [Float], _ share: Float) -> [Float] { zip(w, g).map { share * $0 + (1 - share) * $1 } }
         let perFold = (0..<folds).map { f -> [Float]? in
             let train = near.filter { fold[$0] != f }
             return train.isEmpty ? nil : outOfFoldWeights(for: members, rows: train)
         }
-        let rowWeights = groups.weights(of: near)
+        let rowWeights = groups.weights(of: near), targets = LibraryTrainer.rows(data.targets, near, dim)
         var best: (share: Float, score: Float) = (0, -.infinity)
         for share in Self.shrinkages {
-            var p = [Float](repeating: 0, count: near.count * dim)
-            for f in 0..<folds {
-                let test = near.indices.filter { fold[near[$0]] == f }
-                guard !test.isEmpty else { continue }
-                let w = perFold[f].map { shrunk($0, toward: foldWeights[f], share) } ?? foldWeights[f]
-                let c = EnsembleWeights.combine(members.map { LibraryTrainer.rows(outOfFold[$0]!, test.map { near[$0] }, dim) }, weights: w, dimension: dim)
-                for (i, t) in test.enumerated() { for j in 0..<dim { p[t * dim + j] = c[i * dim + j] } }
-            }
-            let score = EnsembleWeights.meanCosine(p, LibraryTrainer.rows(data.targets, near, dim), dimension: dim, weights: rowWeights)
+            let weights = (0..<folds).map { f in perFold[f].map { Self.shrunk($0, toward: foldWeights[f], share) } ?? foldWeights[f] }
+            let score = EnsembleWeights.meanCosine(nestedEnsemble(members, weights: weights, rows: near), targets, dimension: dim, weights: rowWeights)
             if score > best.score + 1e-6 { best = (share, score) }
         }
         guard best.share > 0 else { return nil }
-        return (threshold, shrunk(outOfFoldWeights(for: members, rows: near), toward: global, best.share), best.share)
+        return (threshold, Self.shrunk(outOfFoldWeights(for: members, rows: near), toward: global, best.share), best.share)
     }
 
-    /// (n, dim): each row's ensemble of the members' out-of-fold predictions
-    /// with its fold's `foldWeights`.
-    func nestedEnsemble(_ members: [EnsembleMember], weights: [[Float]]) -> [Float] {
-        var out = [Float](repeating: 0, count: n * dim)
+    /// (rows.count, dim): each of `rows` (all by default) as its fold's
+    /// `weights` combine the members' out-of-fold predictions.
+    func nestedEnsemble(_ members: [EnsembleMember], weights: [[Float]], rows: [Int]? = nil) -> [Float] {
+        let rows = rows ?? Array(0..<n)
+        var out = [Float](repeating: 0, count: rows.count * dim)
         for f in 0..<folds {
-            let test = (0..<n).filter { fold[$0] == f }
+            let test = rows.indices.filter { fold[rows[$0]] == f }
             guard !test.isEmpty else { continue }
-            let p = EnsembleWeights.combine(members.map { LibraryTrainer.rows(outOfFold[$0]!, test, dim) }, weights: weights[f], dimension: dim)
-            for (i, r) in test.enumerated() { for j in 0..<dim { out[r * dim + j] = p[i * dim + j] } }
+            let p = EnsembleWeights.combine(members.map { LibraryTrainer.rows(outOfFold[$0]!, test.map { rows[$0] }, dim) },
+                                            weights: weights[f], dimension: dim)
+            for (i, t) in test.enumerated() { for j in 0..<dim { out[t * dim + j] = p[i * dim + j] } }
         }
         return out
     }
+
+    /// `share` of `w` and the rest of `toward`.
+    static func shrunk(_ w: [Float], toward: [Float], _ share: Float) -> [Float] { zip(w, toward).map { share * $0 + (1 - share) * $1 } }
 
     /// (validation, dim): the trained members' validation predictions, each
     /// row combined with its fold's `foldWeights` (heads and weights both

@@ -174,19 +174,21 @@ extension Status {
     /// The ensemble's heaviest members and how much of the fitted weights it keeps.
     static func ensembleLine(_ run: LearningStatus.Run) -> String? {
         guard let weights = run.weights, weights.count == run.members.count else { return nil }
-        let top = zip(run.members, weights).filter { $0.1 >= 0.005 }.sorted { $0.1 > $1.1 }.prefix(4)
-            .map { "\($0.0) \(String(format: "%.2f", $0.1))" }.joined(separator: ", ")
         let share = run.weightsFittedShare.map { String(format: "weights %.0f %% fitted, %.0f %% equal", $0 * 100, (1 - $0) * 100) }
-        return [share, "heaviest: " + top].compactMap { $0 }.joined(separator: "; ")
+        return [share, "heaviest: " + heaviest(run.members, weights)].compactMap { $0 }.joined(separator: "; ")
+    }
+
+    /// The four heaviest members with their weights ("a 0.40, b 0.25, …").
+    static func heaviest(_ members: [String], _ weights: [Double]) -> String {
+        zip(members, weights).filter { $0.1 >= 0.005 }.sorted { $0.1 > $1.1 }.prefix(4)
+            .map { "\($0.0) \(String(format: "%.2f", $0.1))" }.joined(separator: ", ")
     }
 
     /// The weights of images near a labelled prompt, when they differ from the others'.
     static func nearEnsembleLine(_ run: LearningStatus.Run) -> String? {
         guard let weights = run.nearWeights, weights.count == run.members.count, let similarity = run.nearSimilarity else { return nil }
-        let top = zip(run.members, weights).filter { $0.1 >= 0.005 }.sorted { $0.1 > $1.1 }.prefix(4)
-            .map { "\($0.0) \(String(format: "%.2f", $0.1))" }.joined(separator: ", ")
         let share = run.nearWeightsFittedShare.map { String(format: ", %.0f %% their own", $0 * 100) } ?? ""
-        return String(format: "images at feature cosine ≥ %.3f to a labelled prompt", similarity) + share + "; heaviest: " + top
+        return String(format: "images at feature cosine ≥ %.3f to a labelled prompt", similarity) + share + "; heaviest: " + heaviest(run.members, weights)
     }
 
     /// An image encoder out of fold: its best member against not learning.
