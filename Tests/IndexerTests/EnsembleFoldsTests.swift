@@ -294,6 +294,22 @@ final class EnsembleFoldsTests: XCTestCase {
         XCTAssertEqual(try LearnedModel(path: path).report.domainSimilarity, threshold)
     }
 
+    func testTheDomainThresholdIsTheLibrarysLowestSimilarityUnlessThatRowIsAnOutlier() throws {
+        // Similarities spread evenly: no row is an outlier, the lowest is the threshold.
+        let spread = (0..<41).map { 0.3 + Float($0) * 0.015 }
+        XCTAssertEqual(try XCTUnwrap(TrainingRun.domainThreshold(similarities: spread.shuffled())), 0.3, accuracy: 1e-6)
+        // One stray library image far below a tight library (quartiles about 0.82 and 0.87):
+        // images as far as it are outside, the fence 3 IQR below the lower quartile decides.
+        let tight = (0..<40).map { 0.8 + Float($0) * 0.1 / 39 }
+        let fenced = try XCTUnwrap(TrainingRun.domainThreshold(similarities: (tight + [0.45]).shuffled()))
+        let sorted = (tight + [0.45]).sorted(), q1 = sorted[10], q3 = sorted[30]
+        XCTAssertEqual(fenced, q1 - TrainingRun.domainFence * (q3 - q1), accuracy: 1e-5)
+        XCTAssertGreaterThan(fenced, 0.6)
+        XCTAssertLessThan(fenced, 0.8, "no row of the library itself is outside")
+        XCTAssertNil(TrainingRun.domainThreshold(similarities: []))
+        XCTAssertEqual(TrainingRun.domainThreshold(similarities: [0.7]), 0.7)
+    }
+
     /// A library of two kinds of prompt, 2 images each: twins (pairs of
     /// prompts a tag apart: nearly one target, features a linear map of it)
     /// and singletons (features that say nothing of the target). The heads
