@@ -22,8 +22,11 @@ evaluate() {
 # (`family`: prompts whose word sets overlap by Jaccard >= 0.6 are one
 # family, so the same prompt with a tag changed is on one side only; split
 # by prompt, about half the held-out fixtures have a library prompt at
-# MiniLM cosine >= 0.9). Prints the library's size.
-#   split_fixtures hash|prompt|family LIB EVAL
+# MiniLM cosine >= 0.9), or in name order (`order`: the first 40 files by
+# name as the library, the next 40 held out, as a user who trains on one
+# batch and asks about the next: most share a library prompt as other
+# pictures). Prints the library's size.
+#   split_fixtures hash|prompt|family|order LIB EVAL
 split_fixtures() {
   python3 - "$1" "$2" "$3" <<'PY'
 import csv, hashlib, os, re, shutil, sys
@@ -52,9 +55,13 @@ if how == "family":
     family = {p: root(p) for p in distinct}
 os.makedirs(lib, exist_ok=True); os.makedirs(ev, exist_ok=True)
 n = 0
-for name in sorted(os.listdir(src)):
-    if not name.lower().endswith((".png", ".jpg", ".jpeg", ".webp")):
-        continue
+images = [name for name in sorted(os.listdir(src)) if name.lower().endswith((".png", ".jpg", ".jpeg", ".webp"))]
+if how == "order":
+    for i, name in enumerate(images[:80]):
+        shutil.copy(os.path.join(src, name), lib if i < 40 else ev)
+    print(min(40, len(images)))
+    sys.exit(0)
+for name in images:
     data = open(os.path.join(src, name), "rb").read()
     prompt = prompts.get(name, name)
     key = hashlib.sha256(data).digest() if how == "hash" else hashlib.sha256(family.get(prompt, prompt).encode()).digest()

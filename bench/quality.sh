@@ -6,7 +6,10 @@
 #  - ../shared/fixtures/sd-meta split by file hash (as bench/learning.sh);
 #  - the fixtures split by prompt (no prompt on both sides: issue #12);
 #  - the fixtures split by prompt family (no near-identical prompt on both
-#    sides: what the library's own grouped folds see, `split_fixtures`).
+#    sides: what the library's own grouped folds see, `split_fixtures`);
+#  - the first 40 fixtures by name as the library, the next 40 held out (a
+#    user who trains on one batch and asks about the next: most held-out
+#    files share a library prompt as other pictures).
 # BEFORE is the bin directory of an earlier release build (e.g. a worktree
 # of the commit before the change, built with `swift build -c release`).
 # With `record`, rewrites the "quality" section of bench/RESULTS.md.
@@ -29,14 +32,15 @@ if [ -d ../shared/fixtures/sd-meta ]; then
   split_fixtures hash "$work/fxh-lib" "$work/fxh-eval" > "$work/fxh.count"
   split_fixtures prompt "$work/fxp-lib" "$work/fxp-eval" > "$work/fxp.count"
   split_fixtures family "$work/fxf-lib" "$work/fxf-eval" > "$work/fxf.count"
-  sets="generated fxh fxp fxf"
+  split_fixtures order "$work/fxu-lib" "$work/fxu-eval" > "$work/fxu.count"
+  sets="generated fxh fxp fxf fxu"
 else
   echo "quality: ../shared/fixtures/sd-meta is absent; only the generated set is measured" >&2
 fi
 for which in before now; do
   bin="$before"; [ "$which" = now ] && bin="$now"
   evaluate "$bin" "$which-generated" "$work/gen-lib" "$work/gen-eval" "$n"
-  for s in fxh fxp fxf; do
+  for s in fxh fxp fxf fxu; do
     [ -f "$work/$s.count" ] && evaluate "$bin" "$which-$s" "$work/$s-lib" "$work/$s-eval" "$(cat "$work/$s.count")"
   done
 done
@@ -45,7 +49,8 @@ import json, os, sys
 work, n, m, sets, before, commit, machine = sys.argv[1:]
 titles = {"generated": f"generated set ({n} labelled, {m} held-out stripped)",
           "fxh": "fixtures, split by file hash", "fxp": "fixtures, split by prompt (none on both sides)",
-          "fxf": "fixtures, split by prompt family (no near-identical prompt on both sides)"}
+          "fxf": "fixtures, split by prompt family (no near-identical prompt on both sides)",
+          "fxu": "fixtures, the first 40 by name as the library, the next 40 held out"}
 print("## Quality before and after: `revsdctl eval` with two builds, same data\n")
 print(f"Run {machine}. Before: the release build in `{before}`; now: commit {commit}. Release builds.\n")
 print("| set | build | images | ensemble | best member | zero-shot | constant | 1-NN caption cosine | adopted |")
