@@ -100,7 +100,7 @@ extension TrainingRun {
     /// threshold does not follow (`domainThreshold(similarities:)`): 3,
     /// Tukey's "far out" fence. Measured (bench/RESULTS.md, quality): with
     /// the lowest row as the threshold, one stray library image let 6 of 46
-    /// images from other front-ends through (across sources 0.4070); the
+    /// images from other front-ends through (across sources 0.4071); the
     /// fence at 3 sends 4 of them to zero-shot (0.4210) and changes none of
     /// the other sets; at 1.5 it cost the generated set 0.017, and the 5 %
     /// quantile cost it 0.076 (15 % of held-out images of the library's own
@@ -111,7 +111,7 @@ extension TrainingRun {
     /// to the nearest labelled prompt below which an image is outside what
     /// the learned heads were measured on: the lowest similarity of a
     /// labelled row to the nearest prompt of the other folds, outliers
-    /// aside. Every other row's out-of-fold score was measured at or above
+    /// aside. Every row but those outliers was measured out of fold at or above
     /// it; an image farther from every labelled prompt than the library's
     /// images are from the others' is from elsewhere, where the heads were
     /// never measured (across sources they lost to zero-shot, 0.20 against
