@@ -7,6 +7,13 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 swift build --build-tests
 .build/debug/revsdctl models fetch
+# The test process runs the OpenBLAS kernels this CPU warrants, as revsd's
+# executables do (Daemon/BLASKernels.swift: Debian 12's OpenBLAS falls back to
+# SSE3 kernels on CPUs newer than it); the test of that restart unsets it.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+    OPENBLAS_CORETYPE="$(.build/debug/revsd-bench blas | sed -n 's/.*"kernels":"\([^"]*\)".*/\1/p')"
+    export OPENBLAS_CORETYPE
+fi
 if [ ! -d ../shared/fixtures ]; then
     echo "test: ../shared/fixtures is absent: tests on the shared fixtures will be skipped, each with its reason" >&2
 fi

@@ -17,6 +17,17 @@ public enum CurrentProcess {
     /// True when running as root (effective uid 0).
     public static var isRoot: Bool { geteuid() == 0 }
 
+    /// Runs this same executable again in place of the current process
+    /// (execv of /proc/self/exe with the same arguments: the same pid, open
+    /// descriptors without FD_CLOEXEC, systemd's NOTIFY_SOCKET), with
+    /// `environment` added. Returns only if it could not: the error says why,
+    /// and the process goes on as it was (the variables stay set).
+    public static func restart(adding environment: [String: String]) -> SystemError {
+        for (name, value) in environment { setenv(name, value, 1) }
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        return SystemError("execv", path: "/proc/self/exe", errno: errno)
+    }
+
     /// Lowers the calling thread's scheduling priority to `nice`. Linux keeps
     /// a nice value per thread, and setpriority(PRIO_PROCESS, 0, …) sets the
     /// caller's. Raising it back needs CAP_SYS_NICE, so a thread lowered

@@ -61,9 +61,11 @@ struct Revsdd: AsyncParsableCommand {
     }
 
     func run() async throws {
+        BLASKernels.useTheCPUsOwn()
         let underSystemd = Systemd.stderrIsJournal
         LoggingSystem.bootstrap { label -> any LogHandler in underSystemd ? JournalLogHandler(label: label) : StderrLogHandler() }
         let logger = Logger(label: "revsdd")
+        logger.info("\(BLASKernels.summary)")
         // SIGHUP is trapped first: one that arrives while the models load
         // waits for the reload service instead of killing the daemon.
         let hangups = await UnixSignalsSequence(trapping: .sighup)

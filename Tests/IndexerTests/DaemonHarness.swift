@@ -23,8 +23,8 @@ final class DaemonHarness: @unchecked Sendable {
 
     /// Starts revsdd and waits (bounded) until it answers. Without
     /// `watchFlag`, the folders come from `config` alone (so SIGHUP re-reads them).
-    func start(extraEnvironment: [String: String] = [:], arguments extra: [String] = [], wrapper: [String] = [], config: String = "",
-               watchFlag: Bool = true) throws {
+    func start(extraEnvironment: [String: String] = [:], removingEnvironment: [String] = [], arguments extra: [String] = [],
+               wrapper: [String] = [], config: String = "", watchFlag: Bool = true) throws {
         let p = Process()
         let revsdd = productsDirectory.appendingPathComponent("revsdd").path
         let args = (watchFlag ? ["--watch", watch] : []) + ["--state-dir", state, "--socket", socket, "--config", dir.write("revsdd.toml", config)] + extra
@@ -36,6 +36,7 @@ final class DaemonHarness: @unchecked Sendable {
             p.arguments = Array(wrapper.dropFirst()) + [revsdd] + args
         }
         p.environment = ProcessInfo.processInfo.environment.merging(extraEnvironment) { $1 }
+            .filter { !removingEnvironment.contains($0.key) }
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let out = FileHandle(forWritingAtPath: log)!
         out.seekToEndOfFile()

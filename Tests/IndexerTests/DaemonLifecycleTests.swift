@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import Inference
 @testable import Store
 
 /// The real revsdd's lifecycle: a loop that dies ends the process with a
@@ -8,6 +9,49 @@ import XCTest
 final class DaemonLifecycleTests: XCTestCase {
     func copy(_ name: String, to path: String) throws {
         try FileManager.default.copyItem(atPath: DaemonIntegrationTests.images.appendingPathComponent(name).path, toPath: path)
+    }
+
+    /// The kernels the daemon's log names ("OpenBLAS kernels: NAME …").
+    func loggedKernels(_ h: DaemonHarness) throws -> String {
+        let line = try XCTUnwrap(h.logText.split(separator: "\n").first { $0.contains("OpenBLAS kernels: ") }, h.logText)
+        let after = line[line.range(of: "OpenBLAS kernels: ")!.upperBound...]
+        return String(after.prefix { $0 != " " })
+    }
+
+    /// Debian 12's OpenBLAS falls back to its SSE3 kernels on CPUs newer than
+    /// it; the daemon restarts itself in place with the kernels the CPU's
+    /// flags warrant (on this project's Xeon: SkylakeX, 3× MiniLM's speed).
+    /// On a CPU OpenBLAS knows, its own choice is what the log names.
+    func testTheDaemonRunsKernelsForItsCPUWhereOpenBLASFellBack() throws {
+        let flags = BLASKernelChoice.cpuFlags(cpuinfo: try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))
+        let h = try DaemonHarness()
+        try h.start(removingEnvironment: ["OPENBLAS_CORETYPE"])
+        let kernels = try loggedKernels(h)
+        let pid = try XCTUnwrap(h.process?.processIdentifier)
+        XCTAssertNotEqual(kernels, "unknown", h.logText)
+        if flags.isSuperset(of: ["avx2", "fma"]) {
+            XCTAssertFalse(BLASKernelChoice.preAVX2.contains(kernels), "a CPU with AVX2 runs \(kernels): \(h.logText)")
+        }
+        if h.logText.contains("did not know this CPU") {
+            // The restart replaced the process in place: the pid the harness
+            // started now runs with the variable set, and answers.
+            XCTAssert(h.logText.contains("restarted with OPENBLAS_CORETYPE=\(kernels)"), h.logText)
+            let environ = try Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))
+            let variables = environ.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            XCTAssert(variables.contains("OPENBLAS_CORETYPE=\(kernels)"), "\(variables.filter { $0.contains("OPENBLAS") })")
+            XCTAssertNoThrow(try h.status())
+        }
+        h.kill(SIGTERM)
+        XCTAssertEqual(h.process?.terminationStatus, 0, h.logText)
+    }
+
+    /// A user's OPENBLAS_CORETYPE is theirs: never overridden.
+    func testTheDaemonKeepsTheUsersOPENBLASCORETYPE() throws {
+        let h = try DaemonHarness()
+        try h.start(extraEnvironment: ["OPENBLAS_CORETYPE": "Sandybridge"])
+        XCTAssertEqual(try loggedKernels(h), "Sandybridge", h.logText)
+        XCTAssert(h.logText.contains("(OPENBLAS_CORETYPE=Sandybridge)"), h.logText)
+        h.kill(SIGTERM)
     }
 
     func testAWorkerLoopThatDiesEndsTheDaemonWithAFailureStatus() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import Analysis
+import Daemon
 import Imaging
 import Models
 import RevsdSystem
@@ -22,6 +23,7 @@ import Synchronization
 //   revsd-bench scalestart --db PATH --root DIR (the daemon's start on it, step by step)
 //   revsd-bench galleryindex --n N --state DIR --root FOLDER --prompts TSV (GalleryBench.swift)
 //   revsd-bench neardup --fixtures DIR [--synthetic N] [--pixels-only] (NearDuplicateBench.swift)
+//   revsd-bench blas (the OpenBLAS kernels this process runs, as the daemon would)
 //   revsd-bench scaled --expected TSV [--margins 1,2] [--repeat N] [--jpeg-factors pow2|all] (ScaledDecodeBench.swift)
 //
 // Prints one JSON line per measurement.
@@ -36,6 +38,7 @@ func die(_ message: String) -> Never {
     exit(1)
 }
 
+BLASKernels.useTheCPUsOwn()
 let args = Array(CommandLine.arguments.dropFirst())
 let seconds = Double(argument("--seconds", args) ?? "10") ?? 10
 let clock = ContinuousClock()
@@ -61,7 +64,8 @@ case "train": benchTrain()
 case "synth": benchSynth()
 case "neardup": benchNearDuplicates()
 case "scaled": benchScaledDecode()
-default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|searchstart|scalelib|scalestart|galleryindex|analyze|clip|mlp|train|synth|neardup|scaled …")
+case "blas": print("{\"kernels\":\"\(BLASKernelChoice.current)\",\"summary\":\"\(BLASKernels.summary)\"}")
+default: die("usage: revsd-bench minilm|efficientnet|zeroshot|search|searchstart|scalelib|scalestart|galleryindex|analyze|clip|mlp|train|synth|neardup|scaled|blas …")
 }
 
 func benchEfficientNet() {

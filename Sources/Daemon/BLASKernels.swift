@@ -1,0 +1,42 @@
+import Foundation
+import Inference
+import RevsdSystem
+
+/// The OpenBLAS kernels a revsd process runs: the CPU's own, even where the
+/// installed OpenBLAS is older than the CPU (`BLASKernelChoice`).
+public enum BLASKernels {
+    /// Set by the restart to what OpenBLAS had chosen on its own, so the
+    /// restarted process can say what it did.
+    static let fellBackVariable = "REVSD_OPENBLAS_FELL_BACK"
+
+    /// Called first by each executable that runs models, before any work:
+    /// where OpenBLAS fell back to pre-AVX2 kernels on a CPU with AVX2, the
+    /// process starts again in place with `OPENBLAS_CORETYPE` naming the
+    /// kernels the CPU's flags warrant. Does nothing where OpenBLAS knew the
+    /// CPU or the user set `OPENBLAS_CORETYPE`. If the restart fails, one
+    /// line on stderr says so and the process goes on with the fallback.
+    public static func useTheCPUsOwn() {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["OPENBLAS_CORETYPE"] == nil else { return }
+        let chosen = BLASKernelChoice.current
+        guard let cpuinfo = try? Syscalls.readFile("/proc/cpuinfo", limit: 64 << 20) else { return }
+        let flags = BLASKernelChoice.cpuFlags(cpuinfo: String(decoding: cpuinfo, as: UTF8.self))
+        guard let better = BLASKernelChoice.better(than: chosen, cpuFlags: flags) else { return }
+        let error = CurrentProcess.restart(adding: ["OPENBLAS_CORETYPE": better, fellBackVariable: chosen])
+        FileHandle.standardError.write(Data(
+            "revsd: OpenBLAS chose its \(chosen) kernels on a CPU with AVX2; restarting with its \(better) kernels failed (\(error)); going on with \(chosen)\n".utf8))
+    }
+
+    /// One line for the log: the kernels in use, and why.
+    public static var summary: String {
+        let environment = ProcessInfo.processInfo.environment
+        let current = BLASKernelChoice.current
+        if let fellBack = environment[fellBackVariable], environment["OPENBLAS_CORETYPE"] == current {
+            return "OpenBLAS kernels: \(current) (OpenBLAS did not know this CPU and chose its \(fellBack) kernels; restarted with OPENBLAS_CORETYPE=\(current))"
+        }
+        if let set = environment["OPENBLAS_CORETYPE"] {
+            return "OpenBLAS kernels: \(current) (OPENBLAS_CORETYPE=\(set))"
+        }
+        return "OpenBLAS kernels: \(current)"
+    }
+}
