@@ -40,25 +40,25 @@ extension EfficientNetLite {
                         let step: Int = s &* C, step2: Int = 2 &* step, step3: Int = 3 &* step
                         var ch = 0
                         while ch < C {
-                            let b = UnsafeRawPointer(bias + ch).loadUnaligned(as: SIMD4<Float>.self)
+                            let b = load4(bias + ch)
                             var a0 = b, a1 = b, a2 = b, a3 = b
                             for ky in 0..<k {
                                 let inRow: Int = ((iy0 &+ ky) &* side &+ ix0) &* C &+ ch, wRow: Int = ky &* k &* C &+ ch
                                 let rowIn = x + inRow, rowW = w + wRow
                                 for kx in 0..<k {
                                     let off: Int = kx &* C
-                                    let wv = UnsafeRawPointer(rowW + off).loadUnaligned(as: SIMD4<Float>.self)
+                                    let wv = load4(rowW + off)
                                     let p = rowIn + off
-                                    a0 += UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self) * wv
-                                    a1 += UnsafeRawPointer(p + step).loadUnaligned(as: SIMD4<Float>.self) * wv
-                                    a2 += UnsafeRawPointer(p + step2).loadUnaligned(as: SIMD4<Float>.self) * wv
-                                    a3 += UnsafeRawPointer(p + step3).loadUnaligned(as: SIMD4<Float>.self) * wv
+                                    a0 += load4(p) * wv
+                                    a1 += load4(p + step) * wv
+                                    a2 += load4(p + step2) * wv
+                                    a3 += load4(p + step3) * wv
                                 }
                             }
-                            UnsafeMutableRawPointer(dst + ch).storeBytes(of: relu6(a0), as: SIMD4<Float>.self)
-                            UnsafeMutableRawPointer(dst + (C &+ ch)).storeBytes(of: relu6(a1), as: SIMD4<Float>.self)
-                            UnsafeMutableRawPointer(dst + (2 &* C &+ ch)).storeBytes(of: relu6(a2), as: SIMD4<Float>.self)
-                            UnsafeMutableRawPointer(dst + (3 &* C &+ ch)).storeBytes(of: relu6(a3), as: SIMD4<Float>.self)
+                            store4(relu6(a0), to: dst + ch)
+                            store4(relu6(a1), to: dst + (C &+ ch))
+                            store4(relu6(a2), to: dst + (2 &* C &+ ch))
+                            store4(relu6(a3), to: dst + (3 &* C &+ ch))
                             ch &+= 4
                         }
                         ox &+= 4
@@ -78,7 +78,7 @@ extension EfficientNetLite {
                      w: UnsafePointer<Float>, bias: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
         var ch = 0
         while ch &+ 4 <= C {
-            var acc = UnsafeRawPointer(bias + ch).loadUnaligned(as: SIMD4<Float>.self)
+            var acc = load4(bias + ch)
             for ky in 0..<k {
                 let iy = oy &* s &+ ky &- pad
                 if iy < 0 || iy >= side { continue }
@@ -86,11 +86,11 @@ extension EfficientNetLite {
                     let ix = ox &* s &+ kx &- pad
                     if ix < 0 || ix >= side { continue }
                     let at: Int = (iy &* side &+ ix) &* C &+ ch, tap: Int = (ky &* k &+ kx) &* C &+ ch
-                    let xv = UnsafeRawPointer(x + at).loadUnaligned(as: SIMD4<Float>.self)
-                    acc += xv * UnsafeRawPointer(w + tap).loadUnaligned(as: SIMD4<Float>.self)
+                    let xv = load4(x + at)
+                    acc += xv * load4(w + tap)
                 }
             }
-            UnsafeMutableRawPointer(dst + ch).storeBytes(of: relu6(acc), as: SIMD4<Float>.self)
+            store4(relu6(acc), to: dst + ch)
             ch &+= 4
         }
         while ch < C {
