@@ -14,7 +14,12 @@ def machine():
     swift = sh("swift --version 2>&1 | head -1")
     blas = sh("dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null")
     blas_env = f" ({env})" if env else ""
-    return f"{datetime.date.today()}, {cpu}, {os.cpu_count()} cores, {mem} GiB, {platform.platform()}; {swift}; OpenBLAS {blas}{blas_env}"
+    # The kernels revsd's executables run (they restart themselves where
+    # OpenBLAS fell back on a CPU it does not know: Daemon/BLASKernels.swift).
+    bench = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "revsd-bench")
+    kernels = sh(f"{bench} blas 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"kernels\"])'") if os.path.exists(bench) else ""
+    blas_kernels = f", {kernels} kernels" if kernels else ""
+    return f"{datetime.date.today()}, {cpu}, {os.cpu_count()} cores, {mem} GiB, {platform.platform()}; {swift}; OpenBLAS {blas}{blas_env}{blas_kernels}"
 
 if __name__ == "__main__":
     if sys.argv[1] == "--machine":
