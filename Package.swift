@@ -53,7 +53,11 @@ let package = Package(
 
         // The inference engine: tensors over mmap'd safetensors, BLAS kernels,
         // tokenizers and the transformer encoder. No I/O policy, no product logic.
-        .target(name: "Inference", dependencies: ["CBLAS"], swiftSettings: optimizedEvenInDebug),
+        .target(name: "Inference", dependencies: ["CBLAS", "InferenceAVX2"], swiftSettings: optimizedEvenInDebug),
+        // The few kernels compiled for AVX2 (x86-64 only; Swift takes the
+        // target features from the Clang importer's flags). Inference calls
+        // them only where the CPU has AVX2, so the binaries still run on any x86-64.
+        .target(name: "InferenceAVX2", swiftSettings: [.unsafeFlags(["-O", "-Xcc", "-mavx2"])]),
 
         // Learnable synthetic images: drawn shapes whose prompts say exactly what
         // is drawn, written as PNG with or without A1111 parameters (tests, bench).

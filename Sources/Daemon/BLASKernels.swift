@@ -19,9 +19,7 @@ public enum BLASKernels {
         let environment = ProcessInfo.processInfo.environment
         guard environment["OPENBLAS_CORETYPE"] == nil else { return }
         let chosen = BLASKernelChoice.current
-        guard let cpuinfo = try? Syscalls.readFile("/proc/cpuinfo", limit: 64 << 20) else { return }
-        let flags = BLASKernelChoice.cpuFlags(cpuinfo: String(decoding: cpuinfo, as: UTF8.self))
-        guard let better = BLASKernelChoice.better(than: chosen, cpuFlags: flags) else { return }
+        guard let better = BLASKernelChoice.better(than: chosen, cpuFlags: BLASKernelChoice.machineFlags) else { return }
         let error = CurrentProcess.restart(adding: ["OPENBLAS_CORETYPE": better, fellBackVariable: chosen])
         FileHandle.standardError.write(Data(
             "revsd: OpenBLAS chose its \(chosen) kernels on a CPU with AVX2; restarting with its \(better) kernels failed (\(error)); going on with \(chosen)\n".utf8))

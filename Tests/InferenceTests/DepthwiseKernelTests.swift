@@ -6,7 +6,15 @@ import XCTest
 /// image, then ReLU6. The kernel sums in that order on every path, so the
 /// comparison is exact.
 final class DepthwiseKernelTests: XCTestCase {
-    func testDepthwiseEqualsTheDefinitionOnEveryPath() {
+    func testDepthwiseEqualsTheDefinitionOnEveryPath() throws {
+        // The SSE path everywhere, and the AVX2 interior where this CPU has it
+        // (DepthwiseAVX2: channel counts that are multiples of 8).
+        try checkEveryPath(avx2: false)
+        guard EfficientNetLite.depthwiseAVX2 else { throw XCTSkip("this CPU has no AVX2: the SSE path alone was checked") }
+        try checkEveryPath(avx2: true)
+    }
+
+    func checkEveryPath(avx2: Bool) throws {
         var rng = SplitMix(seed: 11)
         // (side, channels, k, stride): interiors, edges, odd widths, channels not a multiple of 8 or of 4
         // (6 and 3: the scalar channel tail, and every pixel on the checked path), tiny images.
@@ -20,7 +28,7 @@ final class DepthwiseKernelTests: XCTestCase {
             var y = [Float](repeating: .nan, count: out * out * C)
             input.withUnsafeMutableBufferPointer { xp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    EfficientNetLite.depthwise(xp.baseAddress!, side: side, conv: conv, out: out, pad: pad, into: yp.baseAddress!)
+                    EfficientNetLite.depthwise(xp.baseAddress!, side: side, conv: conv, out: out, pad: pad, into: yp.baseAddress!, avx2: avx2)
                 }
             }
             var mismatches = 0
@@ -37,7 +45,7 @@ final class DepthwiseKernelTests: XCTestCase {
                 }
                 if y[(oy * out + ox) * C + ch] != min(max(acc, 0), 6) { mismatches += 1 }
             } } }
-            XCTAssertEqual(mismatches, 0, "side \(side), C \(C), k \(k), stride \(s)")
+            XCTAssertEqual(mismatches, 0, "side \(side), C \(C), k \(k), stride \(s), avx2 \(avx2)")
         }
     }
 }

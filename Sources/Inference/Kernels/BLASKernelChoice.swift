@@ -46,6 +46,13 @@ public enum BLASKernelChoice {
         return cpuFlags.isSuperset(of: skylakeXFlags) ? "SkylakeX" : "Haswell"
     }
 
+    /// This machine's CPU flags (read once from /proc/cpuinfo; empty where
+    /// it cannot be read).
+    public static let machineFlags: Set<String> = {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return [] }
+        return cpuFlags(cpuinfo: text)
+    }()
+
     /// The feature flags of the first processor in /proc/cpuinfo's text (the
     /// `flags` line; Linux lists the same for every core).
     public static func cpuFlags(cpuinfo: String) -> Set<String> {

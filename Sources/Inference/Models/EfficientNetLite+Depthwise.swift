@@ -1,18 +1,25 @@
+import InferenceAVX2
+
 extension EfficientNetLite {
     /// Depthwise k×k convolution with bias and ReLU6, channels last:
     /// x (side, side, C) → y (out, out, C), weights (k·k, C), vectorised over
     /// channels. Each output sums bias, then the window row by row, in the
     /// same order on every path, so the paths agree to the bit.
+    /// Whether the interior runs eight channels at a time (`DepthwiseAVX2`):
+    /// where the CPU has AVX2 (Linux lists it only where the kernel saves
+    /// the AVX state).
+    static let depthwiseAVX2 = BLASKernelChoice.machineFlags.contains("avx2")
+
     static func depthwise(_ x: UnsafeMutablePointer<Float>, side: Int, conv c: Conv, out: Int, pad: Int,
-                          into y: UnsafeMutablePointer<Float>) {
+                          into y: UnsafeMutablePointer<Float>, avx2: Bool = depthwiseAVX2) {
         c.weight.withUnsafeBufferPointer { wb in
             c.bias.withUnsafeBufferPointer { bb in
                 let w = wb.baseAddress!, bias = bb.baseAddress!
                 // The window sizes of these models, as constants, so the window loops unroll.
                 switch c.k {
-                case 3: depthwiseRows(x, side: side, C: c.cout, k: 3, s: c.stride, out: out, pad: pad, w: w, bias: bias, into: y)
-                case 5: depthwiseRows(x, side: side, C: c.cout, k: 5, s: c.stride, out: out, pad: pad, w: w, bias: bias, into: y)
-                default: depthwiseRows(x, side: side, C: c.cout, k: c.k, s: c.stride, out: out, pad: pad, w: w, bias: bias, into: y)
+                case 3: depthwiseRows(x, side: side, C: c.cout, k: 3, s: c.stride, out: out, pad: pad, w: w, bias: bias, avx2: avx2, into: y)
+                case 5: depthwiseRows(x, side: side, C: c.cout, k: 5, s: c.stride, out: out, pad: pad, w: w, bias: bias, avx2: avx2, into: y)
+                default: depthwiseRows(x, side: side, C: c.cout, k: c.k, s: c.stride, out: out, pad: pad, w: w, bias: bias, avx2: avx2, into: y)
                 }
             }
         }
@@ -20,7 +27,8 @@ extension EfficientNetLite {
 
     @inline(__always)
     static func depthwiseRows(_ x: UnsafeMutablePointer<Float>, side: Int, C: Int, k: Int, s: Int, out: Int, pad: Int,
-                              w: UnsafePointer<Float>, bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+                              w: UnsafePointer<Float>, bias: UnsafePointer<Float>, avx2: Bool, into y: UnsafeMutablePointer<Float>) {
+        let eightWide = avx2 && C % 8 == 0
         // Output columns whose whole window lies inside the image.
         let firstInside = (pad + s - 1) / s
         let lastInside = side - k + pad >= 0 ? min(out - 1, (side - k + pad) / s) : -1
@@ -38,6 +46,12 @@ extension EfficientNetLite {
                         // each weight vector is loaded once for the four.
                         let ix0 = ox &* s &- pad
                         let step: Int = s &* C, step2: Int = 2 &* step, step3: Int = 3 &* step
+                        if eightWide {
+                            DepthwiseAVX2.fourOutputs(x + ((iy0 &* side &+ ix0) &* C), rowStride: side &* C, step: step, C: C, k: k,
+                                                      w: w, bias: bias, into: dst)
+                            ox &+= 4
+                            continue
+                        }
                         var ch = 0
                         while ch < C {
                             let b = load4(bias + ch)
@@ -64,7 +78,11 @@ extension EfficientNetLite {
                         ox &+= 4
                         continue
                     }
-                    edge(x, side: side, C: C, k: k, s: s, pad: pad, oy: oy, ox: ox, w: w, bias: bias, into: dst)
+                    if eightWide {
+                        DepthwiseAVX2.oneOutput(x, side: side, C: C, k: k, s: s, pad: pad, oy: oy, ox: ox, w: w, bias: bias, into: dst)
+                    } else {
+                        edge(x, side: side, C: C, k: k, s: s, pad: pad, oy: oy, ox: ox, w: w, bias: bias, into: dst)
+                    }
                     ox &+= 1
                 }
             }
