@@ -9,7 +9,8 @@ public enum BLASKernels {
     /// restarted process can say what it did.
     static let fellBackVariable = "REVSD_OPENBLAS_FELL_BACK"
 
-    /// Called first by each executable that runs models, before any work:
+    /// Called before any work by each executable that runs models (revsdctl:
+    /// by its commands that do, so `status` and the rest start only once):
     /// where OpenBLAS fell back to pre-AVX2 kernels on a CPU with AVX2, the
     /// process starts again in place with `OPENBLAS_CORETYPE` naming the
     /// kernels the CPU's flags warrant. Does nothing where OpenBLAS knew the

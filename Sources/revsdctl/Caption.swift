@@ -48,6 +48,7 @@ struct Caption: ParsableCommand {
     func run() throws {
         var analyzer: ImageAnalyzer? = nil
         if local {
+            BLASKernels.useTheCPUsOwn()  // models run here: the CPU's own OpenBLAS kernels (may restart the process)
             do { analyzer = try ImageAnalyzer(store: global.store) } catch { throw fail(error) }
         }
         var failed = false

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Daemon
 import Inference
 import RevsdSystem
 
@@ -35,6 +36,7 @@ struct Embed: ParsableCommand {
     }
 
     func run() throws {
+        BLASKernels.useTheCPUsOwn()  // models run here: the CPU's own OpenBLAS kernels (may restart the process)
         var all = texts
         if let file {
             do { all += try TextInput.lines(of: file) } catch { throw fail(error) }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Daemon
 import Foundation
 import Models
 import RevsdSystem
@@ -23,7 +22,6 @@ struct RevsdCtl: ParsableCommand {
     /// out here and used by every subcommand that talks to revsdd (a
     /// subcommand's own --socket wins); ArgumentParser would reject it there.
     static func main() {
-        BLASKernels.useTheCPUsOwn()
         let (socket, rest) = RootArguments.split(Array(CommandLine.arguments.dropFirst()))
         RootArguments.socket.withLock { $0 = socket }
         main(rest)
