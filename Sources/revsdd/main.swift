@@ -65,7 +65,6 @@ struct Revsdd: AsyncParsableCommand {
         let underSystemd = Systemd.stderrIsJournal
         LoggingSystem.bootstrap { label -> any LogHandler in underSystemd ? JournalLogHandler(label: label) : StderrLogHandler() }
         let logger = Logger(label: "revsdd")
-        logger.info("\(BLASKernels.summary)")
         // SIGHUP is trapped first: one that arrives while the models load
         // waits for the reload service instead of killing the daemon.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
@@ -89,6 +88,9 @@ struct Revsdd: AsyncParsableCommand {
         let stateLock: StateDirectoryLock
         do { stateLock = try StateDirectoryLock(directory: c.stateDirectory, socket: c.socketPath) } catch { throw fail("\(error)") }
         defer { withExtendedLifetime(stateLock) {} }
+        // Said once this daemon is the one running here: a second instance
+        // refused above prints its one error line and nothing else.
+        logger.info("\(BLASKernels.summary)")
         // The gallery's bearer token, made once (revsd-web and `revsdctl web`
         // read it). The gallery is optional: a token that cannot be made (a
         // token_file on a read-only path) is a warning, not a failed start.
