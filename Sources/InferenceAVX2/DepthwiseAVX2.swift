@@ -2,10 +2,10 @@
 import Glibc
 #endif
 
-/// EfficientNet-Lite's depthwise convolution, its interior part, eight
-/// channels at a time: this target alone is compiled for AVX2 (`-mavx2`,
-/// Package.swift), so only call it where the CPU has AVX2
-/// (`EfficientNetLite.depthwise` checks once). Nothing here is @inlinable:
+/// EfficientNet-Lite's depthwise convolution, eight channels at a time (the
+/// interior four outputs at once, the edges one by one): this target alone
+/// is compiled for AVX2 (`-mavx2`, Package.swift), so only call it where the
+/// CPU has AVX2 (`EfficientNetLite.depthwise` checks once). Nothing here is @inlinable:
 /// inlined into a caller, it would be compiled for that caller's target.
 ///
 /// Each output sums the bias, then the window row by row, with a separate

@@ -1,15 +1,16 @@
 import InferenceAVX2
 
 extension EfficientNetLite {
+    /// Whether the depthwise convolutions run eight channels at a time
+    /// (`DepthwiseAVX2`, for channel counts that are multiples of 8): where
+    /// the CPU has AVX2 (Linux lists it only where the kernel saves the AVX
+    /// state).
+    static let depthwiseAVX2 = BLASKernelChoice.machineFlags.contains("avx2")
+
     /// Depthwise k×k convolution with bias and ReLU6, channels last:
     /// x (side, side, C) → y (out, out, C), weights (k·k, C), vectorised over
     /// channels. Each output sums bias, then the window row by row, in the
     /// same order on every path, so the paths agree to the bit.
-    /// Whether the interior runs eight channels at a time (`DepthwiseAVX2`):
-    /// where the CPU has AVX2 (Linux lists it only where the kernel saves
-    /// the AVX state).
-    static let depthwiseAVX2 = BLASKernelChoice.machineFlags.contains("avx2")
-
     static func depthwise(_ x: UnsafeMutablePointer<Float>, side: Int, conv c: Conv, out: Int, pad: Int,
                           into y: UnsafeMutablePointer<Float>, avx2: Bool = depthwiseAVX2) {
         c.weight.withUnsafeBufferPointer { wb in
