@@ -32,13 +32,13 @@ extension IndexStore {
     /// one: the content may be new); any other has none.
     static func queueAnalysis(of f: IndexedFile, id: Int64, _ db: Database) throws {
         if f.error == nil, !f.analysed, let hash = f.contentHash {
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO analysis_queue (imageId, contentHash, enqueuedAt) VALUES (?, ?, ?)
                 ON CONFLICT(imageId) DO UPDATE SET contentHash = excluded.contentHash, enqueuedAt = excluded.enqueuedAt,
                     attempts = 0, startedAt = NULL, notBefore = NULL
-                """, arguments: [id, hash, Date().timeIntervalSince1970])
+                """).execute(arguments: [id, hash, Date().timeIntervalSince1970])
         } else {
-            try db.execute(sql: "DELETE FROM analysis_queue WHERE imageId = ?", arguments: [id])
+            try db.cachedStatement(sql: "DELETE FROM analysis_queue WHERE imageId = ?").execute(arguments: [id])
         }
     }
 
@@ -110,7 +110,7 @@ extension IndexStore {
             // brings them only when the pixels told a prompt of their own).
             let prompt = f.metadata?.hasRealPrompt == true ? f.metadata?.prompt : nil
             if f.error == nil, prompt != nil, prompt == row["prompt"] as String?, f.embeddings[.knownPrompt] == nil {
-                for r in try Row.fetchAll(db, sql: "SELECT kind, vector FROM embedding WHERE imageId = ? AND kind IN (?, ?)",
+                for r in try Row.fetchAll(db.cachedStatement(sql: "SELECT kind, vector FROM embedding WHERE imageId = ? AND kind IN (?, ?)"),
                                           arguments: [item.imageID, EmbeddingKind.knownPrompt, EmbeddingKind.searchPrompt]) {
                     if let kind: EmbeddingKind = r["kind"] { f.embeddings[kind] = [Float](blob: r["vector"]) }
                 }
@@ -170,11 +170,11 @@ extension IndexStore {
         return try read { db in
             var known: [String: [Float]] = [:], search: [String: [Float]] = [:]
             for p in Set(prompts) {
-                guard let id = try Int64.fetchOne(db, sql: """
+                guard let id = try Int64.fetchOne(db.cachedStatement(sql: """
                     SELECT i.id FROM image i WHERE i.prompt = ? AND i.status = 'indexed'
                         AND EXISTS (SELECT 1 FROM embedding s WHERE s.imageId = i.id AND s.kind = ?) LIMIT 1
-                    """, arguments: [p, EmbeddingKind.searchPrompt]) else { continue }
-                for r in try Row.fetchAll(db, sql: "SELECT kind, vector FROM embedding WHERE imageId = ? AND kind IN (?, ?)",
+                    """), arguments: [p, EmbeddingKind.searchPrompt]) else { continue }
+                for r in try Row.fetchAll(db.cachedStatement(sql: "SELECT kind, vector FROM embedding WHERE imageId = ? AND kind IN (?, ?)"),
                                           arguments: [id, EmbeddingKind.knownPrompt, EmbeddingKind.searchPrompt]) {
                     let kind: EmbeddingKind? = r["kind"]
                     if kind == .knownPrompt { known[p] = [Float](blob: r["vector"]) } else { search[p] = [Float](blob: r["vector"]) }

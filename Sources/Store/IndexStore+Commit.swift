@@ -76,7 +76,7 @@ extension IndexStore {
     }
 
     static func currentPath(of job: Job, _ db: Database) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT path FROM job WHERE id = ?", arguments: [job.id])
+        try String.fetchOne(db.cachedStatement(sql: "SELECT path FROM job WHERE id = ?"), arguments: [job.id])
     }
 
     static func commit(_ f: IndexedFile, for job: Job, _ db: Database) throws -> Commit {
@@ -99,6 +99,6 @@ extension IndexStore {
 
     /// Puts a started job back in the queue as a fresh one.
     static func retry(jobID: Int64, _ db: Database) throws {
-        try db.execute(sql: "UPDATE job SET startedAt = NULL, attempts = 0, requeued = 0 WHERE id = ?", arguments: [jobID])
+        try db.cachedStatement(sql: "UPDATE job SET startedAt = NULL, attempts = 0, requeued = 0 WHERE id = ?").execute(arguments: [jobID])
     }
 }

@@ -26,7 +26,7 @@ extension IndexStore {
     }
 
     public func image(path: String) throws -> ImageRecord? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM image WHERE path = ?", arguments: [path]).map(Self.record) }
+        try read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM image WHERE path = ?"), arguments: [path]).map(Self.record) }
     }
 
     public func images(ids: [Int64]) throws -> [Int64: ImageRecord] {
@@ -44,7 +44,7 @@ extension IndexStore {
     /// file is gone (a move) over a live one (a copy).
     public func indexedImage(contentHash: String) throws -> ImageRecord? {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM image WHERE contentHash = ? AND status = 'indexed' AND analysed = 1",
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM image WHERE contentHash = ? AND status = 'indexed' AND analysed = 1"),
                              arguments: [contentHash]).map(Self.record)
         }.sorted { a, _ in !FileManager.default.fileExists(atPath: a.path) }.first
     }
@@ -52,7 +52,7 @@ extension IndexStore {
     public func embeddings(imageID: Int64) throws -> [EmbeddingKind: [Float]] {
         try read { db in
             var out: [EmbeddingKind: [Float]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT kind, vector FROM embedding WHERE imageId = ?", arguments: [imageID]) {
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT kind, vector FROM embedding WHERE imageId = ?"), arguments: [imageID]) {
                 guard let kind: EmbeddingKind = row["kind"] else { continue }   // a kind this revsd does not know
                 out[kind] = [Float](blob: row["vector"])
             }
@@ -134,7 +134,7 @@ extension IndexStore {
         let metadataJSON = try f.metadata.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let keywordsJSON = String(decoding: try JSONEncoder().encode(f.keywords), as: UTF8.self)
         let prompt = f.metadata?.hasRealPrompt == true ? f.metadata?.prompt : nil
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO image (path, contentHash, size, mtimeNs, width, height, format, status, error, metadataJSON,
                                prompt, searchText, negativePrompt, source, caption, keywordsJSON, indexedAt, analysed, predictionOrigin)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -148,22 +148,22 @@ extension IndexStore {
                                         WHEN contentHash IS excluded.contentHash THEN predictionOrigin END,
                 alignment = CASE WHEN contentHash IS excluded.contentHash AND prompt IS excluded.prompt THEN alignment END,
                 tier = CASE WHEN contentHash IS excluded.contentHash AND prompt IS excluded.prompt THEN tier END
-            """, arguments: [f.path, f.contentHash, f.size, f.mtimeNs, f.width, f.height, f.format,
+            """).execute(arguments: [f.path, f.contentHash, f.size, f.mtimeNs, f.width, f.height, f.format,
                              f.error == nil ? "indexed" : "failed", f.error, metadataJSON, prompt, prompt.map(PromptText.searchText),
                              f.metadata?.negativePrompt, f.metadata?.source, f.caption, keywordsJSON,
                              Date().timeIntervalSince1970, f.analysed || f.error != nil,
                              f.embeddings[.predicted] == nil ? nil : f.predictionOrigin?.rawValue])
-        let id = try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE path = ?", arguments: [f.path])!
+        let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM image WHERE path = ?"), arguments: [f.path])!
         // Identical content is one example: a copy takes the alignment and
         // tier its twin was scored with (the same file content and prompt).
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE image SET (alignment, tier) = (SELECT j.alignment, j.tier FROM image j
                 WHERE j.contentHash = image.contentHash AND j.prompt IS image.prompt AND j.id != image.id AND j.alignment IS NOT NULL LIMIT 1)
             WHERE id = ? AND alignment IS NULL AND status = 'indexed' AND prompt IS NOT NULL AND contentHash IS NOT NULL
-            """, arguments: [id])
-        try db.execute(sql: "DELETE FROM embedding WHERE imageId = ?", arguments: [id])
+            """).execute(arguments: [id])
+        try db.cachedStatement(sql: "DELETE FROM embedding WHERE imageId = ?").execute(arguments: [id])
         for (kind, v) in f.embeddings {
-            try db.execute(sql: "INSERT INTO embedding (imageId, kind, vector) VALUES (?, ?, ?)", arguments: [id, kind, v.blob])
+            try db.cachedStatement(sql: "INSERT INTO embedding (imageId, kind, vector) VALUES (?, ?, ?)").execute(arguments: [id, kind, v.blob])
         }
         try queueAnalysis(of: f, id: id, db)
         return id

@@ -24,7 +24,7 @@ extension IndexStore {
     /// A job's work is stored: the job is deleted, or, when its file changed
     /// while it ran (`requeued`), put back in the queue as a fresh job.
     static func complete(jobID: Int64, _ db: Database) throws {
-        try db.execute(sql: "DELETE FROM job WHERE id = ? AND requeued = 0", arguments: [jobID])
+        try db.cachedStatement(sql: "DELETE FROM job WHERE id = ? AND requeued = 0").execute(arguments: [jobID])
         try retry(jobID: jobID, db)   // still there: it was requeued
     }
 
@@ -51,7 +51,7 @@ extension IndexStore {
             var jobs: [Job] = []
             for r in rows {
                 let job = Job(id: r["id"], path: r["path"], reason: r["reason"], attempts: (r["attempts"] as Int) + 1)
-                try db.execute(sql: "UPDATE job SET startedAt = ?, attempts = ? WHERE id = ?", arguments: [now, job.attempts, job.id])
+                try db.cachedStatement(sql: "UPDATE job SET startedAt = ?, attempts = ? WHERE id = ?").execute(arguments: [now, job.attempts, job.id])
                 jobs.append(job)
             }
             return jobs
