@@ -44,7 +44,7 @@ extension IndexingService {
         while !signal.isStopping {
             let seen = signal.currentGeneration
             let jobs: [Job]
-            do { jobs = try store.claimJobs(limit: batchSize, sharedBy: workerCount) } catch {
+            do { jobs = try store.claimJobs(limit: phaseOneBatchSize, sharedBy: workerCount) } catch {
                 logger.error("cannot read the job queue", metadata: ["error": "\(error)"])
                 pingWatchdog()
                 if signal.wait(after: seen, timeout: .seconds(1)) == .stopped { return }
@@ -117,8 +117,8 @@ extension IndexingService {
             }
         }
         guard !pending.isEmpty else { return }
-        let firstPhase = pending.filter { $0.bytes != nil }
-        let onePass = pending.filter { $0.bytes == nil }
+        let firstPhase = pending.filter { $0.header != nil }
+        let onePass = pending.filter { $0.header == nil }
         var batch = phaseOne(firstPhase)
         var thumbnailsOf: [Int: [UInt8]] = [:]
         if !onePass.isEmpty {
@@ -156,13 +156,30 @@ extension IndexingService {
     }
 
     /// What phase 1 has of a file once its job is not settled: its stat,
-    /// its bytes and their hash (nil when it could not be read, or is not an
-    /// image by content: then it is analysed in one pass).
+    /// the hash of its bytes and what its header says (nil when it could
+    /// not be read, or is not an image by content: then it is analysed in
+    /// one pass). The bytes themselves are not kept: a batch holds one
+    /// file's at a time.
     struct PhaseOneInput {
         var job: Job
         var stat: FileStat
-        var bytes: [UInt8]?
+        var header: Header?
         var hash: String?
+    }
+
+    /// What phase 1 reads from a file's bytes: its metadata (the file's,
+    /// else a sidecar's), its format and, from the header, its size.
+    struct Header {
+        var metadata: GenerationMetadata?
+        var format: ImageFormat
+        var dimensions: (width: Int, height: Int)?
+
+        init?(_ bytes: [UInt8], path: String) {
+            guard let format = bytes.withUnsafeBytes({ ImageFormat.detect($0) }) else { return nil }
+            self.format = format
+            metadata = bytes.withUnsafeBytes { MetadataReader.read($0, path: path).metadata } ?? MetadataReader.sidecar(forImageAt: path)
+            dimensions = bytes.withUnsafeBytes { ImageDecoder.dimensions($0) }
+        }
     }
 
     /// Phase 1's records: metadata (the file's, else a sidecar's), the known
@@ -171,10 +188,7 @@ extension IndexingService {
     /// content keeps the stored analysis until phase 2 replaces it.
     func phaseOne(_ inputs: [PhaseOneInput]) -> [(file: IndexedFile, job: Job)] {
         guard !inputs.isEmpty else { return [] }
-        let metadata: [GenerationMetadata?] = inputs.map { p in
-            let m = p.bytes!.withUnsafeBytes { MetadataReader.read($0, path: p.job.path).metadata }
-            return m ?? MetadataReader.sidecar(forImageAt: p.job.path)
-        }
+        let metadata = inputs.map { $0.header!.metadata }
         let prompts = metadata.map { $0?.hasRealPrompt == true ? $0?.prompt : nil }
         var vectors: [String: (known: [Float], search: [Float])] = (try? store.promptEmbeddings(for: prompts.compactMap { $0 })) ?? [:]
         var seen = Set<String>()
@@ -185,10 +199,10 @@ extension IndexingService {
         }
         return zip(inputs, zip(metadata, prompts)).map { p, mp in
             var f = IndexedFile(path: p.job.path, contentHash: p.hash, size: p.stat.size, mtimeNs: p.stat.mtimeNs,
-                                format: p.bytes!.withUnsafeBytes { ImageFormat.detect($0) }?.rawValue, metadata: mp.0)
+                                format: p.header!.format.rawValue, metadata: mp.0)
             f.analysed = false
             // From the header, so the gallery has the shape before the pixels are decoded.
-            if let size = p.bytes!.withUnsafeBytes({ ImageDecoder.dimensions($0) }) { f.width = size.width; f.height = size.height }
+            if let size = p.header!.dimensions { f.width = size.width; f.height = size.height }
             if p.job.isReindex, let rec = try? store.image(path: p.job.path), rec.status == .indexed, rec.contentHash == p.hash,
                let stored = try? store.embeddings(imageID: rec.id) {
                 f.width = rec.width; f.height = rec.height; f.caption = rec.caption; f.keywords = rec.keywords
@@ -266,8 +280,7 @@ extension IndexingService {
             if case .stored = try store.store(f, completing: job) { count(failed: false) }
             return nil
         }
-        let isImage = bytes?.withUnsafeBytes { ImageFormat.detect($0) } != nil
-        return PhaseOneInput(job: job, stat: st, bytes: isImage ? bytes : nil, hash: hash)
+        return PhaseOneInput(job: job, stat: st, header: bytes.flatMap { Header($0, path: path) }, hash: hash)
     }
 
     func fail(_ job: Job, _ error: Error) {
