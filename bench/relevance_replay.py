@@ -61,9 +61,12 @@ def ndcg(ranked, r):
     return dcg / ideal if ideal else 0.0
 
 
-def replay(index, predictions, rule, second=None, second_rule=None):
+def replay(index, predictions, rule, second=None, second_rule=None, pick=None, per_query=None):
     """Mean nDCG@10 and relevant unlabelled images in the top 10s, predictions scored by rule(c, sigma);
-    with `second` (a second prediction per image, scored by second_rule), an image scores the better of its two."""
+    with `second` (a second prediction per image, scored by second_rule), an image scores the better of its two;
+    with `pick` (a function of the query, its cosines to the known prompts and the words of it that stand in
+    known prompts, returning predictions and a rule), each query's predictions and rule are its choice.
+    `per_query`, a dict, receives each query's nDCG@10."""
     path, _, known, texts = index
     words = {i: set(tokens(t)) for i, t in texts.items()}
     n = max(1, len(words))
@@ -90,12 +93,16 @@ def replay(index, predictions, rule, second=None, second_rule=None):
             s = words.get(i, set())
             cover = sum(idf[w] for w in qw if w in s) / norm if any(w in s for w in finding) else 0
             score[i] = float(c) + a.lexical_weight * cover
-        for i, c in zip(unlabelled, U_m @ qv):
-            score[i] = rule(float(c), sigma)
+        preds, qrule = pick(q, kc, finding) if pick else (predictions, rule)
+        for i in unlabelled:
+            c = float(preds.get(i, predictions[i]) @ qv)
+            score[i] = qrule(c, sigma)
             if second is not None and i in second:
                 score[i] = max(score[i], second_rule(float(second[i] @ qv), sigma))
         ranked = [path[i] for i in sorted(score, key=lambda i: (-score[i], i))][:K]
         total += ndcg(ranked, rel[q])
+        if per_query is not None:
+            per_query[q] = ndcg(ranked, rel[q])
         found += len(set(ranked) & rel[q] - labelled)
     return total / len(queries), found
 
@@ -146,3 +153,14 @@ for alpha in (0, 0.25, 0.5, 0.75, 1):
 lift = lambda r: (lambda c, s: r * c + math.sqrt(1 - r * r) * s)
 m, f = replay(after, after[1], lift(rho_after), second=before[1], second_rule=lift(rho_before))
 print(f"after   better of learned (rho {rho_after:.3f}) and zero-shot (rho {rho_before:.3f}), lifted   nDCG@10 {m:.3f}  unlabelled found {f}")
+# After training: per query, the learned predictions where the library's known prompts speak of what the
+# query asks (a word of it stands in a known prompt, or a known prompt lies near it), else the zero-shot ones:
+# what the heads learned comes from the library's prompts alone.
+def by_words(q, kc, finding):
+    return (after[1], lift(rho_after)) if finding else (before[1], lift(rho_before))
+def by_nearest(t):
+    return lambda q, kc, finding: (after[1], lift(rho_after)) if len(kc) and kc.max() >= t else (before[1], lift(rho_before))
+for label, pick in [("a query word stands in a known prompt", by_words)] + \
+        [(f"a known prompt within cosine {t}", by_nearest(t)) for t in (0.4, 0.5, 0.6)]:
+    m, f = replay(after, after[1], None, pick=pick)
+    print(f"after   learned where {label}, else zero-shot, lifted   nDCG@10 {m:.3f}  unlabelled found {f}")
