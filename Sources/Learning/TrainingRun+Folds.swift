@@ -127,12 +127,16 @@ extension TrainingRun {
     static func domainThreshold(similarities: [Float]) -> Float? {
         let sorted = similarities.sorted()
         guard let lowest = sorted.first else { return nil }
-        func quantile(_ q: Float) -> Float {
-            let x = q * Float(sorted.count - 1), i = Int(x), t = x - Float(i)
-            return i + 1 < sorted.count ? sorted[i] + t * (sorted[i + 1] - sorted[i]) : sorted[i]
-        }
-        let q1 = quantile(0.25), q3 = quantile(0.75)
+        let q1 = quantile(sorted, 0.25), q3 = quantile(sorted, 0.75)
         return max(lowest, q1 - domainFence * (q3 - q1))
+    }
+
+    /// The q-quantile of ascending, non-empty `sorted`, interpolated linearly
+    /// between the two nearest ranks (numpy's default): the one definition
+    /// the domain threshold's quartiles and the near weights' median share.
+    static func quantile(_ sorted: [Float], _ q: Float) -> Float {
+        let x = q * Float(sorted.count - 1), i = Int(x), t = x - Float(i)
+        return i + 1 < sorted.count ? sorted[i] + t * (sorted[i + 1] - sorted[i]) : sorted[i]
     }
 
     /// (n, dim): `validation` ((validation, dim)) on the validation rows, zero elsewhere.
@@ -212,8 +216,7 @@ extension TrainingRun {
     func nearWeights(_ members: [EnsembleMember], global: [Float], folds foldWeights: [[Float]])
         -> (similarity: Float, weights: [Float], share: Float)? {
         guard options.fitEnsembleWeights, n >= LibraryTrainer.minimumExamples, foldWeights.count == folds else { return nil }
-        let sorted = outOfFoldSimilarity.sorted()
-        let threshold = sorted[min(sorted.count - 1, Int(Float(sorted.count) * Self.nearQuantile))]
+        let threshold = Self.quantile(outOfFoldSimilarity.sorted(), Self.nearQuantile)
         let near = (0..<n).filter { outOfFoldSimilarity[$0] >= threshold }
         guard groups.distinct(in: near) >= 2 else { return nil }
         let perFold = (0..<folds).map { f -> [Float]? in

@@ -310,6 +310,17 @@ final class EnsembleFoldsTests: XCTestCase {
         XCTAssertEqual(TrainingRun.domainThreshold(similarities: [0.7]), 0.7)
     }
 
+    /// One quantile for the domain threshold's quartiles and the near
+    /// weights' median: linear between the nearest ranks, as numpy's default.
+    func testQuantilesInterpolateBetweenTheNearestRanks() {
+        XCTAssertEqual(TrainingRun.quantile([1, 2, 3, 4], 0.5), 2.5)
+        XCTAssertEqual(TrainingRun.quantile([1, 2, 3, 4], 0.25), 1.75)
+        XCTAssertEqual(TrainingRun.quantile([1, 2, 3, 4, 5], 0.5), 3)
+        XCTAssertEqual(TrainingRun.quantile([1, 2, 3, 4], 1), 4)
+        XCTAssertEqual(TrainingRun.quantile([1, 2, 3, 4], 0), 1)
+        XCTAssertEqual(TrainingRun.quantile([7], 0.5), 7)
+    }
+
     /// A library of two kinds of prompt, 2 images each: twins (pairs of
     /// prompts a tag apart: nearly one target, features a linear map of it)
     /// and singletons (features that say nothing of the target). The heads
