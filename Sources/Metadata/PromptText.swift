@@ -46,11 +46,11 @@ public enum PromptText {
         nonisolated(unsafe) static let commaBeforeWord = #/,(?=\S)/#
     }
 
-    ///
-    /// Each pattern runs only where the text holds the bytes any match of it
-    /// must (a `<` for an extra network, `:` and `)` for a weight): a plain
-    /// prompt skips nearly all of them, and phase 1 cleans every file's
-    /// prompt (bench/RESULTS.md, phases: the patterns were a tenth of its CPU).
+    /// The prompt with the syntax above stripped. Each pattern runs only
+    /// where the text holds the bytes any match of it must (a `<` for an
+    /// extra network, `:` and `)` for a weight): a plain prompt skips nearly
+    /// all of them, and phase 1 cleans every file's prompt (bench/RESULTS.md,
+    /// phases: the patterns were a tenth of its CPU).
     public static func cleaned(_ prompt: String) -> String { cleaned(prompt, everyPattern: false) }
 
     /// `everyPattern`: run every pattern, whatever the text holds (what
