@@ -161,16 +161,16 @@ public enum PromptText {
     /// the patterns that would leave it as it is.
     static func tidy(_ s: String, everyPattern: Bool = false) -> String {
         var t = s
-        var plain = true   // ASCII, and no white space but single spaces
-        var text = s
-        text.withUTF8 { b in
-            var previous: UInt8 = 0
-            for c in b {
-                if c >= 0x80 || (c >= 0x09 && c <= 0x0D) || (c == 0x20 && previous == 0x20) { plain = false; break }
-                previous = c
+        var plain = !everyPattern   // ASCII, and no white space but single spaces
+        if plain {
+            t.withUTF8 { b in
+                var previous: UInt8 = 0
+                for c in b {
+                    if c >= 0x80 || (c >= 0x09 && c <= 0x0D) || (c == 0x20 && previous == 0x20) { plain = false; break }
+                    previous = c
+                }
             }
         }
-        if everyPattern { plain = false }
         if !plain { t.replace(P.spaces, with: " ") }
         if !plain || has(t, " ,") { t.replace(P.spaceBeforeComma, with: ",") }
         if everyPattern || has(t, ",") {
