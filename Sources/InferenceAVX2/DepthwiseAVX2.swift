@@ -55,6 +55,67 @@ public enum DepthwiseAVX2 {
         }
     }
 
+    /// Outputs ox…ox+3 of output row oy, all `C` channels (a multiple of 8),
+    /// for windows that may cross the image's edges (TF "same" padding):
+    /// window rows outside the image are skipped, and a tap left or right of
+    /// the image reads `zeros` (at least `C` zero floats) instead, so it adds
+    /// 0 × w, which leaves the sum as skipping it would (but for the sign of
+    /// a zero). The sums run in the same order as `oneOutput`'s. At the
+    /// small late layers (7×7, 14×14) most outputs are edges, and this way
+    /// each weight vector is loaded once for four of them, not once for each.
+    public static func fourClipped(_ x: UnsafePointer<Float>, side: Int, C: Int, k: Int, s: Int, pad: Int, oy: Int, ox: Int,
+                                   zeros: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                                   into dst: UnsafeMutablePointer<Float>) {
+        switch k {
+        case 3: clipped(x, side: side, C: C, k: 3, s: s, pad: pad, oy: oy, ox: ox, zeros: zeros, w: w, bias: bias, into: dst)
+        case 5: clipped(x, side: side, C: C, k: 5, s: s, pad: pad, oy: oy, ox: ox, zeros: zeros, w: w, bias: bias, into: dst)
+        default: clipped(x, side: side, C: C, k: k, s: s, pad: pad, oy: oy, ox: ox, zeros: zeros, w: w, bias: bias, into: dst)
+        }
+    }
+
+    @inline(__always)
+    static func clipped(_ x: UnsafePointer<Float>, side: Int, C: Int, k: Int, s: Int, pad: Int, oy: Int, ox: Int,
+                        zeros: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                        into dst: UnsafeMutablePointer<Float>) {
+        let iy0 = oy &* s &- pad
+        let kyLo = max(0, -iy0), kyHi = min(k, side &- iy0)
+        let rows = max(0, kyHi &- kyLo)
+        // Where each tap of each of the four outputs reads, channel 0:
+        // (rows, k, 4), the zeros for a column outside the image.
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: max(1, rows &* k &* 4)) { at in
+            for r in 0..<rows {
+                let rowStart = x + (iy0 &+ kyLo &+ r) &* side &* C
+                for kx in 0..<k {
+                    for j in 0..<4 {
+                        let ix = (ox &+ j) &* s &- pad &+ kx
+                        at[(r &* k &+ kx) &* 4 &+ j] = ix >= 0 && ix < side ? rowStart + ix &* C : zeros
+                    }
+                }
+            }
+            var ch = 0
+            while ch < C {
+                let b = load8(bias + ch)
+                var a0 = b, a1 = b, a2 = b, a3 = b
+                for r in 0..<rows {
+                    let rowW = w + ((kyLo &+ r) &* k &* C &+ ch)
+                    for kx in 0..<k {
+                        let wv = load8(rowW + kx &* C)
+                        let t = (r &* k &+ kx) &* 4
+                        a0 += load8(at[t] + ch) * wv
+                        a1 += load8(at[t &+ 1] + ch) * wv
+                        a2 += load8(at[t &+ 2] + ch) * wv
+                        a3 += load8(at[t &+ 3] + ch) * wv
+                    }
+                }
+                store8(relu6(a0), to: dst + ch)
+                store8(relu6(a1), to: dst + (C &+ ch))
+                store8(relu6(a2), to: dst + (2 &* C &+ ch))
+                store8(relu6(a3), to: dst + (3 &* C &+ ch))
+                ch &+= 8
+            }
+        }
+    }
+
     /// One output pixel (oy, ox), all `C` channels (a multiple of 8), its
     /// window clipped to the image (zero outside, TF "same" padding): the
     /// taps inside are summed in the same order as the SSE edge path.

@@ -4,11 +4,14 @@ import XCTest
 /// EfficientNet-Lite's depthwise convolution against the definition: every
 /// output is bias + Σ over the window (row by row) of x·w, zero outside the
 /// image, then ReLU6. The kernel sums in that order on every path, so the
-/// comparison is exact.
+/// comparison is exact (the AVX2 edge path adds 0·w for a tap outside the
+/// image, which can change only the sign of a zero, and == ignores it).
 final class DepthwiseKernelTests: XCTestCase {
     func testDepthwiseEqualsTheDefinitionOnEveryPath() throws {
-        // The SSE path everywhere, and the AVX2 interior where this CPU has it
-        // (DepthwiseAVX2: channel counts that are multiples of 8).
+        // The SSE path everywhere, and the AVX2 one where this CPU has it
+        // (DepthwiseAVX2: channel counts that are multiples of 8; four outputs
+        // at once inside and at the edges, one at a time where fewer than four
+        // outputs make a row).
         try checkEveryPath(avx2: false)
         guard EfficientNetLite.depthwiseAVX2 else { throw XCTSkip("this CPU has no AVX2: the SSE path alone was checked") }
         try checkEveryPath(avx2: true)

@@ -33,62 +33,80 @@ extension EfficientNetLite {
         // Output columns whose whole window lies inside the image.
         let firstInside = (pad + s - 1) / s
         let lastInside = side - k + pad >= 0 ? min(out - 1, (side - k + pad) / s) : -1
-        Parallel.forEachChunk(out, minChunk: 2) { rows in
-            for oy in rows {
-                let iy0 = oy &* s &- pad
-                let rowInside = iy0 >= 0 && iy0 &+ k <= side && C % 4 == 0
-                var ox = 0
-                while ox < out {
-                    let at: Int = (oy &* out &+ ox) &* C
-                    let dst = y + at
-                    if rowInside && ox >= firstInside && ox &+ 3 <= lastInside {
-                        // Four neighbours at once, four channels at a time (one
-                        // SSE register each, so the sums stay in registers):
-                        // each weight vector is loaded once for the four.
-                        let ix0 = ox &* s &- pad
-                        let step: Int = s &* C, step2: Int = 2 &* step, step3: Int = 3 &* step
-                        if eightWide {
-                            DepthwiseAVX2.fourOutputs(x + ((iy0 &* side &+ ix0) &* C), rowStride: side &* C, step: step, C: C, k: k,
-                                                      w: w, bias: bias, into: dst)
+        let fourAtEdges = eightWide && out >= 4 && C <= edgeZeros.count
+        edgeZeros.withUnsafeBufferPointer { zb in
+            let zeros = zb.baseAddress!
+            Parallel.forEachChunk(out, minChunk: 2) { rows in
+                for oy in rows {
+                    let iy0 = oy &* s &- pad
+                    let rowInside = iy0 >= 0 && iy0 &+ k <= side && C % 4 == 0
+                    var ox = 0
+                    while ox < out {
+                        let at: Int = (oy &* out &+ ox) &* C
+                        let dst = y + at
+                        if rowInside && ox >= firstInside && ox &+ 3 <= lastInside {
+                            // Four neighbours at once, four channels at a time (one
+                            // SSE register each, so the sums stay in registers):
+                            // each weight vector is loaded once for the four.
+                            let ix0 = ox &* s &- pad
+                            let step: Int = s &* C, step2: Int = 2 &* step, step3: Int = 3 &* step
+                            if eightWide {
+                                DepthwiseAVX2.fourOutputs(x + ((iy0 &* side &+ ix0) &* C), rowStride: side &* C, step: step, C: C, k: k,
+                                                          w: w, bias: bias, into: dst)
+                                ox &+= 4
+                                continue
+                            }
+                            var ch = 0
+                            while ch < C {
+                                let b = load4(bias + ch)
+                                var a0 = b, a1 = b, a2 = b, a3 = b
+                                for ky in 0..<k {
+                                    let inRow: Int = ((iy0 &+ ky) &* side &+ ix0) &* C &+ ch, wRow: Int = ky &* k &* C &+ ch
+                                    let rowIn = x + inRow, rowW = w + wRow
+                                    for kx in 0..<k {
+                                        let off: Int = kx &* C
+                                        let wv = load4(rowW + off)
+                                        let p = rowIn + off
+                                        a0 += load4(p) * wv
+                                        a1 += load4(p + step) * wv
+                                        a2 += load4(p + step2) * wv
+                                        a3 += load4(p + step3) * wv
+                                    }
+                                }
+                                store4(relu6(a0), to: dst + ch)
+                                store4(relu6(a1), to: dst + (C &+ ch))
+                                store4(relu6(a2), to: dst + (2 &* C &+ ch))
+                                store4(relu6(a3), to: dst + (3 &* C &+ ch))
+                                ch &+= 4
+                            }
                             ox &+= 4
                             continue
                         }
-                        var ch = 0
-                        while ch < C {
-                            let b = load4(bias + ch)
-                            var a0 = b, a1 = b, a2 = b, a3 = b
-                            for ky in 0..<k {
-                                let inRow: Int = ((iy0 &+ ky) &* side &+ ix0) &* C &+ ch, wRow: Int = ky &* k &* C &+ ch
-                                let rowIn = x + inRow, rowW = w + wRow
-                                for kx in 0..<k {
-                                    let off: Int = kx &* C
-                                    let wv = load4(rowW + off)
-                                    let p = rowIn + off
-                                    a0 += load4(p) * wv
-                                    a1 += load4(p + step) * wv
-                                    a2 += load4(p + step2) * wv
-                                    a3 += load4(p + step3) * wv
-                                }
-                            }
-                            store4(relu6(a0), to: dst + ch)
-                            store4(relu6(a1), to: dst + (C &+ ch))
-                            store4(relu6(a2), to: dst + (2 &* C &+ ch))
-                            store4(relu6(a3), to: dst + (3 &* C &+ ch))
-                            ch &+= 4
+                        if fourAtEdges {
+                            // Four at once at the edges too (the last four of the
+                            // row where fewer remain: an output computed twice
+                            // comes out equal both times).
+                            let first = min(ox, out &- 4)
+                            DepthwiseAVX2.fourClipped(x, side: side, C: C, k: k, s: s, pad: pad, oy: oy, ox: first, zeros: zeros,
+                                                      w: w, bias: bias, into: y + (oy &* out &+ first) &* C)
+                            ox = first &+ 4
+                            continue
                         }
-                        ox &+= 4
-                        continue
+                        if eightWide {
+                            DepthwiseAVX2.oneOutput(x, side: side, C: C, k: k, s: s, pad: pad, oy: oy, ox: ox, w: w, bias: bias, into: dst)
+                        } else {
+                            edge(x, side: side, C: C, k: k, s: s, pad: pad, oy: oy, ox: ox, w: w, bias: bias, into: dst)
+                        }
+                        ox &+= 1
                     }
-                    if eightWide {
-                        DepthwiseAVX2.oneOutput(x, side: side, C: C, k: k, s: s, pad: pad, oy: oy, ox: ox, w: w, bias: bias, into: dst)
-                    } else {
-                        edge(x, side: side, C: C, k: k, s: s, pad: pad, oy: oy, ox: ox, w: w, bias: bias, into: dst)
-                    }
-                    ox &+= 1
                 }
             }
         }
     }
+
+    /// What a tap outside the image reads on the AVX2 edge path: zeros for
+    /// up to 4,096 channels (a wider layer takes the one-by-one path).
+    static let edgeZeros = [Float](repeating: 0, count: 4096)
 
     /// One output pixel with its window checked against the image's edges
     /// (zero outside, TF "same" padding).
