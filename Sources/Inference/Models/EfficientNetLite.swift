@@ -16,7 +16,13 @@ import Synchronization
 public final class EfficientNetLite: Sendable {
     /// A convolution with its batch norm folded in.
     struct Conv {
-        var weight: [Float]   // 1×1: (Cout, Cin); stem: (Cout, Cin·k·k); depthwise: (k·k, C)
+        /// 1×1: (Cin, Cout); stem: (Cin·k·k, Cout); depthwise: (k·k, C). The
+        /// products' weights are stored transposed from the checkpoint's
+        /// (Cout, Cin), so sgemm reads them in order when it packs them (sgemm_nn
+        /// instead of sgemm_tn). On the 7×7 and 14×14 layers each weight
+        /// serves only 49 or 196 pixels, so packing matters: stored as in the
+        /// checkpoint, packing them was 14 % of phase 2's samples.
+        var weight: [Float]
         var bias: [Float]     // (Cout)
         var cin: Int, cout: Int, k: Int, stride: Int
     }
@@ -81,7 +87,7 @@ public final class EfficientNetLite: Sendable {
                 bias[o] = beta[o] - mean[o] * scale
                 for i in 0..<per {
                     let v = w[o * per + i] * scale
-                    if depthwise { weight[i * cout + o] = v } else { weight[o * per + i] = v }   // depthwise: (k·k, C)
+                    weight[i * cout + o] = v   // (Cin·k·k, Cout): depthwise (k·k, C), the others transposed
                 }
             }
             return Conv(weight: weight, bias: bias, cin: depthwise ? cout : cinPerGroup, cout: cout, k: k, stride: stride)
@@ -159,7 +165,7 @@ public final class EfficientNetLite: Sendable {
         var side = imageSize
         var x = ws.x, t1 = ws.t1
         let t2 = ws.t2, col = ws.col
-        // Stem: im2col (out², 27) · Wᵀ.
+        // Stem: im2col (out², 27) · W.
         let (so, pad) = Self.samePadding(side, k: 3, stride: 2)
         Self.im2col3x3(input, side: side, out: so, pad: pad, into: col)
         Self.pointwise(MatrixRef(col, rows: so * so, cols: 27), stem, into: x, relu6: true)
@@ -206,7 +212,7 @@ public final class EfficientNetLite: Sendable {
         return logits
     }
 
-    /// y(P, Cout) = x(P, Cin)·Wᵀ + b (+ residual (P, Cout)), then ReLU6 if
+    /// y(P, Cout) = x(P, Cin)·W + b (+ residual (P, Cout)), W (Cin, Cout), then ReLU6 if
     /// asked. y is filled with the bias (and the residual) and the product
     /// added onto it (beta = 1, so OpenBLAS does not zero y first), in blocks
     /// of rows small enough to stay in L2 from the fill through the product
@@ -220,14 +226,14 @@ public final class EfficientNetLite: Sendable {
         let blocks = (rows + block - 1) / block
         c.weight.withUnsafeBufferPointer { wb in
             c.bias.withUnsafeBufferPointer { bb in
-                let w = MatrixRef(wb.baseAddress!, rows: cout, cols: x.cols), bias = bb.baseAddress!
+                let w = MatrixRef(wb.baseAddress!, rows: x.cols, cols: cout), bias = bb.baseAddress!
                 func rowsOf(_ r: Range<Int>, parallel: Bool) {
                     let yr = y + r.lowerBound &* cout
                     let res = residual.map { $0 + r.lowerBound &* cout }
                     for row in 0..<r.count {
                         BLAS.fillRow(yr + row &* cout, count: cout, bias: bias, residual: res.map { $0 + row &* cout })
                     }
-                    BLAS.gemm(MatrixRef(x.pointer + r.lowerBound &* x.ld, rows: r.count, cols: x.cols, ld: x.ld), w, transposeB: true,
+                    BLAS.gemm(MatrixRef(x.pointer + r.lowerBound &* x.ld, rows: r.count, cols: x.cols, ld: x.ld), w, transposeB: false,
                               MutableMatrixRef(yr, rows: r.count, cols: cout), beta: 1, parallel: parallel)
                     if relu6 { clamp(yr, count: r.count &* cout) }
                 }
