@@ -39,6 +39,7 @@ let package = Package(
         // C at the edge.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd",
                        providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
@@ -53,7 +54,7 @@ let package = Package(
 
         // The inference engine: tensors over mmap'd safetensors, BLAS kernels,
         // tokenizers and the transformer encoder. No I/O policy, no product logic.
-        .target(name: "Inference", dependencies: ["CBLAS", "InferenceAVX2"], swiftSettings: optimizedEvenInDebug),
+        .target(name: "Inference", dependencies: ["CBLAS", "CDNNL", "InferenceAVX2"], swiftSettings: optimizedEvenInDebug),
         // The few kernels compiled for AVX2 (x86-64 only; Swift takes the
         // target features from the Clang importer's flags). Inference calls
         // them only where the CPU has AVX2, so the binaries still run on any x86-64.

@@ -6,7 +6,9 @@ CLIPVisionModelWithProjection, 12 layers, width 768, patch 32, 224 px,
 projection 512, quick_gelu) with random weights (fixed seed: speed does not
 depend on the values) and its preprocessor_config.json into DIR.
 Prints a JSON line for the model alone (preprocessed tensors in) and, at
-batch 1, one for file → PIL decode → CLIPImageProcessor → model."""
+batch 1, one for file → PIL decode → CLIPImageProcessor → model. With
+--bf16, the model runs under torch.autocast("cpu", torch.bfloat16) (its
+matrix products in bfloat16: PyTorch's own answer to revsd's bfloat16 path)."""
 import argparse, json, os, time
 import torch, transformers
 from PIL import Image, ImageOps
@@ -19,6 +21,7 @@ ap.add_argument("--images")
 ap.add_argument("--seconds", type=float, default=10)
 ap.add_argument("--threads", type=int, default=os.cpu_count())
 ap.add_argument("--batch", type=int, default=1)
+ap.add_argument("--bf16", action="store_true")
 a = ap.parse_args()
 torch.set_num_threads(a.threads)
 
@@ -44,7 +47,7 @@ xs = [proc(pil(p), return_tensors="pt")["pixel_values"] for p in paths]
 batches = [torch.cat(xs[i:i + a.batch]) for i in range(0, len(xs), a.batch)]
 
 def measure(items, fn):
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
         fn(items[0])
         done, start = 0, time.perf_counter()
         while time.perf_counter() - start < a.seconds:
@@ -57,6 +60,6 @@ if a.batch == 1:
     runs.append(("file", paths, lambda p: (model(pixel_values=proc(pil(p), return_tensors="pt")["pixel_values"]).image_embeds, 1)[1]))
 for what, items, fn in runs:
     done, secs = measure(items, fn)
-    print(json.dumps({"impl": "pytorch", "what": what, "batch": a.batch, "images": done, "seconds": round(secs, 3),
+    print(json.dumps({"impl": "pytorch", "what": what, "batch": a.batch, "precision": "bf16" if a.bf16 else "fp32", "images": done, "seconds": round(secs, 3),
                       "images_per_s": round(done / secs, 2), "threads": torch.get_num_threads(), "torch": torch.__version__,
                       "transformers": transformers.__version__}))

@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages revsd builds against (the Swift 6 toolchain
 # itself is expected on PATH, e.g. /opt/swift/usr/bin).
 set -euo pipefail
-packages=(libopenblas-dev libsystemd-dev zlib1g-dev libpng-dev libturbojpeg0-dev libwebp-dev pkg-config python3-pip wordnet-base)
+packages=(libopenblas-dev libdnnl-dev libsystemd-dev zlib1g-dev libpng-dev libturbojpeg0-dev libwebp-dev pkg-config python3-pip wordnet-base)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -38,4 +38,12 @@ public enum BLASKernels {
         }
         return "OpenBLAS kernels: \(current)"
     }
+
+    /// One line for the log: the precision of the transformers' dense layers.
+    public static var transformerPrecision: String {
+        if BFloat16MatMul.isAvailable { return "transformer products: bfloat16 through oneDNN (AVX-512 BF16; REVSD_MATMUL=fp32 keeps fp32)" }
+        let why = ProcessInfo.processInfo.environment["REVSD_MATMUL"] == "fp32" ? "REVSD_MATMUL=fp32"
+            : BLASKernelChoice.machineFlags.contains("avx512_bf16") ? "oneDNN's check failed" : "this CPU has no AVX-512 BF16"
+        return "transformer products: fp32 through OpenBLAS (\(why))"
+    }
 }

@@ -14,11 +14,11 @@ public final class CLIPEncoder: Sendable {
 
     /// Loads a `CLIPModel` folder, a single-tower folder, or a vision folder
     /// and a text folder.
-    public init(folder: URL, textFolder: URL? = nil, name: String? = nil) throws {
+    public init(folder: URL, textFolder: URL? = nil, name: String? = nil, precision: MatMulPrecision = .automatic) throws {
         if let textFolder {
-            model = try CLIPModel(visionFolder: folder, textFolder: textFolder)
+            model = try CLIPModel(visionFolder: folder, textFolder: textFolder, precision: precision)
         } else {
-            model = try CLIPModel(folder: folder)
+            model = try CLIPModel(folder: folder, precision: precision)
         }
         processor = try model.vision.map { try CLIPImageProcessor(folder: folder, imageSize: $0.config.imageSize) }
         self.name = name ?? folder.lastPathComponent
@@ -46,12 +46,14 @@ public final class CLIPEncoder: Sendable {
         model.textEmbeddings(texts, batchSize: batchSize).map(CLIPModel.normalized)
     }
 
-    /// A key that changes when the weights do (for caches of embeddings).
+    /// A key that changes when the weights do, or the text tower's
+    /// precision (for caches of embeddings).
     public var cacheKey: String {
         var parts: [String] = []
         for tower in [model.vision?.checkpoint, model.text?.checkpoint].compactMap({ $0 }) {
             parts.append("\(tower.path)|\(tower.file.count)")
         }
+        if model.text?.encoder.precision == .bfloat16 { parts.append("bf16") }
         return String(SHA256.hex(string: parts.joined(separator: "\n")).prefix(16))
     }
 }

@@ -91,6 +91,7 @@ struct Revsdd: AsyncParsableCommand {
         // Said once this daemon is the one running here: a second instance
         // refused above prints its one error line and nothing else.
         logger.info("\(BLASKernels.summary)")
+        logger.info("\(BLASKernels.transformerPrecision)")
         // The gallery's bearer token, made once (revsd-web and `revsdctl web`
         // read it). The gallery is optional: a token that cannot be made (a
         // token_file on a read-only path) is a warning, not a failed start.

@@ -40,10 +40,12 @@ final class CLIPGoldenTests: XCTestCase {
 
     static func folder(_ name: String) -> URL { root.appendingPathComponent("Fixtures/\(name)") }
 
+    /// The fp32 path, checked to transformers' precision (the bfloat16 one:
+    /// `testBFloat16EmbeddingsStayWithinTheirToleranceOfTransformers`).
     nonisolated(unsafe) static var encoders: [String: CLIPEncoder] = [:]
     static func encoder(_ name: String) throws -> CLIPEncoder {
         if let e = encoders[name] { return e }
-        let e = try CLIPEncoder(folder: folder(name))
+        let e = try CLIPEncoder(folder: folder(name), precision: .float32)
         encoders[name] = e
         return e
     }
@@ -140,6 +142,33 @@ final class CLIPGoldenTests: XCTestCase {
         }
     }
 
+    /// Both towers of every tiny checkpoint with their dense layers in
+    /// bfloat16, against transformers' fp32 embeddings: the lowest cosine
+    /// over the golden prompts and the project's images at least 0.999.
+    func testBFloat16EmbeddingsStayWithinTheirToleranceOfTransformers() throws {
+        guard BFloat16MatMul.isAvailable else {
+            throw XCTSkip("this CPU has no AVX-512 BF16 (or REVSD_MATMUL=fp32): revsd runs CLIP in fp32 here, checked above")
+        }
+        for name in Self.modelNames {
+            let enc = try CLIPEncoder(folder: Self.folder(name), precision: .bfloat16)
+            let g = Self.golden.models[name]!
+            let text = Self.compare(enc.embed(texts: Self.golden.prompts), g.text.map { Self.floats($0.normalized) })
+            var processor = try XCTUnwrap(enc.processor)
+            processor.backend = .pillow
+            var images: [RGBAImage] = [], want: [[Float]] = []
+            for (key, entry) in g.images.sorted(by: { $0.key < $1.key }) where !key.hasPrefix("shared:") {
+                images.append(try ImageDecoder.decode(path: Self.root.appendingPathComponent("Fixtures/images/\(key)").path).image)
+                want.append(Self.floats(entry.normalized))
+            }
+            let size = processor.cropSize
+            let image = Self.compare(enc.model.imageEmbeddings(images.map(processor.pixels), height: size, width: size).map(CLIPModel.normalized), want)
+            print("CLIP \(name), bfloat16 products: text min cosine \(text.cosine), image min cosine \(image.cosine) (\(images.count) images)")
+            XCTAssertGreaterThanOrEqual(text.cosine, 0.999, name)
+            XCTAssertGreaterThanOrEqual(image.cosine, 0.999, name)
+            XCTAssertEqual(images.count, 15)
+        }
+    }
+
     func testImageEmbeddingsOfSharedImagesMatchTransformers() throws {
         guard let dir = EfficientNetTests.sharedFixtures else { throw XCTSkip("../shared/fixtures absent: CLIP embeddings of the shared images not checked") }
         for name in Self.modelNames {
@@ -212,7 +241,7 @@ final class CLIPGoldenTests: XCTestCase {
 
     func testSeparateTowerFoldersGiveTheSameEmbeddings() throws {
         let g = Self.golden.models["clip-tiny-b32"]!
-        let enc = try CLIPEncoder(folder: Self.folder("clip-tiny-b32-vision"), textFolder: Self.folder("clip-tiny-b32-text"))
+        let enc = try CLIPEncoder(folder: Self.folder("clip-tiny-b32-vision"), textFolder: Self.folder("clip-tiny-b32-text"), precision: .float32)
         XCTAssert(enc.hasVision && enc.hasText)
         let image = try ImageDecoder.decode(path: Self.root.appendingPathComponent("Fixtures/images/scene-320x200.png").path).image
         // transformers 5 saves every image processor as "CLIPImageProcessor": the torchvision back end.
@@ -222,9 +251,9 @@ final class CLIPGoldenTests: XCTestCase {
         let texts = Array(Self.golden.prompts.prefix(10))
         XCTAssertLessThanOrEqual(Self.compare(enc.embed(texts: texts), g.text.prefix(10).map { Self.floats($0.normalized) }).worst, 1e-4)
         // Each tower alone.
-        let visionOnly = try CLIPEncoder(folder: Self.folder("clip-tiny-b32-vision"))
+        let visionOnly = try CLIPEncoder(folder: Self.folder("clip-tiny-b32-vision"), precision: .float32)
         XCTAssert(visionOnly.hasVision && !visionOnly.hasText)
-        let textOnly = try CLIPEncoder(folder: Self.folder("clip-tiny-b32-text"))
+        let textOnly = try CLIPEncoder(folder: Self.folder("clip-tiny-b32-text"), precision: .float32)
         XCTAssert(textOnly.hasText && !textOnly.hasVision)
         XCTAssertNil(textOnly.processor)
     }

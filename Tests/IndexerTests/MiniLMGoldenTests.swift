@@ -20,10 +20,13 @@ final class MiniLMGoldenTests: XCTestCase {
         return try! JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
     }()
 
+    /// The fp32 path, the implementation checked to sentence-transformers'
+    /// precision; the bfloat16 one (where this CPU has it) is checked against
+    /// the same golden file at its own tolerance below.
     nonisolated(unsafe) static var shared: SentenceEncoder?
     func encoder() throws -> SentenceEncoder {
         if let e = Self.shared { return e }
-        let e = try SentenceEncoder(folder: installedPromptEncoderFolder())
+        let e = try SentenceEncoder(folder: installedPromptEncoderFolder(), precision: .float32)
         Self.shared = e
         return e
     }
@@ -61,6 +64,34 @@ final class MiniLMGoldenTests: XCTestCase {
             worstCos = min(worstCos, dot); worstDelta = max(worstDelta, delta)
         }
         print("MiniLM golden: \(cases.count) texts, worst cosine \(worstCos), worst max|Δ| \(worstDelta)")
+    }
+
+    /// The dense layers in bfloat16 (inputs rounded, fp32 sums: what revsd
+    /// runs where the CPU has AVX-512 BF16): every golden text within a
+    /// cosine of 0.9999 of sentence-transformers' fp32 embedding, and a batch
+    /// gives each text what it gets alone to 1e-5.
+    func testBFloat16EmbeddingsStayWithinTheirToleranceOfSentenceTransformers() throws {
+        guard BFloat16MatMul.isAvailable else {
+            throw XCTSkip("this CPU has no AVX-512 BF16 (or REVSD_MATMUL=fp32): revsd embeds in fp32 here, checked above")
+        }
+        let enc = try SentenceEncoder(folder: installedPromptEncoderFolder(), precision: .bfloat16)
+        XCTAssertEqual(enc.model.encoder.precision, .bfloat16)
+        let cases = Self.golden.cases
+        let got = enc.embed(cases.map(\.text), batchSize: 16)
+        var worstCos: Float = 1, meanCos: Float = 0
+        for (c, v) in zip(cases, got) {
+            var dot: Float = 0
+            for i in 0..<384 { dot += v[i] * c.embedding[i] }
+            XCTAssertGreaterThanOrEqual(dot, 0.9999, "cosine for \(c.text.debugDescription)")
+            worstCos = min(worstCos, dot); meanCos += dot / Float(cases.count)
+        }
+        print("MiniLM golden, bfloat16 products: \(cases.count) texts, worst cosine \(worstCos), mean \(meanCos)")
+        let texts = cases.map(\.text).prefix(20).map { $0 }
+        let batched = enc.embed(texts, batchSize: 32)
+        for (t, a) in zip(texts, batched) {
+            let b = enc.embed([t], batchSize: 1)[0]
+            XCTAssertLessThan(zip(a, b).map { abs($0 - $1) }.max() ?? 0, 1e-5, t)
+        }
     }
 
     func testBatchingDoesNotChangeTheResult() throws {

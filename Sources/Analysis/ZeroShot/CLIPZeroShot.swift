@@ -98,7 +98,7 @@ public final class CLIPZeroShot: Sendable {
     /// `cacheDirectory` when given (a large corpus costs minutes to embed).
     public convenience init(clip: CLIPEncoder, promptEncoder: SentenceEncoder, vocabulary: CLIPPromptVocabulary,
                             cacheDirectory: URL? = nil, topPrompts: Int = 8, keywordCount: Int = 8) {
-        let key = "\(promptEncoder.model.checkpoint.path)|\(promptEncoder.model.checkpoint.file.count)"
+        let key = promptEncoder.cacheKey
         self.init(clip: clip, miniLMKey: key, miniLM: { promptEncoder.embed($0, batchSize: 64) }, vocabulary: vocabulary,
                   cacheDirectory: cacheDirectory, topPrompts: topPrompts, keywordCount: keywordCount)
     }

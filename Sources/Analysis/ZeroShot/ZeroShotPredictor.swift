@@ -47,7 +47,7 @@ public final class ZeroShotPredictor: Sendable {
     static func classEmbeddings(_ encoder: SentenceEncoder, cacheDirectory: URL?) throws -> [Float] {
         let names = ImageNetClasses.names
         let d = encoder.dimension
-        let keySource = names.joined(separator: "\n") + "|" + encoder.model.checkpoint.path + "|\(encoder.model.checkpoint.file.count)"
+        let keySource = names.joined(separator: "\n") + "|" + encoder.cacheKey
         let key = String(SHA256.hex(string: keySource).prefix(16))
         let cacheFile = cacheDirectory?.appendingPathComponent("imagenet-class-embeddings-\(key).f32")
         if let cacheFile, let data = FileManager.default.contents(atPath: cacheFile.path), data.count == names.count * d * 4 {

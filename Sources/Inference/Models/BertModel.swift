@@ -63,7 +63,7 @@ public struct BertModel: Sendable {
     /// The checkpoint, kept mapped for the zero-copy weights.
     public let checkpoint: SafeTensorsFile
 
-    public init(folder: URL) throws {
+    public init(folder: URL, precision: MatMulPrecision = .automatic) throws {
         let configURL = folder.appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: configURL.path) else {
             throw ModelError.missingFile(path: configURL.path, what: "model configuration")
@@ -76,10 +76,10 @@ public struct BertModel: Sendable {
         guard FileManager.default.fileExists(atPath: weightsPath) else {
             throw ModelError.missingFile(path: weightsPath, what: "model weights (only safetensors is read)")
         }
-        try self.init(config: config, checkpoint: SafeTensorsFile(path: weightsPath))
+        try self.init(config: config, checkpoint: SafeTensorsFile(path: weightsPath), precision: precision)
     }
 
-    public init(config: BertConfig, checkpoint st: SafeTensorsFile) throws {
+    public init(config: BertConfig, checkpoint st: SafeTensorsFile, precision: MatMulPrecision = .automatic) throws {
         self.config = config
         self.checkpoint = st
         let H = config.hiddenSize, I = config.intermediateSize
@@ -106,7 +106,7 @@ public struct BertModel: Sendable {
                 fc2W: try t(p + "output.dense.weight", [H, I]), fc2B: try t(p + "output.dense.bias", [H]),
                 norm2W: try t(p + "output.LayerNorm.weight", [H]), norm2B: try t(p + "output.LayerNorm.bias", [H])))
         }
-        encoder = TransformerEncoder(config: config.transformer, layers: layers)
+        encoder = TransformerEncoder(config: config.transformer, layers: layers, precision: precision)
     }
 
     /// Last hidden states of a packed batch: on return `ws.x` holds

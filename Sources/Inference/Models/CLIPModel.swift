@@ -25,14 +25,14 @@ public final class CLIPModel: @unchecked Sendable {
     public var projectionDim: Int { vision?.projectionDim ?? text?.projectionDim ?? 0 }
 
     /// Loads one folder: a `CLIPModel`, or a single tower.
-    public convenience init(folder: URL) throws {
+    public convenience init(folder: URL, precision: MatMulPrecision = .automatic) throws {
         let config = try CLIPConfig(folder: folder)
-        try self.init(visionFolder: config.vision != nil ? folder : nil, textFolder: config.text != nil ? folder : nil)
+        try self.init(visionFolder: config.vision != nil ? folder : nil, textFolder: config.text != nil ? folder : nil, precision: precision)
     }
 
     /// Loads the vision tower from `visionFolder` and the text tower from
     /// `textFolder` (the same folder for a `CLIPModel`); either may be nil.
-    public init(visionFolder: URL?, textFolder: URL?) throws {
+    public init(visionFolder: URL?, textFolder: URL?, precision: MatMulPrecision = .automatic) throws {
         precondition(visionFolder != nil || textFolder != nil, "a CLIP model needs at least one tower")
         var vision: CLIPVisionTower? = nil
         var text: CLIPTextTower? = nil
@@ -45,7 +45,7 @@ public final class CLIPModel: @unchecked Sendable {
                                                reason: "describes no vision tower (model_type clip_text_model)")
             }
             let st = try Self.checkpoint(in: visionFolder)
-            vision = try CLIPVisionTower(config: v, projectionDim: config.projectionDim, checkpoint: st)
+            vision = try CLIPVisionTower(config: v, projectionDim: config.projectionDim, checkpoint: st, precision: precision)
             logitScale = try Self.logitScale(st)
         }
         if let textFolder {
@@ -55,7 +55,7 @@ public final class CLIPModel: @unchecked Sendable {
                                                reason: "describes no text tower (model_type clip_vision_model)")
             }
             let st = textFolder == visionFolder ? vision!.checkpoint : try Self.checkpoint(in: textFolder)
-            let tower = try CLIPTextTower(config: t, projectionDim: config.projectionDim, checkpoint: st)
+            let tower = try CLIPTextTower(config: t, projectionDim: config.projectionDim, checkpoint: st, precision: precision)
             let tok = try CLIPTokenizer(folder: textFolder, maxLength: nil)
             try Self.check(tok, against: t, folder: textFolder)
             if let vision, vision.projectionDim != tower.projectionDim {

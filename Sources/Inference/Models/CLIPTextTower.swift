@@ -21,7 +21,8 @@ public struct CLIPTextTower: Sendable {
     /// - Parameters:
     ///   - prefix: "text_model." in both the CLIPModel and the
     ///     CLIPTextModelWithProjection layouts.
-    public init(config: CLIPTextConfig, projectionDim: Int, checkpoint st: SafeTensorsFile, prefix: String = "text_model.") throws {
+    public init(config: CLIPTextConfig, projectionDim: Int, checkpoint st: SafeTensorsFile, prefix: String = "text_model.",
+                precision: MatMulPrecision = .automatic) throws {
         self.config = config
         self.projectionDim = projectionDim
         self.checkpoint = st
@@ -29,7 +30,7 @@ public struct CLIPTextTower: Sendable {
         func t(_ name: String, _ shape: [Int]) throws -> FloatTensor { try st.floatTensor(prefix + name, shape: shape) }
         tokenEmbedding = try t("embeddings.token_embedding.weight", [config.vocabSize, H])
         positionEmbedding = try t("embeddings.position_embedding.weight", [config.maxPositionEmbeddings, H])
-        encoder = try TransformerEncoder(clipLayersOf: st, prefix: prefix + "encoder.layers.", config: config.transformer)
+        encoder = try TransformerEncoder(clipLayersOf: st, prefix: prefix + "encoder.layers.", config: config.transformer, precision: precision)
         finalLayerNormW = try t("final_layer_norm.weight", [H])
         finalLayerNormB = try t("final_layer_norm.bias", [H])
         textProjection = try st.floatTensor("text_projection.weight", shape: [projectionDim, H])
@@ -88,7 +89,7 @@ extension TransformerEncoder {
     /// The layers of a CLIP encoder, named as in the checkpoint:
     /// `<prefix>N.self_attn.{q,k,v,out}_proj`, `layer_norm1`, `mlp.fc1`,
     /// `mlp.fc2`, `layer_norm2`.
-    init(clipLayersOf st: SafeTensorsFile, prefix: String, config: TransformerConfig) throws {
+    init(clipLayersOf st: SafeTensorsFile, prefix: String, config: TransformerConfig, precision: MatMulPrecision) throws {
         let H = config.hidden, I = config.intermediate
         var layers: [TransformerLayerWeights] = []
         for i in 0..<config.layers {
@@ -108,6 +109,6 @@ extension TransformerEncoder {
         if st.tensors[prefix + "\(config.layers).layer_norm1.weight"] != nil {
             throw ModelError.invalidConfig(path: st.path, reason: "the checkpoint has more than the \(config.layers) layers of \(prefix.dropLast()) that config.json declares")
         }
-        self.init(config: config, layers: layers)
+        self.init(config: config, layers: layers, precision: precision)
     }
 }

@@ -49,7 +49,8 @@ public struct CLIPVisionTower: Sendable {
     /// - Parameters:
     ///   - prefix: "vision_model." in both the CLIPModel and the
     ///     CLIPVisionModelWithProjection layouts.
-    public init(config: CLIPVisionConfig, projectionDim: Int, checkpoint st: SafeTensorsFile, prefix: String = "vision_model.") throws {
+    public init(config: CLIPVisionConfig, projectionDim: Int, checkpoint st: SafeTensorsFile, prefix: String = "vision_model.",
+                precision: MatMulPrecision = .automatic) throws {
         self.config = config
         self.projectionDim = projectionDim
         self.checkpoint = st
@@ -63,7 +64,7 @@ public struct CLIPVisionTower: Sendable {
         positionEmbedding = try t("embeddings.position_embedding.weight", [config.grid * config.grid + 1, H])
         preLayrnormW = try t("pre_layrnorm.weight", [H])
         preLayrnormB = try t("pre_layrnorm.bias", [H])
-        encoder = try TransformerEncoder(clipLayersOf: st, prefix: prefix + "encoder.layers.", config: config.transformer)
+        encoder = try TransformerEncoder(clipLayersOf: st, prefix: prefix + "encoder.layers.", config: config.transformer, precision: precision)
         postLayernormW = try t("post_layernorm.weight", [H])
         postLayernormB = try t("post_layernorm.bias", [H])
         visualProjection = try st.floatTensor("visual_projection.weight", shape: [projectionDim, H])

@@ -17,10 +17,18 @@ public final class SentenceEncoder: @unchecked Sendable {
 
     public var dimension: Int { model.config.hiddenSize }
 
-    public init(folder: URL) throws {
+    /// What a cache of this encoder's embeddings is keyed by: the weights
+    /// file and, where the dense layers run in bfloat16, that (their
+    /// embeddings differ from fp32's in the fifth decimal).
+    public var cacheKey: String {
+        "\(model.checkpoint.path)|\(model.checkpoint.file.count)" + (model.encoder.precision == .bfloat16 ? "|bf16" : "")
+    }
+
+    /// `precision`: the dense layers' (`MatMulPrecision`; bfloat16 where the CPU runs it natively).
+    public init(folder: URL, precision: MatMulPrecision = .automatic) throws {
         self.folder = folder
         let tokenizer = try WordPieceTokenizer(folder: folder)
-        let model = try BertModel(folder: folder)
+        let model = try BertModel(folder: folder, precision: precision)
         let vocabSize = model.config.vocabSize
         guard tokenizer.vocab.values.allSatisfy({ Int($0) < vocabSize }) else {
             throw ModelError.invalidVocabulary(path: folder.appendingPathComponent("vocab.txt").path,

@@ -62,6 +62,7 @@ public final class TransformerWorkspace {
     public private(set) var x: UnsafeMutablePointer<Float>      // (T, H) the residual stream
     var q, k, v, ctx, tmp: UnsafeMutablePointer<Float>           // (T, H)
     var inter: UnsafeMutablePointer<Float>                       // (T, I)
+    var rounded: UnsafeMutablePointer<UInt16>                    // (T, max(H, I)): a product's input in bfloat16
     var scores: [UnsafeMutablePointer<Float>]                    // per worker: (L, L)
 
     public init(config: TransformerConfig) {
@@ -70,11 +71,13 @@ public final class TransformerWorkspace {
         x = .allocate(capacity: 1); q = .allocate(capacity: 1); k = .allocate(capacity: 1)
         v = .allocate(capacity: 1); ctx = .allocate(capacity: 1); tmp = .allocate(capacity: 1)
         inter = .allocate(capacity: 1)
+        rounded = .allocate(capacity: 1)
         scores = (0..<Parallel.cores).map { _ in .allocate(capacity: 1) }
     }
 
     deinit {
         for p in [x, q, k, v, ctx, tmp, inter] + scores { p.deallocate() }
+        rounded.deallocate()
     }
 
     /// Grows the buffers to hold `tokens` rows and sequences of `longest`.
@@ -86,6 +89,8 @@ public final class TransformerWorkspace {
             k = .allocate(capacity: n * hidden); v = .allocate(capacity: n * hidden)
             ctx = .allocate(capacity: n * hidden); tmp = .allocate(capacity: n * hidden)
             inter = .allocate(capacity: n * intermediate)
+            rounded.deallocate()
+            rounded = .allocate(capacity: n * max(hidden, intermediate))
             capacity = n
         }
         if longest > maxSequence {
@@ -96,15 +101,37 @@ public final class TransformerWorkspace {
     }
 }
 
+/// The precision of a transformer's dense layers: fp32 through OpenBLAS, or
+/// bfloat16 inputs with fp32 accumulation through oneDNN (`BFloat16MatMul`).
+public enum MatMulPrecision: String, Sendable {
+    case float32 = "fp32"
+    case bfloat16 = "bf16"
+
+    /// bfloat16 where this machine runs it natively (`BFloat16MatMul.isAvailable`), else fp32.
+    public static var automatic: MatMulPrecision { BFloat16MatMul.isAvailable ? .bfloat16 : .float32 }
+}
+
 public struct TransformerEncoder: Sendable {
     public let config: TransformerConfig
     public let layers: [TransformerLayerWeights]
+    /// Per layer, its six dense weights rounded to bfloat16 (nil: fp32).
+    let rounded: [RoundedLayer]?
+    public var precision: MatMulPrecision { rounded == nil ? .float32 : .bfloat16 }
 
-    public init(config: TransformerConfig, layers: [TransformerLayerWeights]) {
+    struct RoundedLayer: Sendable {
+        let q, k, v, o, fc1, fc2: BFloat16Weight
+        init(_ w: TransformerLayerWeights) {
+            q = BFloat16Weight(w.qW); k = BFloat16Weight(w.kW); v = BFloat16Weight(w.vW)
+            o = BFloat16Weight(w.oW); fc1 = BFloat16Weight(w.fc1W); fc2 = BFloat16Weight(w.fc2W)
+        }
+    }
+
+    public init(config: TransformerConfig, layers: [TransformerLayerWeights], precision: MatMulPrecision = .automatic) {
         precondition(config.hidden % config.heads == 0, "hidden size must be divisible by heads")
         precondition(layers.count == config.layers, "expected \(config.layers) layers, got \(layers.count)")
         self.config = config
         self.layers = layers
+        rounded = precision == .bfloat16 && BFloat16MatMul.isAvailable ? layers.map(RoundedLayer.init) : nil
     }
 
     /// Runs every layer over `ws.x`, which holds the packed input embeddings
@@ -116,36 +143,37 @@ public struct TransformerEncoder: Sendable {
         let I = config.intermediate
         precondition(ws.capacity >= T && ws.maxSequence >= (lengths.max() ?? 0), "workspace too small")
         let xs = MatrixRef(ws.x, rows: T, cols: H)
-        for w in layers {
+        for (index, w) in layers.enumerated() {
+            let r = rounded?[index], scratch = ws.rounded
             switch config.normPlacement {
             case .post:
                 // q, k, v = x·Wᵀ + b
-                qkv(xs, w, ws, tokens: T)
+                qkv(xs, w, r, ws, tokens: T)
                 attention(lengths: lengths, ws: ws)
                 // tmp = LN1(x + ctx·Woᵀ + bo)
                 BLAS.linear(MatrixRef(ws.ctx, rows: T, cols: H), weight: w.oW, bias: w.oB,
-                            residual: ws.x, into: MutableMatrixRef(ws.tmp, rows: T, cols: H))
+                            residual: ws.x, into: MutableMatrixRef(ws.tmp, rows: T, cols: H), bfloat16: r.map { ($0.o, scratch) })
                 MathKernels.layerNorm(ws.tmp, rows: T, n: H, gamma: w.norm1W.pointer, beta: w.norm1B.pointer, eps: config.layerNormEps)
                 // x = LN2(tmp + act(tmp·W1ᵀ + b1)·W2ᵀ + b2)
                 BLAS.linear(MatrixRef(ws.tmp, rows: T, cols: H), weight: w.fc1W, bias: w.fc1B,
-                            into: MutableMatrixRef(ws.inter, rows: T, cols: I), epilogue: activation)
+                            into: MutableMatrixRef(ws.inter, rows: T, cols: I), bfloat16: r.map { ($0.fc1, scratch) }, epilogue: activation)
                 BLAS.linear(MatrixRef(ws.inter, rows: T, cols: I), weight: w.fc2W, bias: w.fc2B,
-                            residual: ws.tmp, into: MutableMatrixRef(ws.x, rows: T, cols: H))
+                            residual: ws.tmp, into: MutableMatrixRef(ws.x, rows: T, cols: H), bfloat16: r.map { ($0.fc2, scratch) })
                 MathKernels.layerNorm(ws.x, rows: T, n: H, gamma: w.norm2W.pointer, beta: w.norm2B.pointer, eps: config.layerNormEps)
             case .pre:
                 // x += attn(LN1(x))
                 MathKernels.layerNorm(ws.x, into: ws.tmp, rows: T, n: H, gamma: w.norm1W.pointer, beta: w.norm1B.pointer, eps: config.layerNormEps)
                 let t = MatrixRef(ws.tmp, rows: T, cols: H)
-                qkv(t, w, ws, tokens: T)
+                qkv(t, w, r, ws, tokens: T)
                 attention(lengths: lengths, ws: ws)
                 BLAS.linear(MatrixRef(ws.ctx, rows: T, cols: H), weight: w.oW, bias: w.oB,
-                            residual: ws.x, into: MutableMatrixRef(ws.x, rows: T, cols: H))
+                            residual: ws.x, into: MutableMatrixRef(ws.x, rows: T, cols: H), bfloat16: r.map { ($0.o, scratch) })
                 // x += mlp(LN2(x))
                 MathKernels.layerNorm(ws.x, into: ws.tmp, rows: T, n: H, gamma: w.norm2W.pointer, beta: w.norm2B.pointer, eps: config.layerNormEps)
                 BLAS.linear(MatrixRef(ws.tmp, rows: T, cols: H), weight: w.fc1W, bias: w.fc1B,
-                            into: MutableMatrixRef(ws.inter, rows: T, cols: I), epilogue: activation)
+                            into: MutableMatrixRef(ws.inter, rows: T, cols: I), bfloat16: r.map { ($0.fc1, scratch) }, epilogue: activation)
                 BLAS.linear(MatrixRef(ws.inter, rows: T, cols: I), weight: w.fc2W, bias: w.fc2B,
-                            residual: ws.x, into: MutableMatrixRef(ws.x, rows: T, cols: H))
+                            residual: ws.x, into: MutableMatrixRef(ws.x, rows: T, cols: H), bfloat16: r.map { ($0.fc2, scratch) })
             }
         }
     }
@@ -161,14 +189,19 @@ public struct TransformerEncoder: Sendable {
 
     /// q, k, v = x·Wᵀ + b, the three products split over the cores in one hop
     /// (each core computes its columns of all three while x is in its cache).
-    private func qkv(_ x: MatrixRef, _ w: TransformerLayerWeights, _ ws: TransformerWorkspace, tokens T: Int) {
+    /// With `r`, x is rounded to bfloat16 once for the three.
+    private func qkv(_ x: MatrixRef, _ w: TransformerLayerWeights, _ r: RoundedLayer?, _ ws: TransformerWorkspace, tokens T: Int) {
         let H = config.hidden
         let (q, k, v) = (MutableMatrixRef(ws.q, rows: T, cols: H), MutableMatrixRef(ws.k, rows: T, cols: H),
                          MutableMatrixRef(ws.v, rows: T, cols: H))
+        let x16 = r.map { _ in BFloat16.round(x, into: ws.rounded) }
         func part(_ cols: Range<Int>) {
-            BLAS.linear(x, weight: w.qW, bias: w.qB, residual: nil, into: q, columns: cols)
-            BLAS.linear(x, weight: w.kW, bias: w.kB, residual: nil, into: k, columns: cols)
-            BLAS.linear(x, weight: w.vW, bias: w.vB, residual: nil, into: v, columns: cols)
+            BLAS.linear(x, weight: w.qW, bias: w.qB, residual: nil, into: q, columns: cols,
+                        bfloat16: r.flatMap { r in x16.map { BLAS.BFloat16Input(x: $0, weight: r.q) } })
+            BLAS.linear(x, weight: w.kW, bias: w.kB, residual: nil, into: k, columns: cols,
+                        bfloat16: r.flatMap { r in x16.map { BLAS.BFloat16Input(x: $0, weight: r.k) } })
+            BLAS.linear(x, weight: w.vW, bias: w.vB, residual: nil, into: v, columns: cols,
+                        bfloat16: r.flatMap { r in x16.map { BLAS.BFloat16Input(x: $0, weight: r.v) } })
         }
         if BLAS.columnParts(m: T, n: H, k: H) > 1 { BLAS.forEachColumnPart(m: T, n: H, k: H, part) } else { part(0..<H) }
     }

@@ -117,7 +117,7 @@ func benchCLIP() {
     let size = processor.cropSize
     _ = encoder.model.imageEmbeddings([tensors[0]], height: size, width: size)
     func report(_ what: String, _ done: Int, _ secs: Double) {
-        print("{\"impl\":\"revsd\",\"what\":\"\(what)\",\"batch\":\(batch),\"images\":\(done),\"seconds\":\(String(format: "%.3f", secs)),\"images_per_s\":\(String(format: "%.2f", Double(done) / secs)),\"threads\":\(Parallel.cores)}")
+        print("{\"impl\":\"revsd\",\"what\":\"\(what)\",\"batch\":\(batch),\"precision\":\"\(encoder.model.vision?.encoder.precision.rawValue ?? "fp32")\",\"images\":\(done),\"seconds\":\(String(format: "%.3f", secs)),\"images_per_s\":\(String(format: "%.2f", Double(done) / secs)),\"threads\":\(Parallel.cores)}")
     }
     var done = 0
     var start = clock.now
