@@ -53,7 +53,7 @@ public final class CLIPEncoder: Sendable {
         for tower in [model.vision?.checkpoint, model.text?.checkpoint].compactMap({ $0 }) {
             parts.append("\(tower.path)|\(tower.file.count)")
         }
-        if model.text?.encoder.precision == .bfloat16 { parts.append("bf16") }
+        if model.text?.encoder.precision == .bfloat16 { parts.append(BFloat16MatMul.numerics) }
         return String(SHA256.hex(string: parts.joined(separator: "\n")).prefix(16))
     }
 }

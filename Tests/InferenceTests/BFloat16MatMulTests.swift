@@ -62,6 +62,51 @@ final class BFloat16MatMulTests: XCTestCase {
         }
     }
 
+    /// The bias and the activations oneDNN applies as it stores the sums:
+    /// y = act(x·Wᵀ + b) against GELU (erf) and quick_gelu computed in
+    /// double from the exact sums, and `linear` with a residual that is
+    /// not y against x·Wᵀ + b + residual.
+    func testFusedBiasActivationAndResidualAreWhatTheyName() throws {
+        guard BFloat16MatMul.isAvailable else {
+            throw XCTSkip("this CPU has no AVX-512 BF16 (or REVSD_MATMUL=fp32): the bfloat16 products are not used here")
+        }
+        let (m, k, n) = (9, 96, 40)
+        let x = FloatTensor(shape: [m, k], values: (0..<(m * k)).map { Float(sin(Double($0) * 0.23)) })
+        let w = FloatTensor(shape: [n, k], values: (0..<(n * k)).map { Float(cos(Double($0) * 0.07)) * 0.2 })
+        let bias = FloatTensor(shape: [n], values: (0..<n).map { Float($0) / 20 - 1 })
+        let weight = BFloat16Weight(w)
+        var x16 = [UInt16](repeating: 0, count: m * k)
+        BFloat16.round(x.pointer, into: &x16, count: m * k)
+        func exact(_ r: Int, _ c: Int) -> Double {
+            var s = Double(bias.pointer[c])
+            for j in 0..<k { s += Double(BFloat16.value(x16[r * k + j])) * Double(BFloat16.value(weight.bits[c * k + j])) }
+            return s
+        }
+        let scratch = UnsafeMutablePointer<UInt16>.allocate(capacity: m * k)
+        defer { scratch.deallocate() }
+        for (activation, f) in [(BFloat16MatMul.Activation.none, { (v: Double) in v }),
+                                (.gelu, { (v: Double) in 0.5 * v * (1 + erf(v / 2.0.squareRoot())) }),
+                                (.quickGelu, { (v: Double) in v / (1 + exp(-1.702 * v)) })] {
+            var y = [Float](repeating: .nan, count: m * n)
+            y.withUnsafeMutableBufferPointer {
+                BFloat16MatMul.linear(MatrixRef(x.pointer, rows: m, cols: k), weight: w, rounded: weight, bias: bias,
+                                      into: MutableMatrixRef($0.baseAddress!, rows: m, cols: n), activation: activation, scratch: scratch)
+            }
+            let worst = (0..<(m * n)).map { abs(Double(y[$0]) - f(exact($0 / n, $0 % n))) }.max()!
+            XCTAssertLessThan(worst, 1e-4, "\(activation): worst |Δ| \(worst)")
+        }
+        let residual = (0..<(m * n)).map { Float($0 % 5) }
+        var y = [Float](repeating: .nan, count: m * n)
+        residual.withUnsafeBufferPointer { rp in
+            y.withUnsafeMutableBufferPointer {
+                BFloat16MatMul.linear(MatrixRef(x.pointer, rows: m, cols: k), weight: w, rounded: weight, bias: bias, residual: rp.baseAddress!,
+                                      into: MutableMatrixRef($0.baseAddress!, rows: m, cols: n), scratch: scratch)
+            }
+        }
+        let worst = (0..<(m * n)).map { abs(Double(y[$0]) - exact($0 / n, $0 % n) - Double(residual[$0])) }.max()!
+        XCTAssertLessThan(worst, 1e-4, "residual: worst |Δ| \(worst)")
+    }
+
     /// A transformer's forward pass in bfloat16 against the same weights in
     /// fp32, on a random BERT-shaped stack (post-LN) and a CLIP-shaped one
     /// (pre-LN, quick_gelu): the last hidden states agree to a cosine of

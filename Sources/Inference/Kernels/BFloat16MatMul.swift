@@ -80,6 +80,16 @@ public enum BFloat16MatMul {
         return selfCheck()
     }()
 
+    /// Names the bfloat16 path's arithmetic for caches of its results:
+    /// oneDNN's version and revsd's use of it (bump `fusion` when what the
+    /// products fuse changes). Its results differ from fp32's, and from
+    /// another version's, in the fifth decimal.
+    public static let numerics: String = {
+        let fusion = 1   // 1: bias and the MLP's activation fused into the products
+        guard let v = dnnl_version()?.pointee else { return "bf16-fused\(fusion)" }
+        return "bf16-onednn\(v.major).\(v.minor).\(v.patch)-fused\(fusion)"
+    }()
+
     final class Engine: @unchecked Sendable {
         let handle: dnnl_engine_t
         init?() {
@@ -139,7 +149,16 @@ public enum BFloat16MatMul {
         return s
     }
 
-    struct Shape: Hashable { var m, k, n, ldw, ldy: Int; var accumulate: Bool }
+    /// What the product applies to its sums before it stores them.
+    public enum Activation: Hashable, Sendable {
+        case none
+        /// BERT's GELU, 0.5·x·(1 + erf(x/√2)).
+        case gelu
+        /// CLIP's quick_gelu, x·σ(1.702·x) (oneDNN's swish with α = 1.702).
+        case quickGelu
+    }
+
+    struct Shape: Hashable { var m, k, n, ldw, ldy: Int; var accumulate: Bool; var bias: Bool; var activation: Activation }
 
     /// Primitives by shape. A forward pass meets a handful of shapes per
     /// batch (its token count by each layer's in and out sizes, per column
@@ -162,17 +181,25 @@ public enum BFloat16MatMul {
         // W is (out, in) row-major: as the k × n operand, strides (1, ldw).
         var wei = descriptor((s.k, s.n), strides: (1, s.ldw), dnnl_bf16)
         var dst = descriptor((s.m, s.n), strides: (s.ldy, 1), dnnl_f32)
+        var bias = descriptor((1, s.n), strides: (s.n, 1), dnnl_f32)
         var op = dnnl_matmul_desc_t()
-        guard dnnl_matmul_desc_init(&op, &src, &wei, nil, &dst) == dnnl_success else { return nil }
+        let made = s.bias ? dnnl_matmul_desc_init(&op, &src, &wei, &bias, &dst) : dnnl_matmul_desc_init(&op, &src, &wei, nil, &dst)
+        guard made == dnnl_success else { return nil }
         var attr: dnnl_primitive_attr_t?
         guard dnnl_primitive_attr_create(&attr) == dnnl_success, let attr else { return nil }
         defer { dnnl_primitive_attr_destroy(attr) }
         guard dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) == dnnl_success else { return nil }
-        if s.accumulate {
+        if s.accumulate || s.activation != .none {
             var ops: dnnl_post_ops_t?
             guard dnnl_post_ops_create(&ops) == dnnl_success, let ops else { return nil }
             defer { dnnl_post_ops_destroy(ops) }
-            guard dnnl_post_ops_append_sum(ops, 1) == dnnl_success, dnnl_primitive_attr_set_post_ops(attr, ops) == dnnl_success else { return nil }
+            if s.accumulate { guard dnnl_post_ops_append_sum(ops, 1) == dnnl_success else { return nil } }
+            switch s.activation {
+            case .none: break
+            case .gelu: guard dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_gelu_erf, 0, 0) == dnnl_success else { return nil }
+            case .quickGelu: guard dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_swish, 1.702, 0) == dnnl_success else { return nil }
+            }
+            guard dnnl_primitive_attr_set_post_ops(attr, ops) == dnnl_success else { return nil }
         }
         var pd: dnnl_primitive_desc_t?
         guard dnnl_primitive_desc_create(&pd, &op, attr, engine.handle, nil) == dnnl_success, let pd else { return nil }
@@ -180,33 +207,38 @@ public enum BFloat16MatMul {
         guard let scratchpad = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0) else { return nil }
         var p: dnnl_primitive_t?
         guard dnnl_primitive_create(&p, pd) == dnnl_success, let p else { return nil }
-        let made = Primitive(p, scratchpad: scratchpad.pointee)
+        let primitive = Primitive(p, scratchpad: scratchpad.pointee)
         return cache.withLock { c in
             if c.count >= cacheLimit { c.removeAll() }
             if let other = c[s] { return other }
-            c[s] = made
-            return made
+            c[s] = primitive
+            return primitive
         }
     }
 
-    /// y(m, columns) = x(m, k) · W[columns]ᵀ, or += with `accumulate`: x
-    /// bfloat16 (m, k) dense, W `weight`'s rows `columns`, y fp32 with
-    /// leading dimension `ldy`, pointing at its column `columns.lowerBound`.
-    /// On the calling thread. Returns false (nothing written) where oneDNN
-    /// refuses the shape; the caller then computes it in fp32.
+    /// y(m, columns) = act(x(m, k) · W[columns]ᵀ + bias[columns]), or
+    /// y += x·W[columns]ᵀ + bias[columns] with `accumulate` (no activation
+    /// then): x bfloat16 (m, k) dense, W `weight`'s rows `columns`, `bias`
+    /// pointing at its value for `columns.lowerBound` (nil: none), y fp32
+    /// with leading dimension `ldy`, pointing at its column
+    /// `columns.lowerBound`. On the calling thread. Returns false (nothing
+    /// written) where oneDNN refuses the shape; the caller then computes it in fp32.
     @discardableResult
     static func product(_ x: UnsafePointer<UInt16>, rows m: Int, weight: BFloat16Weight, columns: Range<Int>,
-                        into y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) -> Bool {
+                        bias: UnsafePointer<Float>? = nil, into y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool,
+                        activation: Activation = .none) -> Bool {
+        precondition(!(accumulate && activation != .none), "an activation applies to a product, not to a sum onto y")
         let k = weight.inFeatures
         guard m > 0, !columns.isEmpty else { return true }
-        guard let engine, let p = primitive(Shape(m: m, k: k, n: columns.count, ldw: k, ldy: ldy, accumulate: accumulate)) else { return false }
+        guard let engine, let p = primitive(Shape(m: m, k: k, n: columns.count, ldw: k, ldy: ldy, accumulate: accumulate,
+                                                  bias: bias != nil, activation: activation)) else { return false }
         revsd_omp_single_thread()
         var src = descriptor((m, k), strides: (k, 1), dnnl_bf16)
         var wei = descriptor((k, columns.count), strides: (1, k), dnnl_bf16)
         var dst = descriptor((m, columns.count), strides: (ldy, 1), dnnl_f32)
-        var ms: dnnl_memory_t?, mw: dnnl_memory_t?, md: dnnl_memory_t?, mp: dnnl_memory_t?, stream: dnnl_stream_t?
+        var ms: dnnl_memory_t?, mw: dnnl_memory_t?, md: dnnl_memory_t?, mp: dnnl_memory_t?, mb: dnnl_memory_t?, stream: dnnl_stream_t?
         defer {
-            for mem in [ms, mw, md, mp] { if let mem { dnnl_memory_destroy(mem) } }
+            for mem in [ms, mw, md, mp, mb] { if let mem { dnnl_memory_destroy(mem) } }
             if let stream { dnnl_stream_destroy(stream) }
         }
         guard dnnl_memory_create(&ms, &src, engine.handle, UnsafeMutableRawPointer(mutating: x)) == dnnl_success,
@@ -216,6 +248,11 @@ public enum BFloat16MatMul {
               let ms, let mw, let md, let stream else { return false }
         var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: ms), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: mw),
                     dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: md)]
+        if let bias {
+            var md = descriptor((1, columns.count), strides: (columns.count, 1), dnnl_f32)
+            guard dnnl_memory_create(&mb, &md, engine.handle, UnsafeMutableRawPointer(mutating: bias)) == dnnl_success, let mb else { return false }
+            args.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: mb))
+        }
         if p.scratchpadBytes > 0 {
             var scratchpad = p.scratchpad
             guard dnnl_memory_create(&mp, &scratchpad, engine.handle, threadScratch.reserve(p.scratchpadBytes)) == dnnl_success,
@@ -224,6 +261,40 @@ public enum BFloat16MatMul {
         }
         guard dnnl_primitive_execute(p.handle, stream, Int32(args.count), &args) == dnnl_success else { return false }
         return dnnl_stream_wait(stream) == dnnl_success
+    }
+
+    /// y(n, out) = act(x(n, in) · Wᵀ + bias) (+ residual), as `BLAS.linear`
+    /// computes it in fp32, with the product in bfloat16: x is rounded into
+    /// `scratch` ((n, in), dense) on the cores (or `rounded` is x already
+    /// rounded), then each core computes its columns, the bias and the
+    /// activation applied by oneDNN as it stores them. `residual` (n, out),
+    /// dense, may alias y; with a residual there is no activation. A part
+    /// oneDNN refuses is computed in fp32 from `weight`.
+    public static func linear(_ x: MatrixRef, weight: FloatTensor, rounded w: BFloat16Weight, bias: FloatTensor?,
+                              residual: UnsafePointer<Float>? = nil, into y: MutableMatrixRef, activation: Activation = .none,
+                              scratch: UnsafeMutablePointer<UInt16>, rounded x16: UnsafePointer<UInt16>? = nil) {
+        let (outF, inF) = (w.outFeatures, w.inFeatures)
+        precondition(weight.shape == [outF, inF] && x.cols == inF && y.cols == outF && y.rows == x.rows,
+                     "linear: x \(x.rows)x\(x.cols), W \(weight.shape), y \(y.rows)x\(y.cols)")
+        if let bias { precondition(bias.count == outF, "linear: bias has \(bias.count) values, expected \(outF)") }
+        precondition(residual == nil || activation == .none, "linear: a residual and an activation")
+        let input = UncheckedSendable(x16 ?? BFloat16.round(x, into: scratch))
+        func part(_ cols: Range<Int>) {
+            let lo = cols.lowerBound
+            if let residual, residual != UnsafePointer(y.pointer) {
+                for r in 0..<y.rows { (y.pointer + r * y.ld + lo).update(from: residual + r * outF + lo, count: cols.count) }
+            }
+            if product(input.value, rows: x.rows, weight: w, columns: cols, bias: bias.map { $0.pointer + lo }, into: y.pointer + lo, ldy: y.ld,
+                       accumulate: residual != nil, activation: activation) { return }
+            BLAS.linear(x, weight: weight, bias: bias, residual: residual, into: y, columns: cols) { p, n in
+                switch activation {
+                case .none: break
+                case .gelu: MathKernels.gelu(p, count: n)
+                case .quickGelu: MathKernels.quickGelu(p, count: n)
+                }
+            }
+        }
+        if BLAS.columnParts(m: x.rows, n: outF, k: inF) > 1 { BLAS.forEachColumnPart(m: x.rows, n: outF, k: inF, part) } else { part(0..<outF) }
     }
 
     /// A 3 × 40 by 40 × 24 product against the exact sum of the rounded

@@ -109,36 +109,23 @@ public enum BLAS {
     /// (+ residual) right before its part of the product (beta = 1), so no
     /// pass over y runs on one core alone, then calls `epilogue` on each row's
     /// piece of its columns (an activation, applied while they are in cache).
-    ///
-    /// With `bfloat16` (the weight rounded, `BFloat16Weight`, and a scratch
-    /// of x's rows × columns), x is rounded into the scratch on the cores
-    /// first and the product runs in bfloat16 (`BFloat16MatMul`).
     public static func linear(_ x: MatrixRef, weight: FloatTensor, bias: FloatTensor?,
                               residual: UnsafePointer<Float>? = nil, into y: MutableMatrixRef,
-                              bfloat16: (weight: BFloat16Weight, scratch: UnsafeMutablePointer<UInt16>)? = nil,
                               epilogue: (UnsafeMutablePointer<Float>, Int) -> Void = { _, _ in }) {
         let (outF, inF) = (weight.shape[0], weight.shape[1])
-        let rounded = bfloat16.map { b in BFloat16Input(x: BFloat16.round(x, into: b.scratch), weight: b.weight) }
         if columnParts(m: x.rows, n: outF, k: inF) > 1 {
             forEachColumnPart(m: x.rows, n: outF, k: inF) { cols in
-                linear(x, weight: weight, bias: bias, residual: residual, into: y, columns: cols, bfloat16: rounded, epilogue: epilogue)
+                linear(x, weight: weight, bias: bias, residual: residual, into: y, columns: cols, epilogue: epilogue)
             }
         } else {
-            linear(x, weight: weight, bias: bias, residual: residual, into: y, columns: 0..<outF, bfloat16: rounded, epilogue: epilogue)
+            linear(x, weight: weight, bias: bias, residual: residual, into: y, columns: 0..<outF, epilogue: epilogue)
         }
-    }
-
-    /// x already rounded to bfloat16 (dense rows), and the weight rounded.
-    struct BFloat16Input: @unchecked Sendable {
-        var x: UnsafePointer<UInt16>
-        var weight: BFloat16Weight
     }
 
     /// The columns `columns` of `linear`'s y, on the calling thread: for
     /// callers that split several products over the cores in one hop.
     static func linear(_ x: MatrixRef, weight: FloatTensor, bias: FloatTensor?,
                        residual: UnsafePointer<Float>?, into y: MutableMatrixRef, columns cols: Range<Int>,
-                       bfloat16: BFloat16Input? = nil,
                        epilogue: (UnsafeMutablePointer<Float>, Int) -> Void = { _, _ in }) {
         precondition(weight.shape.count == 2, "linear: weight must be 2-D, got \(weight.shape)")
         let (outF, inF) = (weight.shape[0], weight.shape[1])
@@ -155,11 +142,7 @@ public enum BLAS {
                 fillRow(y.pointer + r * y.ld + lo, count: cols.count, bias: b.map { $0 + lo }, residual: residual.map { $0 + r * outF + lo })
             }
         }
-        if let b = bfloat16, BFloat16MatMul.product(b.x, rows: x.rows, weight: b.weight, columns: cols, into: y.pointer + cols.lowerBound,
-                                                     ldy: y.ld, accumulate: beta != 0) {
-        } else {
-            gemm(x, w.columns(cols, transposed: true), transposeB: true, y.columns(cols), beta: beta, parallel: false)
-        }
+        gemm(x, w.columns(cols, transposed: true), transposeB: true, y.columns(cols), beta: beta, parallel: false)
         for r in 0..<y.rows { epilogue(y.pointer + r * y.ld + cols.lowerBound, cols.count) }
     }
 

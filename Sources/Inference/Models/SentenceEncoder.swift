@@ -18,10 +18,11 @@ public final class SentenceEncoder: @unchecked Sendable {
     public var dimension: Int { model.config.hiddenSize }
 
     /// What a cache of this encoder's embeddings is keyed by: the weights
-    /// file and, where the dense layers run in bfloat16, that (their
-    /// embeddings differ from fp32's in the fifth decimal).
+    /// file and, where the dense layers run in bfloat16, that path's
+    /// arithmetic (`BFloat16MatMul.numerics`: its embeddings differ from
+    /// fp32's in the fifth decimal).
     public var cacheKey: String {
-        "\(model.checkpoint.path)|\(model.checkpoint.file.count)" + (model.encoder.precision == .bfloat16 ? "|bf16" : "")
+        "\(model.checkpoint.path)|\(model.checkpoint.file.count)" + (model.encoder.precision == .bfloat16 ? "|\(BFloat16MatMul.numerics)" : "")
     }
 
     /// `precision`: the dense layers' (`MatMulPrecision`; bfloat16 where the CPU runs it natively).

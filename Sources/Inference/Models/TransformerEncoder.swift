@@ -144,21 +144,18 @@ public struct TransformerEncoder: Sendable {
         precondition(ws.capacity >= T && ws.maxSequence >= (lengths.max() ?? 0), "workspace too small")
         let xs = MatrixRef(ws.x, rows: T, cols: H)
         for (index, w) in layers.enumerated() {
-            let r = rounded?[index], scratch = ws.rounded
+            let r = rounded?[index]
             switch config.normPlacement {
             case .post:
                 // q, k, v = x·Wᵀ + b
                 qkv(xs, w, r, ws, tokens: T)
                 attention(lengths: lengths, ws: ws)
                 // tmp = LN1(x + ctx·Woᵀ + bo)
-                BLAS.linear(MatrixRef(ws.ctx, rows: T, cols: H), weight: w.oW, bias: w.oB,
-                            residual: ws.x, into: MutableMatrixRef(ws.tmp, rows: T, cols: H), bfloat16: r.map { ($0.o, scratch) })
+                dense(MatrixRef(ws.ctx, rows: T, cols: H), w.oW, w.oB, r?.o, residual: ws.x, into: MutableMatrixRef(ws.tmp, rows: T, cols: H), ws)
                 MathKernels.layerNorm(ws.tmp, rows: T, n: H, gamma: w.norm1W.pointer, beta: w.norm1B.pointer, eps: config.layerNormEps)
                 // x = LN2(tmp + act(tmp·W1ᵀ + b1)·W2ᵀ + b2)
-                BLAS.linear(MatrixRef(ws.tmp, rows: T, cols: H), weight: w.fc1W, bias: w.fc1B,
-                            into: MutableMatrixRef(ws.inter, rows: T, cols: I), bfloat16: r.map { ($0.fc1, scratch) }, epilogue: activation)
-                BLAS.linear(MatrixRef(ws.inter, rows: T, cols: I), weight: w.fc2W, bias: w.fc2B,
-                            residual: ws.tmp, into: MutableMatrixRef(ws.x, rows: T, cols: H), bfloat16: r.map { ($0.fc2, scratch) })
+                dense(MatrixRef(ws.tmp, rows: T, cols: H), w.fc1W, w.fc1B, r?.fc1, into: MutableMatrixRef(ws.inter, rows: T, cols: I), activated: true, ws)
+                dense(MatrixRef(ws.inter, rows: T, cols: I), w.fc2W, w.fc2B, r?.fc2, residual: ws.tmp, into: MutableMatrixRef(ws.x, rows: T, cols: H), ws)
                 MathKernels.layerNorm(ws.x, rows: T, n: H, gamma: w.norm2W.pointer, beta: w.norm2B.pointer, eps: config.layerNormEps)
             case .pre:
                 // x += attn(LN1(x))
@@ -166,15 +163,28 @@ public struct TransformerEncoder: Sendable {
                 let t = MatrixRef(ws.tmp, rows: T, cols: H)
                 qkv(t, w, r, ws, tokens: T)
                 attention(lengths: lengths, ws: ws)
-                BLAS.linear(MatrixRef(ws.ctx, rows: T, cols: H), weight: w.oW, bias: w.oB,
-                            residual: ws.x, into: MutableMatrixRef(ws.x, rows: T, cols: H), bfloat16: r.map { ($0.o, scratch) })
+                dense(MatrixRef(ws.ctx, rows: T, cols: H), w.oW, w.oB, r?.o, residual: ws.x, into: MutableMatrixRef(ws.x, rows: T, cols: H), ws)
                 // x += mlp(LN2(x))
                 MathKernels.layerNorm(ws.x, into: ws.tmp, rows: T, n: H, gamma: w.norm2W.pointer, beta: w.norm2B.pointer, eps: config.layerNormEps)
-                BLAS.linear(MatrixRef(ws.tmp, rows: T, cols: H), weight: w.fc1W, bias: w.fc1B,
-                            into: MutableMatrixRef(ws.inter, rows: T, cols: I), bfloat16: r.map { ($0.fc1, scratch) }, epilogue: activation)
-                BLAS.linear(MatrixRef(ws.inter, rows: T, cols: I), weight: w.fc2W, bias: w.fc2B,
-                            residual: ws.x, into: MutableMatrixRef(ws.x, rows: T, cols: H), bfloat16: r.map { ($0.fc2, scratch) })
+                dense(MatrixRef(ws.tmp, rows: T, cols: H), w.fc1W, w.fc1B, r?.fc1, into: MutableMatrixRef(ws.inter, rows: T, cols: I), activated: true, ws)
+                dense(MatrixRef(ws.inter, rows: T, cols: I), w.fc2W, w.fc2B, r?.fc2, residual: ws.x, into: MutableMatrixRef(ws.x, rows: T, cols: H), ws)
             }
+        }
+    }
+
+    /// y = x·Wᵀ + b (+ residual), then the MLP's activation where
+    /// `activated`: in bfloat16 with the bias and activation fused where the
+    /// layer has its weight rounded (`r`), else in fp32 on OpenBLAS.
+    private func dense(_ x: MatrixRef, _ w: FloatTensor, _ b: FloatTensor, _ r: BFloat16Weight?, residual: UnsafeMutablePointer<Float>? = nil,
+                       into y: MutableMatrixRef, activated: Bool = false, _ ws: TransformerWorkspace) {
+        if let r {
+            let act: BFloat16MatMul.Activation = !activated ? .none : config.activation == .gelu ? .gelu : .quickGelu
+            BFloat16MatMul.linear(x, weight: w, rounded: r, bias: b, residual: residual.map { UnsafePointer($0) }, into: y, activation: act,
+                                  scratch: ws.rounded)
+        } else if activated {
+            BLAS.linear(x, weight: w, bias: b, residual: residual.map { UnsafePointer($0) }, into: y, epilogue: activation)
+        } else {
+            BLAS.linear(x, weight: w, bias: b, residual: residual.map { UnsafePointer($0) }, into: y)
         }
     }
 
@@ -194,14 +204,14 @@ public struct TransformerEncoder: Sendable {
         let H = config.hidden
         let (q, k, v) = (MutableMatrixRef(ws.q, rows: T, cols: H), MutableMatrixRef(ws.k, rows: T, cols: H),
                          MutableMatrixRef(ws.v, rows: T, cols: H))
-        let x16 = r.map { _ in BFloat16.round(x, into: ws.rounded) }
+        // In bfloat16, x is rounded once for the three, and each bias is added by the product.
+        let x16 = r.map { _ in UncheckedSendable(BFloat16.round(x, into: ws.rounded)) }
         func part(_ cols: Range<Int>) {
-            BLAS.linear(x, weight: w.qW, bias: w.qB, residual: nil, into: q, columns: cols,
-                        bfloat16: r.flatMap { r in x16.map { BLAS.BFloat16Input(x: $0, weight: r.q) } })
-            BLAS.linear(x, weight: w.kW, bias: w.kB, residual: nil, into: k, columns: cols,
-                        bfloat16: r.flatMap { r in x16.map { BLAS.BFloat16Input(x: $0, weight: r.k) } })
-            BLAS.linear(x, weight: w.vW, bias: w.vB, residual: nil, into: v, columns: cols,
-                        bfloat16: r.flatMap { r in x16.map { BLAS.BFloat16Input(x: $0, weight: r.v) } })
+            for (wf, b, y, wr) in [(w.qW, w.qB, q, r?.q), (w.kW, w.kB, k, r?.k), (w.vW, w.vB, v, r?.v)] {
+                if let wr, let x16, BFloat16MatMul.product(x16.value, rows: T, weight: wr, columns: cols, bias: b.pointer + cols.lowerBound,
+                                                           into: y.pointer + cols.lowerBound, ldy: y.ld, accumulate: false) { continue }
+                BLAS.linear(x, weight: wf, bias: b, residual: nil, into: y, columns: cols)
+            }
         }
         if BLAS.columnParts(m: T, n: H, k: H) > 1 { BLAS.forEachColumnPart(m: T, n: H, k: H, part) } else { part(0..<H) }
     }
