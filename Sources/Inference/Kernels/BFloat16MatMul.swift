@@ -3,8 +3,11 @@ import Foundation
 import Synchronization
 
 /// A linear layer's weight, (out, in) as PyTorch's `nn.Linear` stores it,
-/// rounded to bfloat16 once when a model loads (half the fp32 weight's size;
-/// the fp32 tensor stays a view of the model file, so its pages can go).
+/// rounded to bfloat16 once when a model loads (half the fp32 weight's
+/// size). The fp32 tensor, a view of the model file, is read again only by
+/// the fp32 fallback, so its pages are handed back once rounded (the
+/// copy would otherwise add to the fp32 pages that reading it made
+/// resident: 49 MB more for MiniLM in revsdd, bench/RESULTS.md).
 public final class BFloat16Weight: @unchecked Sendable {
     public let outFeatures: Int
     public let inFeatures: Int
@@ -15,6 +18,7 @@ public final class BFloat16Weight: @unchecked Sendable {
         (outFeatures, inFeatures) = (w.shape[0], w.shape[1])
         bits = .allocate(capacity: w.count)
         BFloat16.round(w.pointer, into: bits, count: w.count)
+        (w.owner as? MappedFile)?.releasePages(UnsafeRawPointer(w.pointer), length: w.count * MemoryLayout<Float>.size)
     }
 
     deinit { bits.deallocate() }

@@ -61,4 +61,18 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Drops this process's resident pages wholly inside `start ..< start +
+    /// length` (a part of the mapping; partial pages at either end stay):
+    /// `madvise(MADV_DONTNEED)` on a private, never-written file mapping,
+    /// so a later read faults the same bytes in again from the file. For
+    /// weights a model has copied (`BFloat16Weight`) and rarely reads again.
+    public func releasePages(_ start: UnsafeRawPointer, length: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let lo = (Int(bitPattern: start) + page - 1) / page * page
+        let hi = (Int(bitPattern: start) + length) / page * page
+        let b = Int(bitPattern: base)
+        guard hi > lo, lo >= b, hi <= b + count else { return }
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), hi - lo, MADV_DONTNEED)
+    }
 }
